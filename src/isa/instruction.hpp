@@ -4,14 +4,15 @@
 // Invariants of a decoded Program (guaranteed by decode()):
 //   1. insns has one entry per 8-byte slot, so an index is Linux's instruction index. The second
 //      slot of an lddw is an entry of kind `lddw_tail` that is never executed.
-//   2. Every jump, may_goto and bpf-to-bpf call has `target` set to an index inside the program
-//      that is not an lddw tail.
+//   2. Every jump, may_goto, bpf-to-bpf call and BPF_PSEUDO_FUNC lddw has `target` set to an
+//      index inside the program that is not an lddw tail.
 //   3. Registers are in 0..10 and no instruction writes r10.
 //   4. Every field that Linux requires to be zero is zero.
 #pragma once
 
 #include <linux/bpf.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -34,7 +35,7 @@ struct Insn {
   int32_t imm = 0;
   int64_t imm64 = 0;   // lddw: imm | next_imm << 32
   int32_t next_imm = 0;  // lddw: imm of the second slot (map value offset for pseudo forms)
-  int32_t target = -1;   // absolute index: jumps, may_goto, bpf-to-bpf calls
+  int32_t target = -1;   // absolute index: jumps, may_goto, bpf-to-bpf calls, pseudo-func lddw
   CallKind call = CallKind::helper;
 
   bool is_lddw_tail() const { return kind == Kind::invalid; }
