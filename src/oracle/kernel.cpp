@@ -154,6 +154,34 @@ std::string last_log_lines(const std::string& log, size_t count) {
   return out;
 }
 
+std::string verifier_reason(const std::string& log) {
+  std::istringstream in(log);
+  std::string line, reason;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    // Statistics Linux appends after the verdict.
+    if (line.rfind("processed ", 0) == 0 || line.rfind("verification time", 0) == 0 ||
+        line.rfind("stack depth", 0) == 0)
+      continue;
+    reason = line;
+  }
+  return reason;
+}
+
+int64_t verifier_failed_insn(const std::string& log) {
+  std::istringstream in(log);
+  std::string line;
+  int64_t insn = -1;
+  while (std::getline(in, line)) {
+    // Instruction lines look like "19: (71) r0 = *(u8 *)(r1 +4)".
+    size_t digits = 0;
+    while (digits < line.size() && line[digits] >= '0' && line[digits] <= '9') ++digits;
+    if (digits > 0 && line.compare(digits, 3, ": (") == 0)
+      insn = std::strtoll(line.substr(0, digits).c_str(), nullptr, 10);
+  }
+  return insn;
+}
+
 Result<KernelProgram> KernelProgram::load(std::span<const isa::RawInsn> insns, bpf_prog_type type,
                                           const KernelLoadOptions& options) {
   if (insns.empty()) return make_error(Errc::invalid_argument, "kernel load: empty program");
@@ -177,9 +205,13 @@ Result<KernelProgram> KernelProgram::load(std::span<const isa::RawInsn> insns, b
   log.resize(std::strlen(log.c_str()));
   if (fd < 0) {
     std::string message = "kernel refused the program: " + errno_text(-fd);
+    const std::string reason = verifier_reason(log);
+    if (!reason.empty()) message += ": " + reason;
     const std::string tail = last_log_lines(log, 6);
     if (!tail.empty()) message += "\nverifier log (last lines):\n" + tail;
-    return make_error(Errc::kernel, std::move(message));
+    Location where;
+    where.insn = verifier_failed_insn(log);
+    return make_error(Errc::kernel, std::move(message), where);
   }
   return KernelProgram(fd, type, options.keep_log ? std::move(log) : std::string());
 }

@@ -54,7 +54,8 @@ struct TestRunResult {
 class KernelProgram {
  public:
   // Loads `insns` as `type` with license "GPL". A verifier refusal is an Errc::kernel error whose
-  // message holds the errno text and the last lines of the verifier log.
+  // message holds the errno text, the verdict (first line) and the last lines of the verifier log,
+  // with Location::insn set to the instruction the verifier stopped at when the log names one.
   static Result<KernelProgram> load(std::span<const isa::RawInsn> insns, bpf_prog_type type,
                                     const KernelLoadOptions& options = {});
 
@@ -81,6 +82,14 @@ class KernelProgram {
   bpf_prog_type type_ = BPF_PROG_TYPE_UNSPEC;
   std::string log_;
 };
+
+// The verifier's verdict: the last line of its log that is not one of the statistics lines Linux
+// appends ("processed N insns ..."), e.g. "R1 offset is outside of the packet". Empty for no log.
+std::string verifier_reason(const std::string& log);
+
+// The index of the last instruction the log shows ("19: (71) r0 = ..."), which for a refused
+// program is where the verifier stopped; -1 when there is none.
+int64_t verifier_failed_insn(const std::string& log);
 
 // The last `count` non-empty lines of a verifier log, joined with "\n" (for error messages).
 std::string last_log_lines(const std::string& log, size_t count);

@@ -107,7 +107,20 @@ Result<MemoryRun> run_memory_program(std::span<const isa::RawInsn> body,
   KernelLoadOptions options;
   options.name = "userbpf_memrun";
   auto loaded = KernelProgram::load(program, BPF_PROG_TYPE_XDP, options);
-  if (!loaded.ok()) return loaded.take_error();
+  if (!loaded.ok()) {
+    // Report the place in the body, not in the wrapped program.
+    Error error = loaded.take_error();
+    const int64_t body_start = static_cast<int64_t>(program.size() - body.size());
+    if (error.where.insn >= body_start) {
+      error.where.insn -= body_start;
+    } else if (error.where.insn >= 0) {
+      error.message += "\n(the verifier stopped in the wrapper at insn " +
+                       std::to_string(error.where.insn) + "; the body starts at insn " +
+                       std::to_string(body_start) + ")";
+      error.where.insn = -1;
+    }
+    return error;
+  }
 
   std::vector<uint8_t> packet(layout.packet_size, 0);
   std::copy(memory.begin(), memory.end(), packet.begin());

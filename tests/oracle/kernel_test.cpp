@@ -99,6 +99,7 @@ TEST(KernelProgramTest, RefusalCarriesTheVerifierReason) {
   EXPECT_NE(loaded.error().message.find("R3 !read_ok"), std::string::npos)
       << loaded.error().message;
   EXPECT_NE(loaded.error().message.find("EACCES"), std::string::npos) << loaded.error().message;
+  EXPECT_EQ(loaded.error().where.insn, 0);
 }
 
 TEST(KernelProgramTest, RefusalWithKeptLogAlsoExplains) {
@@ -131,6 +132,17 @@ TEST(KernelProgramTest, EmptyProgramIsInvalidArgument) {
   auto loaded = KernelProgram::load({}, BPF_PROG_TYPE_SOCKET_FILTER);
   ASSERT_FALSE(loaded.ok());
   EXPECT_EQ(loaded.error().code, Errc::invalid_argument);
+}
+
+TEST(VerifierLogTest, VerdictAndInstructionAreFound) {
+  const std::string log =
+      "0: R1=ctx() R10=fp0\n0: (bf) r0 = r3\nR3 !read_ok\n"
+      "processed 1 insns (limit 1000000) max_states_per_insn 0 total_states 0\n";
+  EXPECT_EQ(verifier_reason(log), "R3 !read_ok");
+  EXPECT_EQ(verifier_failed_insn(log), 0);
+  EXPECT_EQ(verifier_failed_insn("12: (71) r0 = *(u8 *)(r1 +4)\n13: R0=scalar()\n"), 12);
+  EXPECT_EQ(verifier_reason(""), "");
+  EXPECT_EQ(verifier_failed_insn("no instructions\n"), -1);
 }
 
 TEST(LastLogLinesTest, KeepsTheLastNonEmptyLines) {

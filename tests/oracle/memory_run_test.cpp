@@ -133,6 +133,9 @@ TEST(RunMemoryProgramTest, OutOfBoundsAccessIsRefusedByTheVerifier) {
   EXPECT_EQ(run.error().code, Errc::kernel);
   EXPECT_NE(run.error().message.find("invalid access to packet"), std::string::npos)
       << run.error().message;
+  EXPECT_EQ(run.error().where.insn, 0) << "the index is the body's, not the wrapper's";
+  EXPECT_NE(run.error().message.find(": R1 offset is outside of the packet\n"), std::string::npos)
+      << "the verdict is on the first line: " << run.error().message;
 }
 
 TEST(RunMemoryProgramTest, HelperCallsAreNotComparable) {
