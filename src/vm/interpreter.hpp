@@ -62,10 +62,10 @@ struct LoadOptions {
 
 struct RunOptions {
   bool checked = false;
-  uint64_t insn_budget = 0;           // instructions per run, 0 = unlimited (checked mode only)
-  std::span<const Region> regions;    // checked mode: memory the program may touch
-  std::span<const uint8_t> packet;    // what LD_ABS / LD_IND read (socket-filter semantics)
-  void* user = nullptr;               // handed to helpers as CallContext::user
+  uint64_t insn_budget = 0;         // instructions per run, 0 = unlimited (checked mode only)
+  std::span<const Region> regions;  // checked mode: memory the program may touch
+  std::span<const uint8_t> packet;  // what LD_ABS / LD_IND read (socket-filter semantics)
+  void* user = nullptr;             // handed to helpers as CallContext::user
 };
 
 struct RunResult {

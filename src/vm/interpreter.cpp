@@ -1,0 +1,47 @@
+#include "vm/interpreter.hpp"
+
+#include "vm/execute.hpp"
+#include "vm/loaded_program.hpp"
+#include "vm/run_state.hpp"
+#include "vm/translate.hpp"
+
+namespace userbpf::vm {
+
+struct Interpreter::Impl {
+  detail::LoadedProgram program;
+};
+
+Interpreter::Interpreter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Interpreter::Interpreter(Interpreter&&) noexcept = default;
+Interpreter& Interpreter::operator=(Interpreter&&) noexcept = default;
+Interpreter::~Interpreter() = default;
+
+Result<Interpreter> Interpreter::load(const isa::Program& program, const HelperTable& helpers,
+                                      const LoadOptions& options) {
+  if (program.insns.empty()) return make_error(Errc::invalid_argument, "program is empty");
+  Result<detail::Translation> translated = detail::translate(program, helpers, options);
+  if (!translated) return translated.take_error();
+  auto impl = std::make_unique<Impl>();
+  detail::LoadedProgram& p = impl->program;
+  p.unchecked_code = detail::bind(translated->slots, detail::handler_table<false>());
+  p.checked_code = detail::bind(translated->slots, detail::handler_table<true>());
+  p.helpers = std::move(translated->helpers);
+  p.helper_ids = std::move(translated->helper_ids);
+  p.function_entry = std::move(translated->function_entry);
+  p.insn_count = program.size();
+  return Interpreter(std::move(impl));
+}
+
+Result<RunResult> Interpreter::run(uint64_t arg1, uint64_t arg2, const RunOptions& options) const {
+  detail::RunState state(impl_->program, options);
+  const uint64_t args[5] = {arg1, arg2, 0, 0, 0};
+  const uint64_t r0 = options.checked ? detail::execute<true>(state, 0, 0, args)
+                                      : detail::execute<false>(state, 0, 0, args);
+  if (state.failed) return std::move(state.error);
+  RunResult result;
+  result.r0 = r0;
+  result.insns_executed = options.checked ? state.executed : 0;
+  return result;
+}
+
+}  // namespace userbpf::vm
