@@ -1,0 +1,51 @@
+#include "cli/prog.hpp"
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+namespace userbpf::cli {
+namespace {
+
+// bpftool's prog commands in bpftool's order; those without a handler are not implemented yet.
+// `list` and `dump` win their prefix ties (bpftool resolves `prog l` and `prog d` by table order).
+constexpr Command kProgCommands[] = {
+    {"show", nullptr},      {"list", nullptr, true},
+    {"help", do_prog_help}, {"dump", do_prog_dump, true},
+    {"pin", nullptr},       {"load", nullptr},
+    {"loadall", nullptr},   {"attach", nullptr},
+    {"detach", nullptr},    {"tracelog", nullptr},
+    {"run", do_prog_run},   {"profile", nullptr},
+};
+
+}  // namespace
+
+Status do_prog_help(Context& ctx, Args) {
+  if (ctx.json) {
+    ctx.print_json(nullptr);  // bpftool prints null for help under -j
+    return ok_status();
+  }
+  const std::string& bin = ctx.bin_name;
+  const std::string pad(bin.size() + 6, ' ');
+  ctx.err << "Usage: " << bin << " prog run FILE [{ data_in | --data } FILE | --data-hex HEX]\n"
+          << pad << "              [{ data_out | --data-out } FILE] [{ repeat | --repeat } N]\n"
+          << pad << "              [--format FORMAT] [--engine interp]\n"
+          << pad << "              [--checked | --unchecked] [--budget N]\n"
+          << "       " << bin << " prog dump xlated FILE [--format FORMAT] [opcodes] [file FILE]\n"
+          << "       " << bin << " prog help\n"
+          << "\n"
+          << "       FILE := { assembly text | raw instructions | conformance .data file }\n"
+          << "       FORMAT := { asm | raw | data | elf }\n"
+          << "       OPTIONS := { {-j|--json} [{-p|--pretty}] | {-d|--debug} | --state-dir DIR }\n"
+          << "\n"
+          << "       The program gets r1 = the data and r2 = its length. A checked run stops a\n"
+          << "       program after --budget instructions (default 10000000; 0 = no limit).\n";
+  return ok_status();
+}
+
+Status do_prog(Context& ctx, Args args) {
+  // bpftool runs `prog show` without a command; userbpf has no loaded programs to show yet, so
+  // it prints the usage instead.
+  return dispatch(ctx, CommandTable{"prog", kProgCommands, "help"}, args);
+}
+
+}  // namespace userbpf::cli

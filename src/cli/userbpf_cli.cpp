@@ -1,0 +1,82 @@
+#include "cli/userbpf_cli.hpp"
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "cli/command_args.hpp"
+#include "cli/command_table.hpp"
+#include "cli/prog.hpp"
+
+namespace userbpf::cli {
+namespace {
+
+Status do_help(Context& ctx, Args) {
+  if (ctx.json) {
+    ctx.print_json(nullptr);  // as bpftool: help has no JSON form
+    return ok_status();
+  }
+  const std::string& bin = ctx.bin_name;
+  ctx.err << "Usage: " << bin << " [OPTIONS] OBJECT { COMMAND | help }\n"
+          << "       " << bin << " version\n"
+          << "\n"
+          << "       OBJECT := { prog }\n"
+          << "       OPTIONS := { {-j|--json} [{-p|--pretty}] | {-d|--debug} |\n"
+          << "                    {-V|--version} | --state-dir DIR }\n";
+  return ok_status();
+}
+
+Status do_version(Context& ctx, Args) {
+  if (ctx.json) {
+    ctx.print_json({{"version", kVersion}, {"features", {{"interp", true}, {"jit", false}}}});
+  } else {
+    ctx.out << ctx.bin_name << " v" << kVersion << "\n"
+            << "features: interp\n";
+  }
+  return ok_status();
+}
+
+// bpftool's objects in bpftool's order; only prog is implemented so far. `prog` wins its tie with
+// `perf`, keeping bpftool's `p` shorthand.
+constexpr Command kObjects[] = {
+    {"help", do_help},    {"batch", nullptr},      {"prog", do_prog, true}, {"map", nullptr},
+    {"link", nullptr},    {"cgroup", nullptr},     {"perf", nullptr},       {"net", nullptr},
+    {"feature", nullptr}, {"btf", nullptr},        {"gen", nullptr},        {"struct_ops", nullptr},
+    {"iter", nullptr},    {"version", do_version},
+};
+
+// Is -j/--json/-p/--pretty anywhere on the line? Decides the form of an error found while the
+// arguments are still being parsed (bpftool's getopt has seen all options by then too).
+bool wants_json(std::span<const std::string> args) {
+  for (const std::string& arg : args) {
+    if (arg == "--") break;
+    if (arg == "--json" || arg == "--pretty") return true;
+    if (arg.size() > 1 && arg[0] == '-' && arg[1] != '-' &&
+        arg.find_first_not_of("jpdhV", 1) == std::string::npos &&
+        arg.find_first_of("jp", 1) != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Status run(Context& ctx, std::span<const std::string> args) {
+  auto globals = parse_args(args, global_option_specs(), ParseRules{"", {}, true});
+  if (!globals) return globals.take_error();
+  apply_global_options(*globals, ctx);
+  const Args rest = args.subspan(globals->consumed);
+  if (globals->has("help")) return do_help(ctx, rest);
+  if (globals->has("version")) return do_version(ctx, rest);
+  return dispatch(ctx, CommandTable{"", kObjects, "help"}, rest);
+}
+
+}  // namespace
+
+int run_userbpf(Context& ctx, std::span<const std::string> args) {
+  if (wants_json(args)) ctx.json = true;
+  Status status = run(ctx, args);
+  if (status) return 0;
+  ctx.print_error(status.error());
+  return kExitFailure;
+}
+
+}  // namespace userbpf::cli
