@@ -164,6 +164,10 @@ Result<Program> decode(std::span<const RawInsn> raw) {
         why = check_atomic(r);
         // Fetching forms write their source register (cmpxchg writes r0); none writes dst.
         if (!why && r.imm == BPF_LOAD_ACQ) writes_dst = true;
+        // Linux's check_atomic marks the fetched-into register as written (DST_OP), so a fetch
+        // into r10 is refused like any other write to the frame pointer.
+        if (!why && r.imm != BPF_CMPXCHG && (r.imm & BPF_FETCH) && r.src_reg == kFramePointer)
+          return insn_error(i, "frame pointer r10 is read only");
         break;
       case Kind::packet_load:
         if (r.dst_reg != 0 || r.off != 0 || (BPF_MODE(r.code) == BPF_ABS && r.src_reg != 0))
@@ -209,6 +213,8 @@ Result<Program> decode(std::span<const RawInsn> raw) {
     else if (d.kind == Kind::jump || d.kind == Kind::jump_cond || d.kind == Kind::may_goto)
       rel = d.off;
     else if (d.kind == Kind::call && d.call == CallKind::local) rel = d.imm;
+    // lddw of BPF_PSEUDO_FUNC loads the address of a subprogram, pc-relative like a local call.
+    else if (d.kind == Kind::lddw && d.src == BPF_PSEUDO_FUNC) rel = d.imm;
     else continue;
     const int64_t target = static_cast<int64_t>(i) + rel + 1;
     if (target < 0 || target >= count)
