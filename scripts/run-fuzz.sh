@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets in build-fuzz/ (clang, ASan+UBSan) and runs each for SECONDS,
+# seeded from the conformance suite. Crashing inputs land in build-fuzz/artifacts/.
+#   scripts/run-fuzz.sh [SECONDS]   (default 60)
+set -euo pipefail
+
+seconds="${1:-60}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${USERBPF_FUZZ_BUILD_DIR:-$root/build-fuzz}"
+shared="${USERBPF_SHARED_DIR:-$root/../shared}"
+jobs="${USERBPF_JOBS:-2}"
+
+cmake -S "$root" -B "$build" -DUSERBPF_FUZZ=ON -DUSERBPF_TESTS=OFF -DUSERBPF_BENCH=OFF \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" -j"$jobs" --target fuzz_decode fuzz_assemble fuzz_seeds
+
+corpus="$build/corpus"
+"$build/bin/fuzz_seeds" "$shared/conformance" "$corpus/seeds"
+mkdir -p "$build/artifacts"
+
+status=0
+for target in fuzz_decode fuzz_assemble; do
+  mkdir -p "$corpus/$target"
+  echo "== $target for ${seconds}s"
+  # The first directory collects new inputs; the seeds are read only.
+  if ! "$build/bin/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+      -print_final_stats=1 -artifact_prefix="$build/artifacts/$target-" \
+      "$corpus/$target" "$corpus/seeds/$target"; then
+    echo "!! $target failed; see $build/artifacts/" >&2
+    status=1
+  fi
+done
+exit "$status"
