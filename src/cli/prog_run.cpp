@@ -4,6 +4,7 @@
 // share that one buffer, data_out is its state after the last one, and the duration printed is
 // the mean per repetition.
 #include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -62,6 +63,9 @@ Result<RunSettings> settings_from(const ParsedArgs& parsed) {
   if (data_file && data_hex) {
     return make_error(Errc::invalid_argument, "--data and --data-hex can't be used together");
   }
+  if (data_file && *data_file == "-" && s.path == "-") {
+    return make_error(Errc::invalid_argument, "the program and data_in can't both come from stdin");
+  }
   if (data_file) {
     auto bytes = read_file(*data_file);
     if (!bytes) return bytes.take_error();
@@ -80,7 +84,11 @@ Result<RunSettings> settings_from(const ParsedArgs& parsed) {
   if (const std::string* repeat = parsed.value("repeat")) {
     auto n = parse_unsigned(*repeat, "repeat number");
     if (!n) return n.take_error();
-    s.repeat = *n == 0 ? 1 : *n;  // the kernel runs a repeat of 0 once
+    // bpftool hands the kernel a u32, and the kernel runs a repeat of 0 once.
+    if (*n > UINT32_MAX) {
+      return make_error(Errc::invalid_argument, "repeat number " + *repeat + " is above 4294967295");
+    }
+    s.repeat = *n == 0 ? 1 : *n;
   }
   if (parsed.has("checked") && parsed.has("unchecked")) {
     return make_error(Errc::invalid_argument, "--checked and --unchecked can't be used together");

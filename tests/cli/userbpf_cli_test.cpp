@@ -283,6 +283,10 @@ TEST_F(CliBinary, GrammarErrors) {
   expect_error(run({"prog", "run"}), "'prog run' needs FILE");
   expect_error(run({"prog", "run", prog, "repeat"}), "'repeat' needs an argument (N)");
   expect_error(run({"prog", "run", prog, "repeat", "x"}), "can't parse 'x' as repeat number");
+  expect_error(run({"prog", "run", prog, "repeat", "4294967296"}),
+               "repeat number 4294967296 is above 4294967295");
+  expect_error(run({"prog", "run", "-", "data_in", "-"}),
+               "the program and data_in can't both come from stdin");
   expect_error(run({"prog", "run", prog, "extra"}),
                "expected no more arguments, 'data_in', 'data_out' or 'repeat', got: 'extra'?");
   expect_error(run({"prog", "dump", "jited", prog}),
