@@ -28,10 +28,12 @@ struct CommandTable {
   std::string_view owner;  // "prog"; empty for the top level
   std::span<const Command> commands;
   std::string_view default_command;  // run when no word is given (bpftool runs its first entry)
+  Handler help = nullptr;            // run for -h/--help given before the command word
 };
 
-// Selects the entry args[0] names and runs it with args[1..]. Errors: "command 'x' is unknown",
-// "ambiguous prefix: ...", "command 'prog load' is not supported yet".
+// Selects the entry args[0] names and runs it with args[1..]. Global options may come before the
+// word (`userbpf prog -j run ...`, as bpftool's getopt allows); they are applied to ctx. Errors:
+// "command 'x' is unknown", "ambiguous prefix: ...", "command 'prog load' is not supported yet".
 Status dispatch(Context& ctx, const CommandTable& table, Args args);
 
 }  // namespace userbpf::cli

@@ -45,7 +45,7 @@ Status do_prog_help(Context& ctx, Args) {
 Status do_prog(Context& ctx, Args args) {
   // bpftool runs `prog show` without a command; userbpf has no loaded programs to show yet, so
   // it prints the usage instead.
-  return dispatch(ctx, CommandTable{"prog", kProgCommands, "help"}, args);
+  return dispatch(ctx, CommandTable{"prog", kProgCommands, "help", do_prog_help}, args);
 }
 
 }  // namespace userbpf::cli

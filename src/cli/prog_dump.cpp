@@ -101,10 +101,7 @@ constexpr Command kDumpCommands[] = {
 }  // namespace
 
 Status do_prog_dump(Context& ctx, Args args) {
-  if (args.empty()) {
-    return make_error(Errc::invalid_argument, "'prog dump' needs xlated or jited");
-  }
-  return dispatch(ctx, CommandTable{"prog dump", kDumpCommands, ""}, args);
+  return dispatch(ctx, CommandTable{"prog dump", kDumpCommands, "", do_prog_help}, args);
 }
 
 }  // namespace userbpf::cli

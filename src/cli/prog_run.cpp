@@ -86,7 +86,8 @@ Result<RunSettings> settings_from(const ParsedArgs& parsed) {
     if (!n) return n.take_error();
     // bpftool hands the kernel a u32, and the kernel runs a repeat of 0 once.
     if (*n > UINT32_MAX) {
-      return make_error(Errc::invalid_argument, "repeat number " + *repeat + " is above 4294967295");
+      return make_error(Errc::invalid_argument,
+                        "repeat number " + *repeat + " is above 4294967295");
     }
     s.repeat = *n == 0 ? 1 : *n;
   }

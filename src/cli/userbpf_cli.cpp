@@ -60,13 +60,14 @@ bool wants_json(std::span<const std::string> args) {
 }
 
 Status run(Context& ctx, std::span<const std::string> args) {
+  // -V is only a top-level option; dispatch handles the others (and -h) itself.
   auto globals = parse_args(args, global_option_specs(), ParseRules{"", {}, true});
   if (!globals) return globals.take_error();
-  apply_global_options(*globals, ctx);
-  const Args rest = args.subspan(globals->consumed);
-  if (globals->has("help")) return do_help(ctx, rest);
-  if (globals->has("version")) return do_version(ctx, rest);
-  return dispatch(ctx, CommandTable{"", kObjects, "help"}, rest);
+  if (globals->has("version") && !globals->has("help")) {
+    apply_global_options(*globals, ctx);
+    return do_version(ctx, args.subspan(globals->consumed));
+  }
+  return dispatch(ctx, CommandTable{"", kObjects, "help", do_help}, args);
 }
 
 }  // namespace

@@ -103,6 +103,16 @@ TEST_F(CliBinary, RunWithHexDataAndJson) {
   EXPECT_EQ(r.out.find('\n'), r.out.size() - 1);  // -j is one line
 }
 
+TEST_F(CliBinary, GlobalOptionsBetweenWords) {
+  const std::string prog = write("p.asm", "mov %r0, 5\nexit\n");
+  const ProcessResult r = run({"prog", "-j", "run", prog});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out).at("retval"), 5);
+  const ProcessResult d = run({"prog", "dump", "-j", "xlated", prog});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(nlohmann::json::parse(d.out).size(), 2u);
+}
+
 TEST_F(CliBinary, PrettyJsonIsIndented) {
   const std::string prog = write("p.asm", "mov %r0, 1\nexit\n");
   const ProcessResult r = run({"prog", "run", prog, "-p"});
@@ -291,6 +301,7 @@ TEST_F(CliBinary, GrammarErrors) {
                "expected no more arguments, 'data_in', 'data_out' or 'repeat', got: 'extra'?");
   expect_error(run({"prog", "dump", "jited", prog}),
                "command 'prog dump jited' is not supported yet");
+  expect_error(run({"prog", "dump"}), "'prog dump' needs a command: { xlated | jited }");
 }
 
 TEST_F(CliBinary, JsonErrorsGoToStdout) {
@@ -319,6 +330,8 @@ TEST_F(CliBinary, HelpAndVersion) {
   EXPECT_NE(prog_help.err.find("prog run FILE"), std::string::npos) << prog_help.err;
   EXPECT_NE(prog_help.err.find("prog dump xlated FILE"), std::string::npos);
   EXPECT_EQ(run({"prog", "run", "-h"}).err, prog_help.err);
+  EXPECT_EQ(run({"prog", "-h"}).err, prog_help.err);
+  EXPECT_EQ(run({"prog", "dump", "--help"}).err, prog_help.err);
   EXPECT_EQ(run({"-j", "help"}).out, "null\n");
 
   const ProcessResult v = run({"-V"});
