@@ -47,7 +47,7 @@ int prog_load(std::span<const isa::RawInsn> insns, bpf_prog_type type,
     log[0] = '\0';
     attr.log_buf = as_u64(log);
     attr.log_size = log_size;
-    attr.log_level = 1;
+    attr.log_level = options.log_level;
   }
   for (int attempt = 0; attempt < 5; ++attempt) {
     const long fd = sys_bpf(BPF_PROG_LOAD, &attr);

@@ -33,6 +33,9 @@ struct KernelLoadOptions {
   // (a log costs verifier time, and a truncated log makes Linux fail the load with ENOSPC).
   bool keep_log = false;
   uint32_t log_size = 16u << 20;
+  // 1: the instructions of the failing path (Linux keeps only statistics when it accepts);
+  // 2: every instruction and state along every path, also on success (for debugging).
+  uint32_t log_level = 1;
   uint32_t expected_attach_type = 0;
 };
 

@@ -123,6 +123,24 @@ TEST(RunMemoryProgramTest, LinuxDivisionByZeroSemantics) {
   EXPECT_EQ(run->r0, 7u);
 }
 
+// Linux's instruction-set.rst: after BPF_CMPXCHG "in either case, the value that was at dst + off
+// before the operation is zero-extended and loaded back to R0" -- also when the exchange succeeds.
+TEST(RunMemoryProgramTest, Cmpxchg32ZeroExtendsR0EvenOnSuccess) {
+  USERBPF_SKIP_WITHOUT_KERNEL();
+  std::vector<RawInsn> body;
+  lddw(body, 0, 0xabcd000000000005ull);  // low half matches the stored 5
+  body.push_back(make_raw(BPF_ST | BPF_MEM | BPF_DW, 10, 0, -8, 5));
+  body.push_back(make_raw(BPF_ALU64 | BPF_MOV | BPF_K, 3, 0, 0, 7));
+  body.push_back(make_raw(BPF_STX | BPF_ATOMIC | BPF_W, 10, 3, -8, BPF_CMPXCHG));
+  body.push_back(make_raw(BPF_LDX | BPF_MEM | BPF_DW, 4, 10, -8, 0));
+  body.push_back(make_raw(BPF_ALU64 | BPF_LSH | BPF_K, 4, 0, 0, 32));
+  body.push_back(make_raw(BPF_ALU64 | BPF_OR | BPF_X, 0, 4, 0, 0));  // r0 |= new value << 32
+  body.push_back(exit_insn());
+  auto run = run_memory_program(body, {});
+  ASSERT_TRUE(run.ok()) << run.error().to_string();
+  EXPECT_EQ(run->r0, 0x0000000700000005ull) << std::hex << run->r0;
+}
+
 TEST(RunMemoryProgramTest, OutOfBoundsAccessIsRefusedByTheVerifier) {
   USERBPF_SKIP_WITHOUT_KERNEL();
   // Reading the byte just after the memory would read the result slot: must be refused.

@@ -53,8 +53,10 @@ TEST(RandomProgramTest, ProgramsDecodeAndKeepTheBaseRegisters) {
                               << hex_listing(program.insns);
     ASSERT_GE(program.insns.size(), options.insn_count);
     ASSERT_EQ(decoded->insns.back().kind, isa::Kind::exit);
+    bool seen_atomic = false;  // the stack area's initialization comes before any atomic
     for (size_t i = 0; i < decoded->size(); ++i) {
       const isa::Insn& insn = decoded->insns[i];
+      seen_atomic = seen_atomic || insn.kind == isa::Kind::atomic;
       const bool writes_dst = insn.kind == isa::Kind::alu || insn.kind == isa::Kind::endian ||
                               insn.kind == isa::Kind::load || insn.kind == isa::Kind::lddw;
       if (writes_dst) {
@@ -71,6 +73,9 @@ TEST(RandomProgramTest, ProgramsDecodeAndKeepTheBaseRegisters) {
             base == 1 ? insn.off >= 0 && insn.off + insn.width <= int(options.memory_size)
                       : insn.off < 0 && insn.off % insn.width == 0 && insn.off >= -64;
         ASSERT_TRUE(in_range) << "seed " << seed << " insn " << i;
+        if (base == 10 && insn.kind != isa::Kind::load && seen_atomic) {
+          ASSERT_LE(insn.off, -32) << "plain store into the atomics' area, seed " << seed;
+        }
       }
       if (insn.kind == isa::Kind::atomic) {
         ASSERT_EQ(insn.dst, 10);

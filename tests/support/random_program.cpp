@@ -15,6 +15,9 @@ using isa::make_raw;
 using isa::RawInsn;
 
 constexpr int kStackArea = 64;  // bytes below r10 that are initialized and then used
+// The upper half, [r10-32, r10), is the atomics' area: plain stores never go there (see
+// make_atomic_area_opaque() for why).
+constexpr int kAtomicArea = 32;
 constexpr uint8_t kMemoryBase = 1;
 constexpr uint8_t kFramePointer = 10;
 constexpr std::array<uint8_t, 9> kDataRegs = {0, 2, 3, 4, 5, 6, 7, 8, 9};
@@ -147,15 +150,18 @@ class Generator {
     return static_cast<int16_t>(rng_.below(options_.memory_size - bytes + 1));
   }
   // Linux checks stack alignment strictly, so stack offsets are multiples of the access size.
-  int16_t stack_offset(int bytes) {
-    return static_cast<int16_t>(-kStackArea +
-                                bytes * static_cast<int>(rng_.below(kStackArea / bytes)));
+  // [-kStackArea, -kStackArea + span) for loads (span = kStackArea), stores (the lower part).
+  int16_t stack_offset(int bytes, int span = kStackArea) {
+    return static_cast<int16_t>(-kStackArea + bytes * static_cast<int>(rng_.below(span / bytes)));
+  }
+  int16_t atomic_offset(int bytes) {
+    return static_cast<int16_t>(-kAtomicArea +
+                                bytes * static_cast<int>(rng_.below(kAtomicArea / bytes)));
   }
   // Base register and offset of a memory or stack access of `bytes`.
-  std::pair<uint8_t, int16_t> place(int bytes, bool allow_memory) {
-    if (allow_memory && memory_fits(bytes) && rng_.chance(60))
-      return {kMemoryBase, memory_offset(bytes)};
-    return {kFramePointer, stack_offset(bytes)};
+  std::pair<uint8_t, int16_t> place(int bytes, bool for_store) {
+    if (memory_fits(bytes) && rng_.chance(60)) return {kMemoryBase, memory_offset(bytes)};
+    return {kFramePointer, stack_offset(bytes, for_store ? kStackArea - kAtomicArea : kStackArea)};
   }
 
   // --- the fixed parts ------------------------------------------------------------------------
@@ -173,6 +179,21 @@ class Generator {
         emit(make_raw(BPF_STX | BPF_MEM | BPF_DW, kFramePointer, data_reg(),
                       static_cast<int16_t>(off), 0));
     }
+    if (enabled(kAtomic)) make_atomic_area_opaque();
+  }
+
+  // Linux 6.18's precision backtracking does not follow the value an atomic loads (r0 of cmpxchg,
+  // src of the fetch forms) back to its stack slot. When the slot held a constant the verifier
+  // knew, a branch decided by that value can wrongly prune another path reaching the same point
+  // with different slot contents, and the code only that path needed is removed as dead: the
+  // kernel then computes a wrong result. An atomic leaves its slot "unknown" (STACK_MISC) for the
+  // verifier, so one atomic add on each slot of the area at the start, plus no plain stores there
+  // later, means no path ever has a known constant in it. The run-time values are as random as
+  // before. tests/oracle/kernel_quirks_test.cpp reproduces the bug.
+  void make_atomic_area_opaque() {
+    for (int off = -kAtomicArea; off < 0; off += 8)
+      emit(make_raw(BPF_STX | BPF_ATOMIC | BPF_DW, kFramePointer, data_reg(),
+                    static_cast<int16_t>(off), BPF_ADD));
   }
 
   void init_register(uint8_t reg) {
@@ -348,7 +369,7 @@ class Generator {
 
   void load() {
     const int bytes = random_size();
-    const auto [base, off] = place(bytes, true);
+    const auto [base, off] = place(bytes, false);
     emit(load_insn(writable_reg(), base, off, bytes));
   }
 
@@ -364,7 +385,7 @@ class Generator {
   // Atomics on the stack; Linux refuses them on packet memory.
   void atomic() {
     const int bytes = rng_.chance(50) ? 4 : 8;
-    const int16_t off = stack_offset(bytes);
+    const int16_t off = atomic_offset(bytes);
     static constexpr std::array<int32_t, 10> kOps = {
         BPF_ADD, BPF_ADD | BPF_FETCH, BPF_AND,  BPF_AND | BPF_FETCH, BPF_OR, BPF_OR | BPF_FETCH,
         BPF_XOR, BPF_XOR | BPF_FETCH, BPF_XCHG, BPF_CMPXCHG};
@@ -372,6 +393,12 @@ class Generator {
     const bool writes_src = (op & BPF_FETCH) != 0 && op != BPF_CMPXCHG;
     const uint8_t src = writes_src ? writable_reg() : data_reg();
     emit(make_raw(BPF_STX | BPF_ATOMIC | size_code(bytes), kFramePointer, src, off, op));
+    // Linux 6.18 on x86-64 loses the zero-extension of r0 after a successful 32-bit cmpxchg when
+    // verifier state pruning skips the 64-bit read of r0 that would have requested it (the JIT's
+    // 32-bit cmpxchg leaves rax's upper half alone on success). The instruction set says r0 is
+    // zero-extended in either case, and userbpf does that; `w0 = w0` makes both sides agree
+    // without hiding anything else. tests/oracle/kernel_quirks_test.cpp reproduces the bug.
+    if (op == BPF_CMPXCHG && bytes == 4) emit(make_raw(BPF_ALU | BPF_MOV | BPF_X, 0, 0, 0, 0));
   }
 
   // --- layout ---------------------------------------------------------------------------------

@@ -7,7 +7,11 @@
 //   - r0 and r2-r9 are initialized first (constants, lddw or loads from the memory);
 //   - a stack area is fully initialized before anything reads it; stack accesses are aligned
 //     (Linux checks stack alignment strictly);
-//   - memory accesses use constant offsets inside the memory; atomics only touch the stack;
+//   - memory accesses use constant offsets inside the memory; atomics only touch the upper half of
+//     the stack area, which plain stores leave alone (works around a Linux 6.18 verifier bug, see
+//     random_program.cpp);
+//   - a 32-bit cmpxchg is followed by `w0 = w0` (works around a Linux 6.18 x86-64 bug: r0 is not
+//     zero-extended after a successful 32-bit cmpxchg on some paths);
 //   - shifts by an immediate stay below the operand width, div/mod by an immediate never divide by
 //     zero (by a register they may: Linux defines the result);
 //   - control flow only goes forward, except bounded counted loops; an unconditional jump only
