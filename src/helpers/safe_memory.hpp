@@ -13,8 +13,12 @@ namespace userbpf::helpers {
 // partly written) when any byte is not readable.
 bool read_nofault(uint64_t addr, void* dst, size_t size);
 
+// The same in another process (pid 0: this one), as probe_read_user does for a traced task.
+bool read_nofault_in(int32_t pid, uint64_t addr, void* dst, size_t size);
+
 // Copies a NUL-terminated string of at most `max` bytes (NUL included) from `addr`, like
 // strncpy_from_kernel_nofault(). Returns the length copied including the NUL, or -EFAULT.
 long read_string_nofault(uint64_t addr, std::string& out, size_t max);
+long read_string_nofault_in(int32_t pid, uint64_t addr, std::string& out, size_t max);
 
 }  // namespace userbpf::helpers

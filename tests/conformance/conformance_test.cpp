@@ -107,7 +107,9 @@ TEST(Conformance, EveryNegativeFileIsRefused) {
     if (name.starts_with("unused-")) {
       auto decoded = isa::decode(*raw);
       EXPECT_FALSE(decoded.ok()) << "a non-zero reserved field must be refused at decode";
-      if (!decoded) EXPECT_GE(decoded.error().where.insn, 0) << "the error names the instruction";
+      if (!decoded) {
+        EXPECT_GE(decoded.error().where.insn, 0) << "the error names the instruction";
+      }
       continue;
     }
     auto r0 = cli::run_conformance_program(*raw, parsed->memory);

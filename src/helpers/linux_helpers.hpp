@@ -1,0 +1,17 @@
+// The helpers userbpf implements, by Linux helper id (enum bpf_func_id), in one table.
+#pragma once
+
+#include "vm/interpreter.hpp"
+
+namespace userbpf::helpers {
+
+// Every implemented helper. Built once; safe to share between programs and threads.
+const vm::HelperTable& linux_helpers();
+
+// Groups of helpers, one per file; linux_helpers() calls each.
+void register_map_helpers(vm::HelperTable& table);
+void register_trace_helpers(vm::HelperTable& table);
+void register_task_helpers(vm::HelperTable& table);
+void register_memory_helpers(vm::HelperTable& table);
+
+}  // namespace userbpf::helpers

@@ -1,0 +1,67 @@
+// What the state directory remembers of a loaded program or map: enough for any other userbpf
+// process to list it, dump it, run it, or open its map memory. Stored as JSON, one file each.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "isa/instruction.hpp"
+#include "userbpf/error.hpp"
+#include "userbpf/map.hpp"
+
+namespace userbpf::runtime {
+
+struct SourceLineRecord {
+  uint32_t insn = 0;
+  std::string file;
+  std::string text;
+  uint32_t line = 0;
+  uint32_t column = 0;
+};
+
+struct ProgramRecord {
+  uint32_t id = 0;
+  std::string name;     // function name
+  std::string section;  // SEC() name
+  uint32_t prog_type = 0;
+  uint32_t expected_attach_type = 0;
+  std::string attach_target;
+  std::string license;
+  bool gpl = false;
+  std::string tag;         // 16 hex digits, as the kernel computes it
+  uint64_t loaded_at = 0;  // seconds since the epoch
+  uint32_t uid = 0;
+  int32_t owner_pid = 0;     // the process that loaded it; the program lives while it does or a pin
+  uint64_t owner_start = 0;  // that process's start time, to tell a reused pid apart
+  std::string object_path;
+  // The program as loaded: map references are lddw BPF_PSEUDO_MAP_IDX / BPF_PSEUDO_MAP_IDX_VALUE
+  // whose imm indexes map_ids.
+  std::vector<isa::RawInsn> insns;
+  std::vector<uint32_t> map_ids;
+  std::vector<SourceLineRecord> lines;
+  uint32_t btf_id = 0;  // raw BTF in <state>/btf/<btf_id>.btf, 0 when none
+};
+
+struct MapRecord {
+  uint32_t id = 0;
+  maps::MapSpec spec;
+  bool frozen = false;  // .rodata/.kconfig after load: user space may not update it
+  int32_t owner_pid = 0;
+  uint64_t owner_start = 0;
+  uint32_t btf_id = 0;
+  uint32_t key_type_id = 0;
+  uint32_t value_type_id = 0;
+  std::string file;  // the map's memory (maps library backing file)
+};
+
+std::string to_json(const ProgramRecord& record);
+std::string to_json(const MapRecord& record);
+Result<ProgramRecord> program_from_json(std::string_view text, const std::string& origin);
+Result<MapRecord> map_from_json(std::string_view text, const std::string& origin);
+
+// Name of a program type as bpftool prints it ("tracepoint", "xdp", ...).
+std::string prog_type_name(uint32_t type);
+std::string map_type_name(uint32_t type);
+
+}  // namespace userbpf::runtime

@@ -1,0 +1,143 @@
+// Instantiating a registered program in this process: map its maps, resolve its map references,
+// translate it for the interpreter, and run it.
+#include <linux/bpf.h>
+
+#include <chrono>
+
+#include "helpers/linux_helpers.hpp"
+#include "isa/decode.hpp"
+#include "runtime/runtime.hpp"
+
+namespace userbpf::runtime {
+namespace {
+
+Error at_insn(const ProgramRecord& record, size_t index, const std::string& message) {
+  Location where;
+  where.file = record.object_path;
+  where.section = record.section;
+  where.insn = static_cast<int64_t>(index);
+  return make_error(Errc::invalid_argument, "prog '" + record.name + "': " + message, where);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RunnableProgram>> Runtime::instantiate(const ProgramRecord& record) {
+  auto prog = std::make_unique<RunnableProgram>();
+  prog->record_ = record;
+  for (uint32_t id : record.map_ids) {
+    auto map = open_map(id);
+    if (!map) return map.take_error();
+    prog->maps_.push_back(*map);
+    prog->env_.maps.insert(map->get());
+    if (void* data = (*map)->data(); data && (*map)->spec().type == BPF_MAP_TYPE_ARRAY) {
+      const auto& spec = (*map)->spec();
+      auto rec = map_record(id);
+      const bool writable = !(rec && rec->frozen) && !(spec.map_flags & BPF_F_RDONLY_PROG);
+      prog->global_regions_.push_back({reinterpret_cast<uint64_t>(data),
+                                       uint64_t{spec.value_size} * spec.max_entries, writable,
+                                       "global data"});
+    }
+  }
+  prog->env_.trace = trace_.get();
+  prog->env_.gpl = record.gpl;
+
+  auto decoded = isa::decode(record.insns);
+  if (!decoded) {
+    Error e = decoded.take_error();
+    e.message = "prog '" + record.name + "': " + e.message;
+    e.where.file = record.object_path;
+    e.where.section = record.section;
+    return e;
+  }
+
+  vm::LoadOptions options;
+  const auto& maps = prog->maps_;
+  options.resolve_lddw = [&record, &maps](const isa::Insn& insn, size_t index) -> Result<uint64_t> {
+    switch (insn.src) {
+      case BPF_PSEUDO_MAP_IDX:
+      case BPF_PSEUDO_MAP_IDX_VALUE: {
+        if (insn.imm < 0 || static_cast<size_t>(insn.imm) >= maps.size())
+          return at_insn(record, index, "map index " + std::to_string(insn.imm) + " out of range");
+        maps::Map* map = maps[insn.imm].get();
+        if (insn.src == BPF_PSEUDO_MAP_IDX) return reinterpret_cast<uint64_t>(map);
+        void* data = map->data();
+        if (!data)
+          return at_insn(record, index,
+                         "map '" + map->spec().name + "' has no direct value access");
+        const uint64_t limit = uint64_t{map->spec().value_size} * map->spec().max_entries;
+        if (insn.next_imm < 0 || static_cast<uint64_t>(insn.next_imm) >= limit)
+          return at_insn(record, index,
+                         "direct value offset " + std::to_string(insn.next_imm) + " outside map '" +
+                             map->spec().name + "'");
+        return reinterpret_cast<uint64_t>(data) + static_cast<uint64_t>(insn.next_imm);
+      }
+      case BPF_PSEUDO_MAP_FD:
+      case BPF_PSEUDO_MAP_VALUE:
+        return at_insn(record, index, "map referenced by fd: load objects through the runtime");
+      default:
+        return at_insn(
+            record, index,
+            "ld_imm64 pseudo form " + std::to_string(insn.src) + " is not supported yet");
+    }
+  };
+  auto interp = vm::Interpreter::load(*decoded, helpers::linux_helpers(), options);
+  if (!interp) {
+    Error e = interp.take_error();
+    if (e.message.find("prog '") != 0) e.message = "prog '" + record.name + "': " + e.message;
+    e.where.file = record.object_path;
+    e.where.section = record.section;
+    return e;
+  }
+  prog->interp_.emplace(std::move(*interp));
+  return prog;
+}
+
+Result<RunnableProgram::RunOutput> RunnableProgram::run(uint64_t ctx, const vm::Region& ctx_region,
+                                                        bool checked, uint32_t repeat,
+                                                        std::span<const vm::Region> extra,
+                                                        std::span<const uint8_t> packet) {
+  std::vector<vm::Region> regions = global_regions_;
+  if (ctx_region.size) regions.push_back(ctx_region);
+  regions.insert(regions.end(), extra.begin(), extra.end());
+  env_.checked = checked;
+
+  vm::RunOptions options;
+  options.checked = checked;
+  options.insn_budget = checked ? 1'000'000 : 0;  // Linux's processed-instruction limit
+  options.regions = regions;
+  options.packet = packet;
+  options.user = &env_;
+
+  RunOutput out;
+  if (repeat == 0) repeat = 1;
+  const auto start = std::chrono::steady_clock::now();
+  for (uint32_t i = 0; i < repeat; ++i) {
+    auto result = interp_->run(ctx, 0, options);
+    if (!result) {
+      Error e = result.take_error();
+      e.message = "prog '" + record_.name + "': " + e.message;
+      e.where.file = record_.object_path;
+      e.where.section = record_.section;
+      // Name the source line of the faulting instruction when line info has it.
+      if (e.where.insn >= 0) {
+        const SourceLineRecord* best = nullptr;
+        for (const auto& l : record_.lines)
+          if (l.insn <= e.where.insn) best = &l;
+        if (best) {
+          e.where.line = static_cast<int>(best->line);
+          e.message +=
+              " (" + best->file + ":" + std::to_string(best->line) + ": " + best->text + ")";
+        }
+      }
+      return e;
+    }
+    out.retval = result->r0;
+  }
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  out.duration_ns =
+      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()) /
+      repeat;
+  return out;
+}
+
+}  // namespace userbpf::runtime

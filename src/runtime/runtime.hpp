@@ -1,0 +1,119 @@
+// The runtime: the user-space counterpart of the kernel's BPF subsystem. It loads objects
+// (creating their maps in shared memory and registering their programs), keeps the registry of
+// programs and maps in the state directory so every userbpf process sees the same system, pins
+// them in a bpffs-style namespace, and instantiates programs to run.
+//
+// Lifetime, as in the kernel: a program or map lives while the process that loaded it lives
+// (its "fd") or while a pin names it; a map also lives while a live program uses it. Records of
+// dead owners with nothing pinned are removed by collect_garbage(), which every listing runs.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "helpers/environment.hpp"
+#include "object/object.hpp"
+#include "runtime/records.hpp"
+#include "runtime/state_dir.hpp"
+#include "trace/trace_buffer.hpp"
+#include "userbpf/error.hpp"
+#include "userbpf/map.hpp"
+#include "vm/interpreter.hpp"
+
+namespace userbpf::runtime {
+
+enum class PinKind : uint8_t { prog, map, link };
+
+struct PinTarget {
+  PinKind kind = PinKind::prog;
+  uint32_t id = 0;
+};
+
+struct LoadOptions {
+  std::string only_program;  // function or section name; empty: every program
+  uint32_t prog_type = 0;    // overrides the section's type when not 0 (bpftool's `type`)
+};
+
+// A program ready to run: its interpreter, its maps (mapped into this process) and the helper
+// environment.
+class RunnableProgram {
+ public:
+  const ProgramRecord& record() const { return record_; }
+  helpers::ProgramEnv& env() { return env_; }
+  const vm::Interpreter& interpreter() const { return *interp_; }
+  const std::vector<std::shared_ptr<maps::Map>>& maps() const { return maps_; }
+
+  struct RunOutput {
+    uint64_t retval = 0;
+    uint64_t duration_ns = 0;  // mean over the repetitions
+  };
+  // Runs `repeat` times with r1 = ctx. Checked runs may touch only `ctx_region`, `extra` regions,
+  // the program's global data and what helpers hand out.
+  Result<RunOutput> run(uint64_t ctx, const vm::Region& ctx_region, bool checked,
+                        uint32_t repeat = 1, std::span<const vm::Region> extra = {},
+                        std::span<const uint8_t> packet = {});
+
+ private:
+  friend class Runtime;
+  ProgramRecord record_;
+  std::vector<std::shared_ptr<maps::Map>> maps_;  // by the record's map index
+  std::vector<vm::Region> global_regions_;        // array map values (global data)
+  helpers::ProgramEnv env_;
+  std::optional<vm::Interpreter> interp_;
+};
+
+class Runtime {
+ public:
+  static Result<Runtime> open(const std::optional<std::filesystem::path>& state_dir = {});
+
+  const StateDir& dir() const { return dir_; }
+  trace::TraceBuffer& trace() { return *trace_; }
+
+  // Loads an object: creates its maps (reusing pinned ones for LIBBPF_PIN_BY_NAME), fills
+  // global data, registers its programs. Returns the records of the programs registered.
+  Result<std::vector<ProgramRecord>> load(const object::Object& obj,
+                                          const LoadOptions& options = {});
+
+  std::vector<ProgramRecord> programs();
+  std::vector<MapRecord> maps();
+  Result<ProgramRecord> program(uint32_t id);
+  Result<MapRecord> map_record(uint32_t id);
+  Result<std::shared_ptr<maps::Map>> open_map(uint32_t id);
+
+  // Builds a runnable instance of a registered program in this process.
+  Result<std::unique_ptr<RunnableProgram>> instantiate(const ProgramRecord& record);
+
+  // Pins: bpffs-style paths (/sys/fs/bpf/...). Pinning a path that exists fails.
+  Status pin(const std::string& path, PinTarget target);
+  Result<PinTarget> resolve_pin(const std::string& path);
+  Status unpin(const std::string& path);
+  // Every pin naming the target, as bpffs paths.
+  std::vector<std::string> pins_of(PinTarget target);
+
+  // Removes records (and map memory) whose owner died and that nothing pins or uses.
+  void collect_garbage();
+
+  // A record written by this process is owned by it; keep_alive() hands ownership to nobody so
+  // the object lives until unpinned (what pinning at load does).
+  Status release_ownership(PinTarget target);
+
+ private:
+  explicit Runtime(StateDir dir, trace::TraceBuffer trace);
+  Result<std::filesystem::path> pin_file(const std::string& path) const;
+  Result<uint32_t> create_map(const object::Object& obj, const object::MapDef& def);
+
+  StateDir dir_;
+  std::unique_ptr<trace::TraceBuffer> trace_;
+};
+
+// Is the process that owns a record still alive? (pid plus its start time, so a reused pid does
+// not keep a dead owner's objects.)
+bool owner_alive(int32_t pid, uint64_t start_time);
+uint64_t process_start_time(int32_t pid);
+
+}  // namespace userbpf::runtime
