@@ -73,17 +73,18 @@ Result<BtfExt> parse_btf_ext(std::span<const uint8_t> data, const ::btf* btf,
   if (data.size() < 8) return r.fail("header is truncated");
   uint16_t magic = 0;
   std::memcpy(&magic, data.data(), 2);
-  if (magic != kBtfMagic) return r.fail("bad magic 0x" + [&] {
-    char buf[8];
-    std::snprintf(buf, sizeof(buf), "%04x", magic);
-    return std::string(buf);
-  }());
+  if (magic != kBtfMagic)
+    return r.fail("bad magic 0x" + [&] {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "%04x", magic);
+      return std::string(buf);
+    }());
   if (data[2] != 1) return r.fail("unsupported version " + std::to_string(data[2]));
   uint32_t hdr_len = 0;
   r.u32_at(4, hdr_len);
   // Fields: hdr_len, func_info off/len, line_info off/len, then optionally core_relo off/len.
-  if (hdr_len < 24 || hdr_len > data.size()) return r.fail("header length " +
-                                                           std::to_string(hdr_len) + " is invalid");
+  if (hdr_len < 24 || hdr_len > data.size())
+    return r.fail("header length " + std::to_string(hdr_len) + " is invalid");
   uint32_t fi_off = 0, fi_len = 0, li_off = 0, li_len = 0, cr_off = 0, cr_len = 0;
   r.u32_at(8, fi_off);
   r.u32_at(12, fi_len);
@@ -95,14 +96,20 @@ Result<BtfExt> parse_btf_ext(std::span<const uint8_t> data, const ::btf* btf,
   }
   // Offsets count from the end of the header.
   Reader body{data.subspan(hdr_len), file};
-  auto st = parse_block(body, btf, fi_off, fi_len, 8, "func_info", ext.func_info,
-                        [](const uint32_t* f) { return ExtFuncInfo{f[0], f[1]}; });
+  auto st =
+      parse_block(body, btf, fi_off, fi_len, 8, "func_info", ext.func_info, [](const uint32_t* f) {
+        return ExtFuncInfo{f[0], f[1]};
+      });
   if (!st) return st.take_error();
-  st = parse_block(body, btf, li_off, li_len, 16, "line_info", ext.line_info,
-                   [](const uint32_t* f) { return ExtLineInfo{f[0], f[1], f[2], f[3]}; });
+  st =
+      parse_block(body, btf, li_off, li_len, 16, "line_info", ext.line_info, [](const uint32_t* f) {
+        return ExtLineInfo{f[0], f[1], f[2], f[3]};
+      });
   if (!st) return st.take_error();
   st = parse_block(body, btf, cr_off, cr_len, 16, "core_relo", ext.core_relos,
-                   [](const uint32_t* f) { return ExtCoreRelo{f[0], f[1], f[2], f[3]}; });
+                   [](const uint32_t* f) {
+                     return ExtCoreRelo{f[0], f[1], f[2], f[3]};
+                   });
   if (!st) return st.take_error();
   return ext;
 }

@@ -36,9 +36,9 @@ Result<std::vector<ElfRel>> ElfFile::rels(const ElfSection& section) const {
   where.file = file;
   where.section = section.name;
   if (section.data.size() % entry != 0)
-    return make_error(Errc::decode, "relocation section size " +
-                                        std::to_string(section.data.size()) +
-                                        " is not a multiple of " + std::to_string(entry),
+    return make_error(Errc::decode,
+                      "relocation section size " + std::to_string(section.data.size()) +
+                          " is not a multiple of " + std::to_string(entry),
                       where);
   for (size_t off = 0; off + entry <= section.data.size(); off += entry) {
     Elf64_Rel rel;
@@ -71,13 +71,23 @@ Result<ElfFile> read_elf(const std::vector<uint8_t>& image, const std::string& f
   if (ehdr.e_ident[EI_DATA] != ELFDATA2LSB)
     return make_error(Errc::unsupported, "big-endian BPF objects are not supported", where);
   if (ehdr.e_type != ET_REL)
-    return make_error(Errc::decode, "not a relocatable object (e_type " +
-                                        std::to_string(ehdr.e_type) + ")",
+    return make_error(Errc::decode,
+                      "not a relocatable object (e_type " + std::to_string(ehdr.e_type) + ")",
                       where);
   if (ehdr.e_machine != EM_BPF && ehdr.e_machine != EM_NONE)
     return make_error(Errc::decode,
                       "not a BPF object (e_machine " + std::to_string(ehdr.e_machine) + ")", where);
 
+  // The section header table must lie inside the image: libelf quietly reports zero sections
+  // for a truncated file otherwise.
+  if (ehdr.e_shnum == 0 || ehdr.e_shoff == 0 || ehdr.e_shentsize != sizeof(Elf64_Shdr) ||
+      ehdr.e_shoff > image.size() ||
+      (image.size() - ehdr.e_shoff) / sizeof(Elf64_Shdr) < ehdr.e_shnum)
+    return make_error(Errc::decode,
+                      "section header table (" + std::to_string(ehdr.e_shnum) + " entries at " +
+                          std::to_string(ehdr.e_shoff) + ") lies outside the " +
+                          std::to_string(image.size()) + "-byte file",
+                      where);
   size_t strndx = 0;
   if (elf_getshdrstrndx(elf.get(), &strndx) != 0)
     return elf_error(file, "", "cannot find the section name table");
@@ -102,6 +112,7 @@ Result<ElfFile> read_elf(const std::vector<uint8_t>& image, const std::string& f
     s.link = shdr.sh_link;
     s.info = shdr.sh_info;
     s.size = shdr.sh_size;
+    s.offset = shdr.sh_offset;
     s.entsize = shdr.sh_entsize;
     if (shdr.sh_type == SHT_NOBITS || shdr.sh_type == SHT_NULL || shdr.sh_size == 0) continue;
     if (shdr.sh_offset > image.size() || image.size() - shdr.sh_offset < shdr.sh_size)

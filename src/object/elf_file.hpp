@@ -19,6 +19,7 @@ struct ElfSection {
   uint32_t link = 0;
   uint32_t info = 0;
   uint64_t size = 0;
+  uint64_t offset = 0;  // of the data in the file
   uint64_t entsize = 0;
   std::vector<uint8_t> data;  // empty for SHT_NOBITS
 };

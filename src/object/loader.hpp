@@ -32,10 +32,10 @@ struct Loader {
   Object& obj;
   const ::btf* btf = nullptr;  // obj.btf.get(), or nullptr
   std::optional<BtfExt> ext;
-  size_t text_section = 0;     // ".text" index, 0 when absent
-  size_t maps_section = 0;     // ".maps"
-  size_t legacy_maps_section = 0;  // "maps"
-  std::map<size_t, size_t> data_maps;   // ELF section index -> internal map index
+  size_t text_section = 0;             // ".text" index, 0 when absent
+  size_t maps_section = 0;             // ".maps"
+  size_t legacy_maps_section = 0;      // "maps"
+  std::map<size_t, size_t> data_maps;  // ELF section index -> internal map index
   std::optional<size_t> kconfig_map;
   std::map<size_t, size_t> extern_by_symbol;  // ELF symbol index -> obj.externs index
   std::vector<Function> functions;

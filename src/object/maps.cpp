@@ -85,11 +85,16 @@ Result<ParsedDef> parse_map_def(Loader& ld, const std::string& map_name, const b
       const uint64_t value = *v;
       if (name != "map_extra" && value > UINT32_MAX) return fail("attr '" + name + "' too large");
       const uint32_t v32 = static_cast<uint32_t>(value);
-      if (name == "type") md.type = v32;
-      else if (name == "max_entries") md.max_entries = v32;
-      else if (name == "map_flags") md.map_flags = v32;
-      else if (name == "numa_node") md.numa_node = v32;
-      else if (name == "map_extra") md.map_extra = value;
+      if (name == "type")
+        md.type = v32;
+      else if (name == "max_entries")
+        md.max_entries = v32;
+      else if (name == "map_flags")
+        md.map_flags = v32;
+      else if (name == "numa_node")
+        md.numa_node = v32;
+      else if (name == "map_extra")
+        md.map_extra = value;
       else if (name == "pinning") {
         if (v32 != kPinNone && v32 != kPinByName)
           return fail("invalid pinning value " + std::to_string(v32));
@@ -187,15 +192,15 @@ Status init_legacy_maps(Loader& ld) {
   for (const ElfSymbol* sym : syms) {
     if (sym->value > sec.data.size() || sec.data.size() - sym->value < def_size)
       return ld.fail(Errc::decode, sec.name,
-                     "map '" + sym->name + "' definition at offset " +
-                         std::to_string(sym->value) + " lies outside the section");
+                     "map '" + sym->name + "' definition at offset " + std::to_string(sym->value) +
+                         " lies outside the section");
     uint32_t fields[5] = {};
     std::memcpy(fields, sec.data.data() + sym->value, std::min(def_size, kKnown));
     for (size_t b = kKnown; b < def_size; ++b)
       if (sec.data[sym->value + b] != 0)
-        return ld.fail(Errc::unsupported, sec.name,
-                       "map '" + sym->name + "' has unrecognized non-zero bytes past struct " +
-                           "bpf_map_def");
+        return ld.fail(
+            Errc::unsupported, sec.name,
+            "map '" + sym->name + "' has unrecognized non-zero bytes past struct " + "bpf_map_def");
     MapDef md;
     md.name = sym->name;
     md.section = sec.name;
@@ -258,7 +263,7 @@ Status init_data_maps(Loader& ld) {
     MapDef md;
     md.name = internal_map_name(ld.obj.name, sec.name);
     md.section = sec.name;
-    md.origin = sec.type == SHT_NOBITS           ? MapOrigin::bss
+    md.origin = sec.type == SHT_NOBITS            ? MapOrigin::bss
                 : sec.name.starts_with(".rodata") ? MapOrigin::rodata
                                                   : MapOrigin::data;
     md.type = BPF_MAP_TYPE_ARRAY;
@@ -283,9 +288,9 @@ Status init_data_maps(Loader& ld) {
           if (!var || !btf_is_var(var)) continue;
           if (btf_var(var)->linkage != BTF_VAR_STATIC) mmapable = true;
           if (static_cast<uint64_t>(vi.offset) + vi.size > sec.size)
-            return ld.fail(Errc::decode, sec.name,
-                           "variable '" + btf_name(ld.btf, var->name_off) +
-                               "' lies outside the section");
+            return ld.fail(
+                Errc::decode, sec.name,
+                "variable '" + btf_name(ld.btf, var->name_off) + "' lies outside the section");
           ld.obj.variables.push_back(
               {btf_name(ld.btf, var->name_off), map_index, vi.offset, vi.size, var->type});
         }
@@ -315,8 +320,8 @@ Status collect_externs(Loader& ld) {
       if ((btf_is_var(t) || btf_is_func(t)) && btf_name(ld.btf, t->name_off) == sym.name)
         id = static_cast<int32_t>(i);
     }
-    if (id < 0) return ld.fail(Errc::not_found, "", "failed to find BTF for extern '" +
-                                                        sym.name + "'");
+    if (id < 0)
+      return ld.fail(Errc::not_found, "", "failed to find BTF for extern '" + sym.name + "'");
     std::string sec_name;
     for (uint32_t i = 1; i < n && sec_name.empty(); ++i) {
       const btf_type* t = btf__type_by_id(ld.btf, i);
@@ -424,9 +429,9 @@ Status collect_map_relos(Loader& ld) {
         if (v.offset <= rel.offset && rel.offset + kPtrSize <= uint64_t{v.offset} + v.size)
           owner = &v;
       if (!owner)
-        return ld.fail(Errc::decode, ".maps",
-                       "no map value at offset " + std::to_string(rel.offset) + " for '" +
-                           sym.name + "'");
+        return ld.fail(
+            Errc::decode, ".maps",
+            "no map value at offset " + std::to_string(rel.offset) + " for '" + sym.name + "'");
       MapDef& md = ld.obj.maps[owner->map];
       const uint16_t n = btf_vlen(owner->def);
       if (n == 0 || btf_name(ld.btf, btf_members(owner->def)[n - 1].name_off) != "values")

@@ -65,9 +65,8 @@ const Variable* Object::find_variable(std::string_view wanted) const {
 namespace {
 
 std::string object_name(const std::string& path) {
-  std::string name = path.substr(path.find_last_of('/') == std::string::npos
-                                     ? 0
-                                     : path.find_last_of('/') + 1);
+  std::string name =
+      path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
   if (auto dot = name.find('.'); dot != std::string::npos) name.resize(dot);
   return name;
 }
@@ -79,9 +78,9 @@ Status collect_sections(Loader& ld, std::vector<uint8_t>& btf_bytes,
     if (sec.index == 0) continue;
     const std::string& name = sec.name;
     if (name == "license") {
-      ld.obj.license.assign(reinterpret_cast<const char*>(sec.data.data()),
-                            strnlen(reinterpret_cast<const char*>(sec.data.data()),
-                                    sec.data.size()));
+      ld.obj.license.assign(
+          reinterpret_cast<const char*>(sec.data.data()),
+          strnlen(reinterpret_cast<const char*>(sec.data.data()), sec.data.size()));
     } else if (name == "version") {
       if (sec.data.size() != sizeof(uint32_t))
         return ld.fail(Errc::decode, name,
@@ -100,9 +99,11 @@ Status collect_sections(Loader& ld, std::vector<uint8_t>& btf_bytes,
       if (name == ".text") ld.text_section = sec.index;
     } else if (name.starts_with(".struct_ops")) {
       ld.warn("sec '" + name + "': struct_ops maps are not supported yet, skipped");
-    } else if (sec.type == SHT_PROGBITS && sec.size > 0 && !(sec.flags & SHF_EXECINSTR) &&
+    } else if (sec.type != SHT_NULL && sec.type != SHT_STRTAB && sec.type != SHT_SYMTAB &&
+               sec.type != SHT_REL && sec.size > 0 && !(sec.flags & SHF_EXECINSTR) &&
                !(name == ".data" || name.starts_with(".data.") || name == ".rodata" ||
                  name.starts_with(".rodata.")) &&
+               !(sec.type == SHT_NOBITS && (name == ".bss" || name.starts_with(".bss."))) &&
                !name.starts_with(".debug") && !name.starts_with(".llvm")) {
       ld.warn("skipping unrecognized data section(" + std::to_string(sec.index) + ") " + name);
     }
@@ -131,8 +132,8 @@ Status fixup_datasecs(Loader& ld, ::btf* btf) {
     for (uint16_t i = 0; i < btf_vlen(t); ++i) {
       const btf_type* var = btf__type_by_id(btf, vars[i].type);
       if (!var || !btf_is_var(var))
-        return ld.fail(Errc::decode, ".BTF", "DATASEC '" + name + "' entry " + std::to_string(i) +
-                                                 " is not a VAR");
+        return ld.fail(Errc::decode, ".BTF",
+                       "DATASEC '" + name + "' entry " + std::to_string(i) + " is not a VAR");
       const std::string var_name = btf_name(btf, var->name_off);
       const ElfSymbol* sym = nullptr;
       for (const ElfSymbol& s : ld.elf.symbols)
@@ -204,7 +205,8 @@ Result<Object> open(const std::string& path) {
   if (!in)
     return make_error(Errc::io, "cannot open: " + std::string(std::strerror(errno)),
                       Location{path, "", -1, -1});
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                             std::istreambuf_iterator<char>());
   if (in.bad()) return make_error(Errc::io, "read failed", Location{path, "", -1, -1});
   return open(bytes, path);
 }

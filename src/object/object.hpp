@@ -55,8 +55,8 @@ struct SourceLine {
 // A CO-RE relocation (struct bpf_core_relo) of one program, instruction index in the final program.
 struct CoreRelo {
   uint32_t insn = 0;
-  uint32_t type_id = 0;        // root type in the object's BTF
-  std::string access;          // "0:1:2" access string
+  uint32_t type_id = 0;  // root type in the object's BTF
+  std::string access;    // "0:1:2" access string
   bpf_core_relo_kind kind = BPF_CORE_FIELD_BYTE_OFFSET;
 };
 
@@ -67,8 +67,8 @@ struct Extern {
   std::string name;
   ExternKind kind = ExternKind::kconfig;
   bool weak = false;
-  uint32_t btf_id = 0;       // the VAR or FUNC type in the object's BTF
-  uint32_t size = 0;         // kconfig: value size in bytes
+  uint32_t btf_id = 0;          // the VAR or FUNC type in the object's BTF
+  uint32_t size = 0;            // kconfig: value size in bytes
   uint32_t kconfig_offset = 0;  // kconfig: offset inside the .kconfig map value
   bool resolved = false;
 };
@@ -102,7 +102,7 @@ struct InitialSlot {
 };
 
 struct MapDef {
-  std::string name;  // libbpf's name; internal maps: "<obj prefix>.data" or the section name
+  std::string name;     // libbpf's name; internal maps: "<obj prefix>.data" or the section name
   std::string section;  // ELF section that defined it (".maps", "maps", ".rodata", ...)
   MapOrigin origin = MapOrigin::btf_defined;
   uint32_t type = BPF_MAP_TYPE_UNSPEC;
@@ -118,7 +118,7 @@ struct MapDef {
   std::shared_ptr<MapDef> inner;  // map-in-map: the inner map template
   std::vector<InitialSlot> initial_slots;
   std::vector<uint8_t> initial_data;  // internal maps: the section's bytes (zeros for .bss)
-  bool frozen = false;  // .rodata and .kconfig: read-only for programs, frozen after load
+  bool frozen = false;        // .rodata and .kconfig: read-only for programs, frozen after load
   size_t section_offset = 0;  // offset of the definition inside its section
 };
 

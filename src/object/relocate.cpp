@@ -89,11 +89,11 @@ Status apply_relo(Loader& ld, const ElfSection& sec, const ElfRel& rel, std::vec
       return ok_status();
     }
     if (sym.shndx != ld.text_section || ld.text_section == 0)
-      return fail(Errc::decode, "call into section '" +
-                                    (sym.shndx < ld.elf.sections.size()
-                                         ? ld.elf.sections[sym.shndx].name
-                                         : std::to_string(sym.shndx)) +
-                                    "', only .text holds subprograms");
+      return fail(Errc::decode,
+                  "call into section '" +
+                      (sym.shndx < ld.elf.sections.size() ? ld.elf.sections[sym.shndx].name
+                                                          : std::to_string(sym.shndx)) +
+                      "', only .text holds subprograms");
     if (sym.value % 8 != 0) return fail(Errc::decode, "misaligned call target");
     relos[fn_index].code[local] = {CodeReloKind::call, sym.value};
     return ok_status();
@@ -128,8 +128,8 @@ Status apply_relo(Loader& ld, const ElfSection& sec, const ElfRel& rel, std::vec
     // clang emits a plain ld_imm64 of the byte offset; like libbpf, mark it as a function
     // address so the kernel (and the linking step below) recognise it.
     if (insn.src_reg != 0 && insn.src_reg != BPF_PSEUDO_FUNC)
-      return fail(Errc::decode, "function address load with src_reg " +
-                                    std::to_string(insn.src_reg));
+      return fail(Errc::decode,
+                  "function address load with src_reg " + std::to_string(insn.src_reg));
     insn.src_reg = BPF_PSEUDO_FUNC;
     relos[fn_index].code[local] = {CodeReloKind::func_addr, sym.value};
     return ok_status();
@@ -144,8 +144,8 @@ Status apply_relo(Loader& ld, const ElfSection& sec, const ElfRel& rel, std::vec
       insn.imm = static_cast<int32_t>(m);
       return ok_status();
     }
-    return fail(Errc::not_found, "no map at offset " + std::to_string(sym.value) + " of " +
-                                     target.name);
+    return fail(Errc::not_found,
+                "no map at offset " + std::to_string(sym.value) + " of " + target.name);
   }
   auto data = ld.data_maps.find(sym.shndx);
   if (data != ld.data_maps.end()) {
@@ -291,8 +291,7 @@ Status relocate_programs(Loader& ld) {
           return ld.fail(Errc::decode, ld.elf.sections[fn.section].name,
                          std::string(is_call ? "call" : "function address") +
                              " targets instruction " + std::to_string(target) + " of " +
-                             ld.elf.sections[section].name +
-                             ", which does not start a function",
+                             ld.elf.sections[section].name + ", which does not start a function",
                          here);
         if (!ld.functions[*callee].subprogram)
           return ld.fail(Errc::decode, ld.elf.sections[fn.section].name,
@@ -307,9 +306,8 @@ Status relocate_programs(Loader& ld) {
           auto st = link(*callee, *callee_start);
           if (!st) return st;
         }
-        prog.insns[start + local].imm =
-            static_cast<int32_t>(static_cast<int64_t>(*callee_start) -
-                                 static_cast<int64_t>(start + local) - 1);
+        prog.insns[start + local].imm = static_cast<int32_t>(
+            static_cast<int64_t>(*callee_start) - static_cast<int64_t>(start + local) - 1);
       }
       return ok_status();
     };
