@@ -25,11 +25,12 @@ Status do_prog_help(Context& ctx, Args) {
     return ok_status();
   }
   const std::string& bin = ctx.bin_name;
-  const std::string pad(bin.size() + 6, ' ');
+  // Continuation lines line up under FILE, after "Usage: BIN prog run ".
+  const std::string pad(bin.size() + 17, ' ');
   ctx.err << "Usage: " << bin << " prog run FILE [{ data_in | --data } FILE | --data-hex HEX]\n"
-          << pad << "              [{ data_out | --data-out } FILE] [{ repeat | --repeat } N]\n"
-          << pad << "              [--format FORMAT] [--engine interp]\n"
-          << pad << "              [--checked | --unchecked] [--budget N]\n"
+          << pad << "[{ data_out | --data-out } FILE] [{ repeat | --repeat } N]\n"
+          << pad << "[--format FORMAT] [--engine interp]\n"
+          << pad << "[--checked | --unchecked] [--budget N]\n"
           << "       " << bin << " prog dump xlated FILE [--format FORMAT] [opcodes] [file FILE]\n"
           << "       " << bin << " prog help\n"
           << "\n"
