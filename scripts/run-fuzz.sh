@@ -12,14 +12,21 @@ jobs="${USERBPF_JOBS:-2}"
 
 cmake -S "$root" -B "$build" -DUSERBPF_FUZZ=ON -DUSERBPF_TESTS=OFF -DUSERBPF_BENCH=OFF \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$jobs" --target fuzz_decode fuzz_assemble fuzz_seeds
+cmake --build "$build" -j"$jobs" --target fuzz_decode fuzz_assemble fuzz_object fuzz_seeds
 
 corpus="$build/corpus"
 "$build/bin/fuzz_seeds" "$shared/conformance" "$corpus/seeds"
 mkdir -p "$build/artifacts"
+# ELF seeds for fuzz_object: the project's BPF test programs and the seed tutorial, compiled.
+mkdir -p "$corpus/seeds/fuzz_object"
+for src in "$root"/tests/*/progs/*.bpf.c "$shared/seed/hello_kern.c"; do
+  [[ -f "$src" ]] || continue
+  clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -c "$src" \
+    -o "$corpus/seeds/fuzz_object/$(basename "${src%.c}").o" 2>/dev/null || true
+done
 
 status=0
-for target in fuzz_decode fuzz_assemble; do
+for target in fuzz_decode fuzz_assemble fuzz_object; do
   mkdir -p "$corpus/$target"
   echo "== $target for ${seconds}s"
   # The first directory collects new inputs; the seeds are read only.
