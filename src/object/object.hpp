@@ -170,4 +170,9 @@ std::optional<SourceLine> line_of(const Object& obj, const Program& prog, size_t
 using KconfigResolver = std::function<std::optional<std::vector<uint8_t>>(const std::string&)>;
 Status resolve_kconfig(Object& obj, const KconfigResolver& value);
 
+// Applies every program's CO-RE relocations (Program::core_relos) against `target`, a kernel's or
+// the runtime's BTF, with libbpf's rules: patched values, poisoned instructions for what the
+// target lacks (`call 0xbad2310`), errors for ambiguity. See object/core_relo.hpp.
+Status apply_core(Object& obj, const ::btf* target);
+
 }  // namespace userbpf::object
