@@ -14,6 +14,11 @@ const std::string kBinary = std::string(USERBPF_BIN_DIR) + "/userbpf";
 const std::string kExamples =
     (std::filesystem::path(__FILE__).parent_path() / ".." / ".." / "examples").lexically_normal();
 
+TEST(CliExamples, BinaryIsBuilt) {
+  ASSERT_TRUE(std::filesystem::exists(kBinary))
+      << kBinary << " is missing: build the userbpf target";
+}
+
 nlohmann::json run_json(const std::string& program, const std::string& data_hex) {
   const auto r = testing::run_process(
       kBinary, {"-j", "prog", "run", kExamples + "/" + program, "--data-hex", data_hex});

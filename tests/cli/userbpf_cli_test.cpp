@@ -37,6 +37,7 @@ constexpr const char* kSumAsm =
 class CliBinary : public ::testing::Test {
  protected:
   void SetUp() override {
+    ASSERT_TRUE(fs::exists(kBinary)) << kBinary << " is missing: build the userbpf target";
     char pattern[] = "/tmp/userbpf-cli-test-XXXXXX";
     ASSERT_NE(mkdtemp(pattern), nullptr);
     dir_ = pattern;
