@@ -1,0 +1,107 @@
+// The runtime's own BTF: the type information of everything userbpf exposes to programs, with
+// Linux's names and x86-64 layouts, so that a CO-RE program compiled against a real vmlinux.h
+// relocates against it (object::apply_core(obj, runtime_btf().get())) exactly as it would against
+// a kernel's /sys/kernel/btf/vmlinux.
+//
+// What it describes:
+//   - the base C integer types under the names vmlinux BTF gives them ("long unsigned int", ...)
+//     and the usual typedefs: u8..u64, s8..s64, __u8..__u64, __s8..__s64, __be16, __be32,
+//     __wsum, pid_t, uid_t, gid_t, size_t, bool;
+//   - program contexts: struct pt_regs (x86-64, kernel field names: di, si, dx, ...), struct
+//     xdp_md, struct __sk_buff, struct bpf_sock (layouts of <linux/bpf.h>, checked with offsetof);
+//   - tracepoint records, laid out as the kernel's trace events: struct trace_entry,
+//     trace_event_raw_sys_enter / _sys_exit, trace_event_raw_sched_process_exec / _fork /
+//     _template;
+//   - a task model: struct task_struct and struct cred below. Linux's field names and types, but
+//     our own (small) layout: CO-RE programs find fields by name, so offsets need not be Linux's.
+//     The C++ structs TaskModel / CredModel *are* that layout; a helper that hands a task pointer
+//     to a program (bpf_get_current_task) must hand out a TaskModel.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+struct btf;
+
+namespace userbpf::runtime {
+
+// Linux's kuid_t / kgid_t: a struct around the id, so that ids of different namespaces don't mix.
+struct KuidModel {
+  uint32_t val = 0;
+};
+
+// struct cred: the identities a task acts with.
+struct CredModel {
+  KuidModel uid;   // real
+  KuidModel gid;   // kgid_t in BTF
+  KuidModel suid;  // saved
+  KuidModel sgid;
+  KuidModel euid;  // effective
+  KuidModel egid;
+  KuidModel fsuid;
+  KuidModel fsgid;
+};
+
+// struct task_struct, the runtime's task model. Field names and types are Linux's
+// (include/linux/sched.h); the order and offsets are ours.
+struct TaskModel {
+  uint32_t __state = 0;               // unsigned int: TASK_RUNNING (0), TASK_INTERRUPTIBLE (1), ...
+  uint32_t flags = 0;                 // unsigned int: PF_* flags
+  int32_t prio = 0;                   // int
+  int32_t static_prio = 0;            // int
+  int32_t pid = 0;                    // pid_t: the thread id
+  int32_t tgid = 0;                   // pid_t: the process id
+  uint64_t start_time = 0;            // u64: monotonic ns at creation
+  TaskModel* real_parent = nullptr;   // struct task_struct *: the process that forked us
+  TaskModel* parent = nullptr;        // struct task_struct *: who gets our SIGCHLD
+  TaskModel* group_leader = nullptr;  // struct task_struct *: the thread group leader
+  const CredModel* real_cred = nullptr;  // const struct cred *: objective credentials
+  const CredModel* cred = nullptr;       // const struct cred *: effective (subjective) ones
+  char comm[16] = {};                    // char[16]: executable name, NUL-padded
+  int32_t exit_code = 0;                 // int
+  int32_t exit_signal = 0;               // int
+};
+
+// Tracepoint records with the kernel's layouts (sizes 8, 64, 24, 20, 48 and 32 bytes).
+struct TraceEntryModel {
+  uint16_t type;  // unsigned short
+  uint8_t flags;  // unsigned char
+  uint8_t preempt_count;
+  int32_t pid;  // int
+};
+struct SysEnterModel {
+  TraceEntryModel ent;
+  int64_t id;        // long int: syscall number
+  uint64_t args[6];  // long unsigned int[6]
+};
+struct SysExitModel {
+  TraceEntryModel ent;
+  int64_t id;
+  int64_t ret;  // long int
+};
+struct SchedProcessExecModel {
+  TraceEntryModel ent;
+  uint32_t __data_loc_filename;  // u32: (length << 16) | offset of the string in the record
+  int32_t pid;                   // pid_t
+  int32_t old_pid;
+};
+struct SchedProcessForkModel {
+  TraceEntryModel ent;
+  char parent_comm[16];
+  int32_t parent_pid;
+  char child_comm[16];
+  int32_t child_pid;
+};
+struct SchedProcessTemplateModel {
+  TraceEntryModel ent;
+  char comm[16];
+  int32_t pid;
+  int32_t prio;
+};
+
+// The runtime's BTF, built on first use (thread-safe) and shared. nullptr only if libbpf could
+// not allocate it.
+std::shared_ptr<::btf> runtime_btf();
+
+}  // namespace userbpf::runtime
