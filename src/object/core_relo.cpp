@@ -1,21 +1,23 @@
 // CO-RE relocation with libbpf's semantics (tools/lib/bpf/relo_core.c); see core_relo.hpp.
-// All BTF access goes through libbpf's btf.h API: userbpf has no second BTF parser.
+// Relocation values, candidate search and instruction patching live here; access specs in
+// core_spec.cpp, type relations in core_btf.cpp. All BTF access goes through libbpf's btf.h API:
+// userbpf has no second BTF parser.
 #include "object/core_relo.hpp"
 
 #include <bpf/btf.h>
 
 #include <climits>
-#include <cstring>
 #include <optional>
 #include <string>
 
 #include "isa/opcodes.hpp"
+#include "object/core_btf.hpp"
+#include "object/core_spec.hpp"
 
 namespace userbpf::object {
 namespace {
 
-constexpr size_t kMaxSpecLen = 64;  // libbpf's BPF_CORE_SPEC_MAX_LEN
-constexpr int kMaxTypeDepth = 32;   // recursion/typedef-chain bound, as libbpf's
+using namespace core;
 
 const char* kind_name(bpf_core_relo_kind kind) {
   switch (kind) {
@@ -36,452 +38,6 @@ const char* kind_name(bpf_core_relo_kind kind) {
   return "unknown";
 }
 
-bool is_field_kind(bpf_core_relo_kind k) {
-  return k == BPF_CORE_FIELD_BYTE_OFFSET || k == BPF_CORE_FIELD_BYTE_SIZE ||
-         k == BPF_CORE_FIELD_EXISTS || k == BPF_CORE_FIELD_SIGNED ||
-         k == BPF_CORE_FIELD_LSHIFT_U64 || k == BPF_CORE_FIELD_RSHIFT_U64;
-}
-bool is_type_kind(bpf_core_relo_kind k) {
-  return k == BPF_CORE_TYPE_ID_LOCAL || k == BPF_CORE_TYPE_ID_TARGET || k == BPF_CORE_TYPE_EXISTS ||
-         k == BPF_CORE_TYPE_MATCHES || k == BPF_CORE_TYPE_SIZE;
-}
-bool is_enumval_kind(bpf_core_relo_kind k) {
-  return k == BPF_CORE_ENUMVAL_EXISTS || k == BPF_CORE_ENUMVAL_VALUE;
-}
-
-bool empty_name(const char* s) {
-  return s == nullptr || *s == '\0';
-}
-
-std::string_view name_of(const ::btf* b, uint32_t name_off) {
-  const char* s = btf__name_by_offset(b, name_off);
-  return s ? std::string_view(s) : std::string_view();
-}
-
-// Follows typedefs and modifiers (const, volatile, restrict, type tags) to the type they name.
-// nullptr for a missing id or a chain longer than any real one (a cycle in hostile BTF).
-const btf_type* skip_mods_and_typedefs(const ::btf* b, uint32_t id, uint32_t* out_id) {
-  const btf_type* t = btf__type_by_id(b, id);
-  for (int depth = 0; t && depth < kMaxTypeDepth; ++depth) {
-    const uint16_t k = btf_kind(t);
-    if (k != BTF_KIND_TYPEDEF && k != BTF_KIND_CONST && k != BTF_KIND_VOLATILE &&
-        k != BTF_KIND_RESTRICT && k != BTF_KIND_TYPE_TAG) {
-      if (out_id) *out_id = id;
-      return t;
-    }
-    id = t->type;
-    t = btf__type_by_id(b, id);
-  }
-  return nullptr;
-}
-
-bool names_equal_essentially(std::string_view a, std::string_view b) {
-  const size_t la = core_essential_name_len(a), lb = core_essential_name_len(b);
-  return la == lb && a.substr(0, la) == b.substr(0, lb);
-}
-
-uint32_t enumerator_name_off(const btf_type* t, uint32_t i) {
-  return btf_is_enum(t) ? btf_enum(t)[i].name_off : btf_enum64(t)[i].name_off;
-}
-
-// One step of a field access: a named member of a struct/union (name set) or an array element
-// (name empty; for the first step, the index applied to the root pointer).
-struct Accessor {
-  uint32_t type_id = 0;  // the struct/union holding the member, or the element type
-  uint32_t idx = 0;
-  const char* name = nullptr;
-};
-
-// libbpf's bpf_core_spec: the high-level accessors (named fields and array indexes), the raw
-// access string indexes, and the bit offset they add up to.
-struct Spec {
-  const ::btf* btf = nullptr;
-  uint32_t root_type_id = 0;
-  bpf_core_relo_kind kind = BPF_CORE_FIELD_BYTE_OFFSET;
-  std::vector<Accessor> acc;
-  std::vector<uint32_t> raw;
-  uint32_t bit_offset = 0;
-};
-
-// A negative errno-style code with a reason, for the internal steps; turned into an Error at the
-// boundary. poison_request plays libbpf's -EUCLEAN.
-struct Failure {
-  Errc code = Errc::invalid_argument;
-  std::string why;
-  bool poison_request = false;
-};
-
-Failure fail(Errc code, std::string why) {
-  return Failure{code, std::move(why), false};
-}
-
-// A flexible array: the last member of its struct, declared with zero elements.
-bool is_flex_array(const ::btf* b, const Accessor* enclosing, const struct btf_array* arr) {
-  if (!enclosing || !enclosing->name || arr->nelems > 0) return false;
-  const btf_type* t = btf__type_by_id(b, enclosing->type_id);
-  return t && enclosing->idx + 1 == btf_vlen(t);
-}
-
-int64_t resolve_size(const ::btf* b, uint32_t id) {
-  return btf__resolve_size(b, id);
-}
-
-// Parses the access string against the local BTF (bpf_core_parse_spec).
-std::optional<Failure> parse_spec(const ::btf* b, const CoreRelo& relo, Spec& spec) {
-  spec = Spec{};
-  spec.btf = b;
-  spec.root_type_id = relo.type_id;
-  spec.kind = relo.kind;
-  const std::string& s = relo.access;
-  if (s.empty() || s[0] == ':') return fail(Errc::invalid_argument, "empty access string");
-  if (is_type_kind(relo.kind)) {
-    if (s != "0") return fail(Errc::invalid_argument, "type relocation with access '" + s + "'");
-    return std::nullopt;
-  }
-  for (size_t i = 0; i < s.size();) {
-    if (s[i] == ':') ++i;
-    if (i >= s.size() || s[i] < '0' || s[i] > '9')
-      return fail(Errc::invalid_argument, "malformed access string '" + s + "'");
-    uint64_t v = 0;
-    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-      v = v * 10 + static_cast<uint64_t>(s[i++] - '0');
-      if (v > INT_MAX) return fail(Errc::invalid_argument, "access index too large in '" + s + "'");
-    }
-    if (spec.raw.size() == kMaxSpecLen)
-      return fail(Errc::invalid_argument, "access string '" + s + "' nests too deep");
-    spec.raw.push_back(static_cast<uint32_t>(v));
-  }
-
-  uint32_t id = 0;
-  const btf_type* t = skip_mods_and_typedefs(b, relo.type_id, &id);
-  if (!t) return fail(Errc::invalid_argument, "root type " + std::to_string(relo.type_id));
-  uint32_t idx = spec.raw[0];
-  spec.acc.push_back({id, idx, nullptr});
-
-  if (is_enumval_kind(relo.kind)) {
-    if (!btf_is_any_enum(t) || spec.raw.size() > 1 || idx >= btf_vlen(t))
-      return fail(Errc::invalid_argument, "enum value access '" + s + "' does not name a value");
-    spec.acc[0].name = btf__name_by_offset(b, enumerator_name_off(t, idx));
-    return std::nullopt;
-  }
-  if (!is_field_kind(relo.kind))
-    return fail(Errc::unsupported,
-                "unknown CO-RE relocation kind " + std::to_string(static_cast<int>(relo.kind)));
-
-  int64_t sz = resolve_size(b, id);
-  if (sz < 0) return fail(Errc::invalid_argument, "root type has no size");
-  spec.bit_offset = static_cast<uint32_t>(idx * sz * 8);
-
-  for (size_t i = 1; i < spec.raw.size(); ++i) {
-    t = skip_mods_and_typedefs(b, id, &id);
-    if (!t) return fail(Errc::invalid_argument, "broken type chain at access " + std::to_string(i));
-    idx = spec.raw[i];
-    if (btf_is_composite(t)) {
-      if (idx >= btf_vlen(t))
-        return fail(Errc::invalid_argument,
-                    "member index " + std::to_string(idx) + " out of range in '" + s + "'");
-      spec.bit_offset += btf_member_bit_offset(t, idx);
-      const btf_member* m = btf_members(t) + idx;
-      if (m->name_off) {
-        const char* name = btf__name_by_offset(b, m->name_off);
-        if (empty_name(name)) return fail(Errc::invalid_argument, "member without a name");
-        spec.acc.push_back({id, idx, name});
-      }
-      id = m->type;
-    } else if (btf_is_array(t)) {
-      const struct btf_array* a = btf_array(t);
-      if (!skip_mods_and_typedefs(b, a->type, &id))
-        return fail(Errc::invalid_argument, "broken array element type");
-      const bool flex = is_flex_array(b, &spec.acc.back(), a);
-      if (!flex && idx >= a->nelems)
-        return fail(Errc::invalid_argument,
-                    "array index " + std::to_string(idx) + " out of bounds in '" + s + "'");
-      spec.acc.push_back({id, idx, nullptr});
-      sz = resolve_size(b, id);
-      if (sz < 0) return fail(Errc::invalid_argument, "array element has no size");
-      spec.bit_offset += static_cast<uint32_t>(idx * sz * 8);
-    } else {
-      return fail(Errc::invalid_argument, "access '" + s + "' step " + std::to_string(i) +
-                                              " enters type " + std::to_string(id) +
-                                              ", neither struct, union nor array");
-    }
-  }
-  return std::nullopt;
-}
-
-// Field compatibility for access relocations (bpf_core_fields_are_compat): 1 compatible, 0 not,
-// -1 broken BTF.
-int fields_compatible(const ::btf* lb, uint32_t lid, const ::btf* tb, uint32_t tid) {
-  for (int depth = 0; depth < kMaxTypeDepth; ++depth) {
-    const btf_type* lt = skip_mods_and_typedefs(lb, lid, &lid);
-    const btf_type* tt = skip_mods_and_typedefs(tb, tid, &tid);
-    if (!lt || !tt) return -1;
-    if (btf_is_composite(lt) && btf_is_composite(tt)) return 1;
-    if (!btf_kind_core_compat(lt, tt)) return 0;
-    switch (btf_kind(lt)) {
-      case BTF_KIND_PTR:
-      case BTF_KIND_FLOAT: return 1;
-      case BTF_KIND_FWD:
-      case BTF_KIND_ENUM:
-      case BTF_KIND_ENUM64: {
-        const std::string_view ln = name_of(lb, lt->name_off), tn = name_of(tb, tt->name_off);
-        const size_t ll = core_essential_name_len(ln), tl = core_essential_name_len(tn);
-        return ll == 0 || tl == 0 || (ll == tl && ln.substr(0, ll) == tn.substr(0, tl));
-      }
-      case BTF_KIND_INT: return btf_int_offset(lt) == 0 && btf_int_offset(tt) == 0;
-      case BTF_KIND_ARRAY:
-        lid = btf_array(lt)->type;
-        tid = btf_array(tt)->type;
-        continue;
-      default: return 0;
-    }
-  }
-  return -1;
-}
-
-// Type compatibility for TYPE_* relocations (__bpf_core_types_are_compat).
-int types_compatible(const ::btf* lb, uint32_t lid, const ::btf* tb, uint32_t tid, int level) {
-  const btf_type* lt = btf__type_by_id(lb, lid);
-  const btf_type* tt = btf__type_by_id(tb, tid);
-  if (!lt || !tt) return -1;
-  if (!btf_kind_core_compat(lt, tt)) return 0;
-  for (int depth = 0; depth < kMaxTypeDepth; ++depth) {
-    lt = skip_mods_and_typedefs(lb, lid, &lid);
-    tt = skip_mods_and_typedefs(tb, tid, &tid);
-    if (!lt || !tt) return -1;
-    if (!btf_kind_core_compat(lt, tt)) return 0;
-    switch (btf_kind(lt)) {
-      case BTF_KIND_UNKN:
-      case BTF_KIND_STRUCT:
-      case BTF_KIND_UNION:
-      case BTF_KIND_ENUM:
-      case BTF_KIND_FWD:
-      case BTF_KIND_ENUM64: return 1;
-      case BTF_KIND_INT: return btf_int_offset(lt) == 0 && btf_int_offset(tt) == 0;
-      case BTF_KIND_PTR:
-        lid = lt->type;
-        tid = tt->type;
-        continue;
-      case BTF_KIND_ARRAY:
-        lid = btf_array(lt)->type;
-        tid = btf_array(tt)->type;
-        continue;
-      case BTF_KIND_FUNC_PROTO: {
-        const uint16_t n = btf_vlen(lt);
-        if (n != btf_vlen(tt)) return 0;
-        const btf_param* lp = btf_params(lt);
-        const btf_param* tp = btf_params(tt);
-        for (uint16_t i = 0; i < n; ++i) {
-          if (level <= 0) return -1;
-          uint32_t la = 0, ta = 0;
-          skip_mods_and_typedefs(lb, lp[i].type, &la);
-          skip_mods_and_typedefs(tb, tp[i].type, &ta);
-          const int r = types_compatible(lb, la, tb, ta, level - 1);
-          if (r <= 0) return r;
-        }
-        skip_mods_and_typedefs(lb, lt->type, &lid);
-        skip_mods_and_typedefs(tb, tt->type, &tid);
-        continue;
-      }
-      default: return 0;
-    }
-  }
-  return -1;
-}
-
-// Name match for TYPE_MATCHES (bpf_core_names_match): an anonymous target matches only an
-// anonymous local; otherwise essential names must be equal.
-bool names_match(const ::btf* lb, uint32_t loff, const ::btf* tb, uint32_t toff) {
-  const std::string_view ln = name_of(lb, loff), tn = name_of(tb, toff);
-  if (tn.empty()) return ln.empty();
-  return names_equal_essentially(ln, tn);
-}
-
-int types_match(const ::btf* lb, uint32_t lid, const ::btf* tb, uint32_t tid, bool behind_ptr,
-                int level);
-
-int enums_match(const ::btf* lb, const btf_type* lt, const ::btf* tb, const btf_type* tt) {
-  if (lt->size != tt->size || btf_vlen(lt) > btf_vlen(tt)) return 0;
-  for (uint16_t i = 0; i < btf_vlen(lt); ++i) {
-    bool matched = false;
-    for (uint16_t j = 0; j < btf_vlen(tt) && !matched; ++j)
-      matched = names_match(lb, enumerator_name_off(lt, i), tb, enumerator_name_off(tt, j));
-    if (!matched) return 0;
-  }
-  return 1;
-}
-
-int composites_match(const ::btf* lb, const btf_type* lt, const ::btf* tb, const btf_type* tt,
-                     bool behind_ptr, int level) {
-  if (btf_vlen(lt) > btf_vlen(tt)) return 0;
-  const btf_member* lm = btf_members(lt);
-  for (uint16_t i = 0; i < btf_vlen(lt); ++i) {
-    bool matched = false;
-    const btf_member* tm = btf_members(tt);
-    for (uint16_t j = 0; j < btf_vlen(tt) && !matched; ++j) {
-      if (!names_match(lb, lm[i].name_off, tb, tm[j].name_off)) continue;
-      const int r = types_match(lb, lm[i].type, tb, tm[j].type, behind_ptr, level - 1);
-      if (r < 0) return r;
-      matched = r > 0;
-    }
-    if (!matched) return 0;
-  }
-  return 1;
-}
-
-// The stricter TYPE_MATCHES relation (__bpf_core_types_match).
-int types_match(const ::btf* lb, uint32_t lid, const ::btf* tb, uint32_t tid, bool behind_ptr,
-                int level) {
-  if (level <= 0) return -1;
-  for (int depth = 0; depth < kMaxTypeDepth; ++depth) {
-    const btf_type* lt = skip_mods_and_typedefs(lb, lid, &lid);
-    const btf_type* tt = skip_mods_and_typedefs(tb, tid, &tid);
-    if (!lt || !tt) return -1;
-    if (!names_match(lb, lt->name_off, tb, tt->name_off)) return 0;
-    const uint16_t lk = btf_kind(lt), tk = btf_kind(tt);
-    switch (lk) {
-      case BTF_KIND_UNKN: return lk == tk;
-      case BTF_KIND_FWD: {
-        const bool lf = btf_kflag(lt);
-        if (lk == tk) return lf == btf_kflag(tt);
-        if (!behind_ptr) return 0;
-        // A forward declaration's kflag says union (1) or struct (0).
-        return (tk == BTF_KIND_STRUCT && !lf) || (tk == BTF_KIND_UNION && lf);
-      }
-      case BTF_KIND_ENUM:
-      case BTF_KIND_ENUM64:
-        if (!btf_is_any_enum(tt)) return 0;
-        return enums_match(lb, lt, tb, tt);
-      case BTF_KIND_STRUCT:
-      case BTF_KIND_UNION:
-        if (behind_ptr) {
-          if (lk == tk) return 1;
-          if (tk != BTF_KIND_FWD) return 0;
-          return (lk == BTF_KIND_UNION) == btf_kflag(tt);
-        }
-        if (lk != tk) return 0;
-        return composites_match(lb, lt, tb, tt, behind_ptr, level);
-      case BTF_KIND_INT:
-        if (lk != tk) return 0;
-        return lt->size == tt->size &&
-               (btf_int_encoding(lt) & BTF_INT_SIGNED) == (btf_int_encoding(tt) & BTF_INT_SIGNED);
-      case BTF_KIND_PTR:
-        if (lk != tk) return 0;
-        behind_ptr = true;
-        lid = lt->type;
-        tid = tt->type;
-        continue;
-      case BTF_KIND_ARRAY:
-        if (lk != tk || btf_array(lt)->nelems != btf_array(tt)->nelems) return 0;
-        lid = btf_array(lt)->type;
-        tid = btf_array(tt)->type;
-        continue;
-      case BTF_KIND_FUNC_PROTO: {
-        if (lk != tk || btf_vlen(lt) != btf_vlen(tt)) return 0;
-        const btf_param* lp = btf_params(lt);
-        const btf_param* tp = btf_params(tt);
-        for (uint16_t i = 0; i < btf_vlen(lt); ++i) {
-          const int r = types_match(lb, lp[i].type, tb, tp[i].type, behind_ptr, level - 1);
-          if (r <= 0) return r;
-        }
-        lid = lt->type;
-        tid = tt->type;
-        continue;
-      }
-      default: return 0;
-    }
-  }
-  return -1;
-}
-
-// Finds the target member named like the local accessor's member inside target composite
-// `targ_id`, descending into anonymous members (bpf_core_match_member). Extends `spec` on success.
-int match_member(const ::btf* lb, const Accessor& local_acc, const ::btf* tb, uint32_t targ_id,
-                 Spec& spec, uint32_t& next_targ_id, int depth) {
-  if (depth > kMaxTypeDepth) return -1;
-  const btf_type* tt = skip_mods_and_typedefs(tb, targ_id, &targ_id);
-  if (!tt) return -1;
-  if (!btf_is_composite(tt)) return 0;
-  const btf_type* lt = btf__type_by_id(lb, local_acc.type_id);
-  const btf_member* lm = btf_members(lt) + local_acc.idx;
-  const std::string_view local_name = name_of(lb, lm->name_off);
-
-  const btf_member* m = btf_members(tt);
-  for (uint16_t i = 0; i < btf_vlen(tt); ++i, ++m) {
-    if (spec.raw.size() == kMaxSpecLen) return -2;  // nests too deep
-    const uint32_t bit_offset = btf_member_bit_offset(tt, i);
-    spec.bit_offset += bit_offset;  // speculate that this member is the one
-    spec.raw.push_back(i);
-    const char* targ_name = btf__name_by_offset(tb, m->name_off);
-    if (empty_name(targ_name)) {
-      const int found = match_member(lb, local_acc, tb, m->type, spec, next_targ_id, depth + 1);
-      if (found) return found;
-    } else if (local_name == targ_name) {
-      spec.acc.push_back({targ_id, i, targ_name});
-      next_targ_id = m->type;
-      const int found = fields_compatible(lb, lm->type, tb, m->type);
-      if (!found) spec.acc.pop_back();
-      return found;
-    }
-    spec.bit_offset -= bit_offset;
-    spec.raw.pop_back();
-  }
-  return 0;
-}
-
-// Matches the local spec against one candidate target type (bpf_core_spec_match): 1 matched,
-// 0 not, negative on broken BTF.
-int match_spec(const Spec& local, const ::btf* tb, uint32_t targ_id, Spec& targ) {
-  targ = Spec{};
-  targ.btf = tb;
-  targ.root_type_id = targ_id;
-  targ.kind = local.kind;
-  if (is_type_kind(local.kind)) {
-    if (local.kind == BPF_CORE_TYPE_MATCHES)
-      return types_match(local.btf, local.root_type_id, tb, targ_id, false, kMaxTypeDepth);
-    return types_compatible(local.btf, local.root_type_id, tb, targ_id, kMaxTypeDepth);
-  }
-  if (is_enumval_kind(local.kind)) {
-    const btf_type* tt = skip_mods_and_typedefs(tb, targ_id, &targ_id);
-    if (!tt || !btf_is_any_enum(tt)) return 0;
-    const std::string_view want = local.acc[0].name ? local.acc[0].name : "";
-    for (uint16_t i = 0; i < btf_vlen(tt); ++i) {
-      const char* tn = btf__name_by_offset(tb, enumerator_name_off(tt, i));
-      if (tn && names_equal_essentially(want, tn)) {
-        targ.acc.push_back({targ_id, i, tn});
-        targ.raw.push_back(i);
-        return 1;
-      }
-    }
-    return 0;
-  }
-  for (size_t i = 0; i < local.acc.size(); ++i) {
-    const Accessor& la = local.acc[i];
-    const btf_type* tt = skip_mods_and_typedefs(tb, targ_id, &targ_id);
-    if (!tt) return -1;
-    if (la.name) {
-      const int matched = match_member(local.btf, la, tb, targ_id, targ, targ_id, 0);
-      if (matched <= 0) return matched;
-      continue;
-    }
-    // The first accessor indexes the root pointer, so targ_id already is the element type.
-    if (i > 0) {
-      if (!btf_is_array(tt)) return 0;
-      const struct btf_array* a = btf_array(tt);
-      const bool flex = is_flex_array(tb, targ.acc.empty() ? nullptr : &targ.acc.back(), a);
-      if (!flex && la.idx >= a->nelems) return 0;
-      if (!skip_mods_and_typedefs(tb, a->type, &targ_id)) return -1;
-    }
-    if (targ.raw.size() == kMaxSpecLen) return -2;
-    targ.acc.push_back({targ_id, la.idx, nullptr});
-    targ.raw.push_back(la.idx);
-    const int64_t sz = resolve_size(tb, targ_id);
-    if (sz < 0) return -1;
-    targ.bit_offset += static_cast<uint32_t>(la.idx * sz * 8);
-  }
-  return 1;
-}
-
 // The value of a field relocation for one side (bpf_core_calc_field_relo); spec null = not found.
 std::optional<Failure> calc_field(const CoreRelo& relo, const Spec* spec, uint64_t& val,
                                   uint32_t& field_sz, uint32_t& type_id, bool* validate) {
@@ -494,7 +50,7 @@ std::optional<Failure> calc_field(const CoreRelo& relo, const Spec* spec, uint64
 
   const Accessor& acc = spec->acc.back();
   if (!acc.name) {  // the access ends in an array element
-    const int64_t sz = resolve_size(spec->btf, acc.type_id);
+    const int64_t sz = btf__resolve_size(spec->btf, acc.type_id);
     if (sz < 0) return fail(Errc::invalid_argument, "array element has no size");
     if (relo.kind == BPF_CORE_FIELD_BYTE_OFFSET) {
       val = spec->bit_offset / 8;
@@ -530,7 +86,7 @@ std::optional<Failure> calc_field(const CoreRelo& relo, const Spec* spec, uint64
       byte_off = bit_off / 8 / byte_sz * byte_sz;
     }
   } else {
-    const int64_t sz = resolve_size(spec->btf, field_type_id);
+    const int64_t sz = btf__resolve_size(spec->btf, field_type_id);
     if (sz < 0) return fail(Errc::invalid_argument, "field has no size");
     byte_sz = static_cast<uint32_t>(sz);
     byte_off = bit_off / 8;
@@ -579,7 +135,7 @@ std::optional<Failure> calc_type(const CoreRelo& relo, const Spec* spec, uint64_
     case BPF_CORE_TYPE_EXISTS:
     case BPF_CORE_TYPE_MATCHES: val = 1; break;
     case BPF_CORE_TYPE_SIZE: {
-      const int64_t sz = resolve_size(spec->btf, spec->root_type_id);
+      const int64_t sz = btf__resolve_size(spec->btf, spec->root_type_id);
       if (sz < 0) return fail(Errc::invalid_argument, "type has no size");
       val = static_cast<uint64_t>(sz);
       break;
