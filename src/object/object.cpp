@@ -78,9 +78,9 @@ Status collect_sections(Loader& ld, std::vector<uint8_t>& btf_bytes,
     if (sec.index == 0) continue;
     const std::string& name = sec.name;
     if (name == "license") {
-      ld.obj.license.assign(
-          reinterpret_cast<const char*>(sec.data.data()),
-          strnlen(reinterpret_cast<const char*>(sec.data.data()), sec.data.size()));
+      // Up to the first NUL; an empty section (no data pointer at all) is an empty license.
+      const auto nul = std::find(sec.data.begin(), sec.data.end(), uint8_t{0});
+      ld.obj.license.assign(sec.data.begin(), nul);
     } else if (name == "version") {
       if (sec.data.size() != sizeof(uint32_t))
         return ld.fail(Errc::decode, name,

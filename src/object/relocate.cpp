@@ -315,7 +315,10 @@ Status relocate_programs(Loader& ld) {
     if (!st) return st.take_error();
 
     // 3. Extern uses and .BTF.ext records of every placed function, rebased onto the program.
-    for (const auto& [f, start] : placed) {
+    for (const auto& placement : placed) {
+      // Named copies: clang 14 cannot capture structured bindings in the lambda below.
+      const size_t f = placement.first;
+      const size_t start = placement.second;
       const Function& fn = ld.functions[f];
       for (const ExternUse& use : relos[f].externs)
         prog.extern_uses.push_back({static_cast<uint32_t>(use.insn + start), use.extern_index});
