@@ -13,8 +13,8 @@
 namespace userbpf::cli {
 
 struct ConformanceRunOptions {
-  bool checked = false;          // run in the interpreter's checked mode
-  uint64_t insn_budget = 0;      // checked mode only; 0 = unlimited
+  bool checked = false;      // run in the interpreter's checked mode
+  uint64_t insn_budget = 0;  // checked mode only; 0 = unlimited
 };
 
 // Decodes, loads and runs `raw` over a copy of `memory`; returns r0.
