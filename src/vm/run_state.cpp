@@ -29,8 +29,6 @@ void RunState::add_region(const Region& region) {
 }
 
 bool RunState::region_ok(uint64_t addr, uint64_t n, bool write) const {
-  for (const Region& r : options.regions)
-    if (range_contains(r.start, r.size, addr, n) && (!write || r.writable)) return true;
   for (const Region& r : added_)
     if (range_contains(r.start, r.size, addr, n) && (!write || r.writable)) return true;
   return false;

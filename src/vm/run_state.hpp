@@ -43,6 +43,9 @@ class RunState final : public CallContext {
   bool access_ok(uint64_t addr, uint64_t n, bool write, uint32_t depth) const {
     const uint64_t live = static_cast<uint64_t>(depth + 1) * isa::kStackSize;
     if (range_contains(stack_top() - live, live, addr, n)) return true;
+    // The caller's regions inline (ctx, packet: the common case), helpers' additions out of line.
+    for (const Region& r : options.regions)
+      if (range_contains(r.start, r.size, addr, n) && (!write || r.writable)) return true;
     return region_ok(addr, n, write);
   }
 
@@ -64,7 +67,7 @@ class RunState final : public CallContext {
   Frame frames[isa::kMaxCallDepth];
 
  private:
-  bool region_ok(uint64_t addr, uint64_t n, bool write) const;
+  bool region_ok(uint64_t addr, uint64_t n, bool write) const;  // regions added by helpers
 
   std::vector<Region> added_;
   alignas(16) uint8_t stack_[isa::kMaxCallDepth * isa::kStackSize];
