@@ -52,6 +52,9 @@ struct Backing {
 // receives a precise explanation when not null.
 int check_spec(const MapSpec& spec, std::string* why = nullptr);
 
+// bpftool's name of a map type ("hash", "array", ...), "unknown" past the known ones.
+const char* map_type_name(uint32_t type);
+
 // Number of possible CPUs (/sys/devices/system/cpu/possible): the per-CPU slot count.
 uint32_t possible_cpus();
 

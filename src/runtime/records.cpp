@@ -193,43 +193,6 @@ std::string prog_type_name(uint32_t type) {
   return "type " + std::to_string(type);
 }
 
-std::string map_type_name(uint32_t type) {
-  static const char* names[] = {"unspec",
-                                "hash",
-                                "array",
-                                "prog_array",
-                                "perf_event_array",
-                                "percpu_hash",
-                                "percpu_array",
-                                "stack_trace",
-                                "cgroup_array",
-                                "lru_hash",
-                                "lru_percpu_hash",
-                                "lpm_trie",
-                                "array_of_maps",
-                                "hash_of_maps",
-                                "devmap",
-                                "sockmap",
-                                "cpumap",
-                                "xskmap",
-                                "sockhash",
-                                "cgroup_storage",
-                                "reuseport_sockarray",
-                                "percpu_cgroup_storage",
-                                "queue",
-                                "stack",
-                                "sk_storage",
-                                "devmap_hash",
-                                "struct_ops",
-                                "ringbuf",
-                                "inode_storage",
-                                "task_storage",
-                                "bloom_filter",
-                                "user_ringbuf",
-                                "cgrp_storage",
-                                "arena"};
-  if (type < sizeof(names) / sizeof(names[0])) return names[type];
-  return "type " + std::to_string(type);
-}
+std::string map_type_name(uint32_t type) { return maps::map_type_name(type); }
 
 }  // namespace userbpf::runtime
