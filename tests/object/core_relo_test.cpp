@@ -685,7 +685,9 @@ TEST(CoreRelo, RandomTargetsSameAsLibbpf) {
     if (!st.ok()) {
       ++errors;
       EXPECT_FALSE(st.error().message.empty());
-      if (compare) EXPECT_TRUE(libbpf_refused) << st.error().to_string();
+      if (compare) {
+        EXPECT_TRUE(libbpf_refused) << st.error().to_string();
+      }
       continue;
     }
     ++ok;
@@ -699,7 +701,9 @@ TEST(CoreRelo, RandomTargetsSameAsLibbpf) {
   EXPECT_EQ(ok + errors, 400u);
   EXPECT_GT(ok, 0u);
   EXPECT_GT(errors, 0u);
-  if (with_libbpf) EXPECT_GT(compared, 150u);
+  if (with_libbpf) {
+    EXPECT_GT(compared, 150u);
+  }
   EXPECT_GT(ok, 100u) << errors << " refused";
 }
 
