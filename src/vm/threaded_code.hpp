@@ -51,23 +51,24 @@ namespace userbpf::vm::detail {
   X(xchg##W)                        \
   X(cmpxchg##W)
 
-#define USERBPF_VM_OPS(X)                                                                         \
-  USERBPF_VM_ALU_OPS(X, 64, reg)                                                                  \
-  USERBPF_VM_ALU_OPS(X, 64, imm)                                                                  \
-  USERBPF_VM_ALU_OPS(X, 32, reg)                                                                  \
-  USERBPF_VM_ALU_OPS(X, 32, imm)                                                                  \
-  X(neg64)                                                                                        \
-  X(neg32) X(movsx64_8) X(movsx64_16) X(movsx64_32) X(movsx32_8) X(movsx32_16) X(nop) X(trunc16)  \
-      X(trunc32) X(swap16) X(swap32) X(swap64) X(ja) USERBPF_VM_JCC_OPS(X, 64, reg)               \
-          USERBPF_VM_JCC_OPS(X, 64, imm) USERBPF_VM_JCC_OPS(X, 32, reg)                           \
-              USERBPF_VM_JCC_OPS(X, 32, imm) X(may_goto) X(call_helper) X(call_local) X(exit)     \
-                  X(ldx8) X(ldx16) X(ldx32) X(ldx64) X(ldxsx8) X(ldxsx16) X(ldxsx32) X(st8)       \
-                      X(st16) X(st32) X(st64) X(stx8) X(stx16) X(stx32) X(stx64)                  \
-                          USERBPF_VM_ATOMIC_OPS(X, 32) USERBPF_VM_ATOMIC_OPS(X, 64) X(load_acq8)  \
-                              X(load_acq16) X(load_acq32) X(load_acq64) X(store_rel8)             \
-                                  X(store_rel16) X(store_rel32) X(store_rel64) X(lddw) X(ld_abs8) \
-                                      X(ld_abs16) X(ld_abs32) X(ld_ind8) X(ld_ind16) X(ld_ind32)  \
-                                          X(fell_off) X(lddw_tail)
+// clang-format off
+#define USERBPF_VM_OPS(X)                                                                  \
+  USERBPF_VM_ALU_OPS(X, 64, reg) USERBPF_VM_ALU_OPS(X, 64, imm)                            \
+  USERBPF_VM_ALU_OPS(X, 32, reg) USERBPF_VM_ALU_OPS(X, 32, imm)                            \
+  X(neg64) X(neg32) X(movsx64_8) X(movsx64_16) X(movsx64_32) X(movsx32_8) X(movsx32_16)    \
+  X(nop) X(trunc16) X(trunc32) X(swap16) X(swap32) X(swap64)                               \
+  X(ja)                                                                                    \
+  USERBPF_VM_JCC_OPS(X, 64, reg) USERBPF_VM_JCC_OPS(X, 64, imm)                            \
+  USERBPF_VM_JCC_OPS(X, 32, reg) USERBPF_VM_JCC_OPS(X, 32, imm)                            \
+  X(may_goto) X(call_helper) X(call_local) X(exit)                                         \
+  X(ldx8) X(ldx16) X(ldx32) X(ldx64) X(ldxsx8) X(ldxsx16) X(ldxsx32)                       \
+  X(st8) X(st16) X(st32) X(st64) X(stx8) X(stx16) X(stx32) X(stx64)                        \
+  USERBPF_VM_ATOMIC_OPS(X, 32) USERBPF_VM_ATOMIC_OPS(X, 64)                                \
+  X(load_acq8) X(load_acq16) X(load_acq32) X(load_acq64)                                   \
+  X(store_rel8) X(store_rel16) X(store_rel32) X(store_rel64)                               \
+  X(lddw) X(ld_abs8) X(ld_abs16) X(ld_abs32) X(ld_ind8) X(ld_ind16) X(ld_ind32)            \
+  X(fell_off) X(lddw_tail)
+// clang-format on
 
 enum class Op : uint16_t {
 #define USERBPF_VM_ENUM(name) name,
