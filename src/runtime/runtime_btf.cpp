@@ -6,10 +6,13 @@
 #include <asm/ptrace.h>
 #include <bpf/btf.h>
 #include <linux/bpf.h>
+#include <linux/bpf_perf_event.h>
 
 #include <cerrno>
+#include <initializer_list>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace userbpf::runtime {
@@ -44,6 +47,11 @@ class Builder {
   int konst(int ref) { return check(btf__add_const(b_, ref)); }
   int array(int elem, uint32_t n) { return check(btf__add_array(b_, named_.at("int"), elem, n)); }
   int fwd_struct(const char* name) { return check(btf__add_fwd(b_, name, BTF_FWD_STRUCT)); }
+  int enumeration(const char* name, std::initializer_list<std::pair<const char*, int64_t>> values) {
+    const int id = check(btf__add_enum(b_, name, 4));
+    for (const auto& [n, v] : values) check(btf__add_enum_value(b_, n, v));
+    return named_[name] = id;
+  }
   int type(const char* name) const { return named_.at(name); }
   // The id the next added type gets: lets a pointer name its struct before the struct exists
   // (self-referential task_struct).
@@ -195,6 +203,20 @@ void add_contexts(Builder& t) {
                FIELD(__sk_buff, gso_size, u32),
                FIELD(__sk_buff, tstamp_type, u8),
                FIELD(__sk_buff, hwtstamp, u64)});
+
+  // Program return codes and the remaining contexts the runtime's test runs hand out.
+  t.enumeration("xdp_action", {{"XDP_ABORTED", XDP_ABORTED},
+                               {"XDP_DROP", XDP_DROP},
+                               {"XDP_PASS", XDP_PASS},
+                               {"XDP_TX", XDP_TX},
+                               {"XDP_REDIRECT", XDP_REDIRECT}});
+  const int user_regs = t.type_def("bpf_user_pt_regs_t", t.type("pt_regs"));
+  t.structure(
+      "bpf_perf_event_data", sizeof(bpf_perf_event_data),
+      {FIELD(bpf_perf_event_data, regs, user_regs), FIELD(bpf_perf_event_data, sample_period, u64),
+       FIELD(bpf_perf_event_data, addr, u64)});
+  t.structure("bpf_raw_tracepoint_args", sizeof(bpf_raw_tracepoint_args),
+              {FIELD(bpf_raw_tracepoint_args, args, t.array(u64, 0))});
 }
 
 void add_trace_events(Builder& t) {

@@ -8,7 +8,9 @@
 //     and the usual typedefs: u8..u64, s8..s64, __u8..__u64, __s8..__s64, __be16, __be32,
 //     __wsum, pid_t, uid_t, gid_t, size_t, bool;
 //   - program contexts: struct pt_regs (x86-64, kernel field names: di, si, dx, ...), struct
-//     xdp_md, struct __sk_buff, struct bpf_sock (layouts of <linux/bpf.h>, checked with offsetof);
+//     xdp_md, struct __sk_buff, struct bpf_sock, struct bpf_perf_event_data, struct
+//     bpf_raw_tracepoint_args (layouts of the uapi headers, checked with offsetof), and
+//     enum xdp_action;
 //   - tracepoint records, laid out as the kernel's trace events: struct trace_entry,
 //     trace_event_raw_sys_enter / _sys_exit, trace_event_raw_sched_process_exec / _fork /
 //     _template;

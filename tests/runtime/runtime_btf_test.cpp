@@ -8,6 +8,7 @@
 #include <bpf/btf.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
+#include <linux/bpf_perf_event.h>
 #include <unistd.h>
 
 #include <cstdarg>
@@ -16,6 +17,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -120,6 +122,23 @@ TEST(RuntimeBtf, ContextsHaveLinuxLayouts) {
   EXPECT_FIELD(b, "bpf_sock", bpf_sock, dst_port, 2);
   EXPECT_FIELD(b, "bpf_sock", bpf_sock, dst_ip6, 16);
   EXPECT_FIELD(b, "bpf_sock", bpf_sock, rx_queue_mapping, 4);
+  EXPECT_EQ(struct_size(b, "bpf_perf_event_data"),
+            static_cast<int64_t>(sizeof(bpf_perf_event_data)));
+  EXPECT_FIELD(b, "bpf_perf_event_data", bpf_perf_event_data, regs, sizeof(pt_regs));
+  EXPECT_FIELD(b, "bpf_perf_event_data", bpf_perf_event_data, addr, 8);
+  EXPECT_FIELD(b, "bpf_raw_tracepoint_args", bpf_raw_tracepoint_args, args, 0);
+  // enum xdp_action with <linux/bpf.h>'s values.
+  const int xa = btf__find_by_name_kind(b, "xdp_action", BTF_KIND_ENUM);
+  ASSERT_GT(xa, 0);
+  const btf_type* e = btf__type_by_id(b, xa);
+  std::map<std::string, int64_t> values;
+  for (int i = 0; i < btf_vlen(e); ++i)
+    values[btf__name_by_offset(b, btf_enum(e)[i].name_off)] = btf_enum(e)[i].val;
+  EXPECT_EQ(values, (std::map<std::string, int64_t>{{"XDP_ABORTED", XDP_ABORTED},
+                                                    {"XDP_DROP", XDP_DROP},
+                                                    {"XDP_PASS", XDP_PASS},
+                                                    {"XDP_TX", XDP_TX},
+                                                    {"XDP_REDIRECT", XDP_REDIRECT}}));
 }
 
 TEST(RuntimeBtf, TracepointRecordsAndTaskModel) {
@@ -272,7 +291,13 @@ SEC("xdp")
 int on_xdp(struct xdp_md *ctx) {
   void *data = (void *)(long)ctx->data;
   void *end = (void *)(long)ctx->data_end;
-  return data + 14 > end ? 1 : 2;
+  return data + 14 > end ? XDP_DROP : bpf_core_enum_value(enum xdp_action, XDP_PASS);
+}
+
+SEC("perf_event")
+int on_perf(struct bpf_perf_event_data *ctx) {
+  out[22] = ctx->sample_period + ctx->addr + PT_REGS_IP(&ctx->regs);
+  return 0;
 }
 
 SEC("tc")
@@ -356,7 +381,9 @@ TEST_F(RuntimeBtfProgram, RelocatesWithoutPoisonAndKeepsOurOffsets) {
         sizeof(TaskModel), offsetof(SysEnterModel, args) + 8, offsetof(SysExitModel, ret),
         offsetof(SchedProcessForkModel, child_pid), offsetof(SchedProcessTemplateModel, prio),
         offsetof(pt_regs, rdi), offsetof(pt_regs, rdx), offsetof(__sk_buff, sk),
-        offsetof(__sk_buff, tstamp_type), offsetof(bpf_sock, dst_port)})
+        offsetof(__sk_buff, tstamp_type), offsetof(bpf_sock, dst_port),
+        offsetof(bpf_perf_event_data, sample_period), offsetof(bpf_perf_event_data, addr),
+        static_cast<size_t>(XDP_PASS)})
     EXPECT_TRUE(local_values.count(static_cast<int64_t>(want))) << want;
 
   auto st = object::apply_core(obj, runtime_btf().get());
