@@ -528,6 +528,12 @@ TEST(CoreRelo, BadRecordsAreErrors) {
 
 // ---- libbpf and the host kernel as references.
 
+// Whether the last libbpf_relocated() call's bpf_object__load passed the kernel's verifier.
+bool& libbpf_loaded() {
+  static bool loaded = false;
+  return loaded;
+}
+
 std::string& libbpf_log() {
   static std::string log;
   return log;
@@ -553,12 +559,13 @@ std::optional<std::map<std::string, std::vector<bpf_insn>>> libbpf_relocated(
     std::ofstream(btf_file, std::ios::binary).write(static_cast<const char*>(raw), size);
   }
   libbpf_log().clear();
+  libbpf_loaded() = false;
   libbpf_print_fn_t old = libbpf_set_print(capture_print);
   LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = target ? btf_file.c_str() : nullptr);
   bpf_object* lb = bpf_object__open_file(file.c_str(), &opts);
   std::optional<std::map<std::string, std::vector<bpf_insn>>> out;
   if (lb) {
-    (void)bpf_object__load(lb);
+    libbpf_loaded() = bpf_object__load(lb) == 0;
     out.emplace();
     bpf_program* prog;
     bpf_object__for_each_program(prog, lb) {
@@ -618,6 +625,9 @@ TEST(CoreRelo, SameAsLibbpfAndKernelForVmlinux) {
   ASSERT_TRUE(st.ok()) << st.error().to_string();
   auto lb = libbpf_relocated(obj_path("core_task.bpf.o"), nullptr);
   ASSERT_TRUE(lb.has_value()) << libbpf_log();
+  // The kernel's verifier accepted the program libbpf relocated, so it accepts ours: they are
+  // the same instructions.
+  EXPECT_TRUE(libbpf_loaded()) << libbpf_log();
   expect_same_as_libbpf(obj, *lb);
   // The offsets are the kernel's: pid and tgid are adjacent s32s, comm is 16 bytes, and nothing
   // was poisoned.
