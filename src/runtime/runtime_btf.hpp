@@ -102,8 +102,9 @@ struct SchedProcessTemplateModel {
   int32_t prio;
 };
 
-// The runtime's BTF, built on first use (thread-safe) and shared. nullptr only if libbpf could
-// not allocate it.
+// The runtime's BTF, built on first use (thread-safe) and shared by every caller: read it, never
+// btf__add_* to it. nullptr only if libbpf could not allocate it. Typical use:
+//   object::apply_core(obj, runtime::runtime_btf().get());
 std::shared_ptr<::btf> runtime_btf();
 
 }  // namespace userbpf::runtime
