@@ -1,4 +1,5 @@
-// The `prog` object: `userbpf prog { run | dump xlated | help }`, bpftool's grammar.
+// The `prog` object: `userbpf prog { show | list | dump | pin | load | loadall | tracelog | run |
+// help }`, bpftool's grammar.
 #pragma once
 
 #include "cli/command_table.hpp"
@@ -11,5 +12,18 @@ Status do_prog(Context& ctx, Args args);
 Status do_prog_run(Context& ctx, Args args);
 Status do_prog_dump(Context& ctx, Args args);
 Status do_prog_help(Context& ctx, Args args);
+Status do_prog_show(Context& ctx, Args args);
+Status do_prog_load(Context& ctx, Args args);
+Status do_prog_loadall(Context& ctx, Args args);
+Status do_prog_pin(Context& ctx, Args args);
+Status do_prog_tracelog(Context& ctx, Args args);
+
+// prog run of a loaded program (PROG handle) or an ELF object (prog_run_loaded.cpp);
+// run_targets_runtime tells whether a `prog run` command line is one of those.
+bool run_targets_runtime(Args args);
+Status do_prog_run_loaded(Context& ctx, Args args);
+
+// Gives an object-loading error the object file's name when it lacks one.
+Error with_object(Error error, const std::string& path);
 
 }  // namespace userbpf::cli

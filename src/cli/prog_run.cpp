@@ -3,6 +3,7 @@
 // suite's convention r1 = data, r2 = its length. As the kernel's test run does, all repetitions
 // share that one buffer, data_out is its state after the last one, and the duration printed is
 // the mean per repetition.
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <fstream>
@@ -14,6 +15,9 @@
 #include "cli/hex.hpp"
 #include "cli/prog.hpp"
 #include "cli/program_input.hpp"
+#include "cli/runtime_access.hpp"
+#include "helpers/environment.hpp"
+#include "helpers/linux_helpers.hpp"
 #include "vm/interpreter.hpp"
 
 namespace userbpf::cli {
@@ -116,6 +120,7 @@ Status write_data_out(const std::string& path, std::span<const uint8_t> data) {
 }  // namespace
 
 Status do_prog_run(Context& ctx, Args args) {
+  if (run_targets_runtime(args)) return do_prog_run_loaded(ctx, args);
   auto parsed = parse_command_args(args, kRunOptions, ParseRules{"prog run", kFileArg}, ctx);
   if (!parsed) return parsed.take_error();
   if (parsed->has("help")) return do_prog_help(ctx, {});
@@ -128,15 +133,31 @@ Status do_prog_run(Context& ctx, Args args) {
   std::vector<uint8_t> data = s.data ? *s.data : loaded->memory.value_or(std::vector<uint8_t>{});
   const bool has_data = s.data.has_value() || loaded->memory.has_value();
 
-  // No helpers yet: the runtime's helper table arrives with maps; a call fails at load, naming it.
-  const vm::HelperTable helpers;
-  auto interp = vm::Interpreter::load(loaded->program, helpers);
+  // Linux's helpers. A program that calls one gets the runtime's environment, so trace_printk
+  // output reaches the trace buffer `userbpf trace_pipe` reads; the state directory is opened
+  // only then.
+  auto interp = vm::Interpreter::load(loaded->program, helpers::linux_helpers());
   if (!interp) return with_file(interp.take_error(), s.path);
+  std::optional<runtime::Runtime> rt;
+  helpers::ProgramEnv env;
+  env.checked = s.checked;
+  env.gpl = true;
+  const bool calls_helpers =
+      std::any_of(loaded->program.insns.begin(), loaded->program.insns.end(), [](const auto& in) {
+        return in.kind == isa::Kind::call && in.call == isa::CallKind::helper;
+      });
+  if (calls_helpers) {
+    auto opened = open_runtime(ctx);
+    if (!opened) return opened.take_error();
+    rt.emplace(std::move(*opened));
+    env.trace = &rt->trace();
+  }
 
   const vm::Region region{reinterpret_cast<uint64_t>(data.data()), data.size(), true, "data"};
   vm::RunOptions options;
   options.checked = s.checked;
   options.insn_budget = s.checked ? s.budget : 0;
+  options.user = &env;
   if (!data.empty()) options.regions = std::span<const vm::Region>(&region, 1);
   const uint64_t r1 = data.empty() ? 0 : reinterpret_cast<uint64_t>(data.data());
 

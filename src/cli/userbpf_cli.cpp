@@ -3,9 +3,12 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "cli/btf.hpp"
 #include "cli/command_args.hpp"
 #include "cli/command_table.hpp"
+#include "cli/map.hpp"
 #include "cli/prog.hpp"
+#include "cli/trace.hpp"
 
 namespace userbpf::cli {
 namespace {
@@ -19,7 +22,9 @@ Status do_help(Context& ctx, Args) {
   ctx.err << "Usage: " << bin << " [OPTIONS] OBJECT { COMMAND | help }\n"
           << "       " << bin << " version\n"
           << "\n"
-          << "       OBJECT := { prog }\n"
+          << "       " << bin << " trace_pipe\n"
+          << "\n"
+          << "       OBJECT := { prog | map | btf }\n"
           << "       OPTIONS := { {-j|--json} [{-p|--pretty}] | {-d|--debug} |\n"
           << "                    {-V|--version} | --state-dir DIR }\n";
   return ok_status();
@@ -35,13 +40,25 @@ Status do_version(Context& ctx, Args) {
   return ok_status();
 }
 
-// bpftool's objects in bpftool's order; only prog is implemented so far. `prog` wins its tie with
-// `perf`, keeping bpftool's `p` shorthand.
+// bpftool's objects in bpftool's order, then userbpf's trace_pipe (the kernel's
+// /sys/kernel/tracing/trace_pipe). `prog` wins its tie with `perf`, keeping bpftool's `p`
+// shorthand.
 constexpr Command kObjects[] = {
-    {"help", do_help},    {"batch", nullptr},      {"prog", do_prog, true}, {"map", nullptr},
-    {"link", nullptr},    {"cgroup", nullptr},     {"perf", nullptr},       {"net", nullptr},
-    {"feature", nullptr}, {"btf", nullptr},        {"gen", nullptr},        {"struct_ops", nullptr},
-    {"iter", nullptr},    {"version", do_version},
+    {"help", do_help},
+    {"batch", nullptr},
+    {"prog", do_prog, true},
+    {"map", do_map},
+    {"link", nullptr},
+    {"cgroup", nullptr},
+    {"perf", nullptr},
+    {"net", nullptr},
+    {"feature", nullptr},
+    {"btf", do_btf},
+    {"gen", nullptr},
+    {"struct_ops", nullptr},
+    {"iter", nullptr},
+    {"version", do_version},
+    {"trace_pipe", stream_trace},
 };
 
 // Is -j/--json/-p/--pretty anywhere on the line? Decides the form of an error found while the
