@@ -22,6 +22,8 @@ Status do_prog_tracelog(Context& ctx, Args args);
 // run_targets_runtime tells whether a `prog run` command line is one of those.
 bool run_targets_runtime(Args args);
 Status do_prog_run_loaded(Context& ctx, Args args);
+// prog dump xlated PROG (prog_dump_loaded.cpp).
+Status do_prog_dump_loaded(Context& ctx, Args args);
 
 // Gives an object-loading error the object file's name when it lacks one.
 Error with_object(Error error, const std::string& path);

@@ -1,6 +1,7 @@
 // `userbpf prog dump xlated FILE [opcodes] [file OUT]`: bpftool's dump of a program's
-// instructions, in the kernel disassembler's syntax. Plain output is isa::dump_xlated's; -j gives
-// bpftool's JSON shape, one object per instruction (lddw tails skipped):
+// instructions (a loaded program, `prog dump xlated PROG`, is prog_dump_loaded.cpp's), in the
+// kernel disassembler's syntax. Plain output is isa::dump_xlated's; -j gives bpftool's JSON shape,
+// one object per instruction (lddw tails skipped):
 //   [{"disasm":"(b7) r0 = 0"}, ...]   with `opcodes`, each object also has
 //   "opcodes":{"code":"0xb7","src_reg":"0x0","dst_reg":"0x0","off":["0x00","0x00"],
 //              "imm":["0x00","0x00","0x00","0x00"]}   (an lddw's imm lists 12 bytes, as bpftool)
@@ -15,6 +16,7 @@
 #include "cli/command_args.hpp"
 #include "cli/prog.hpp"
 #include "cli/program_input.hpp"
+#include "cli/runtime_access.hpp"
 #include "isa/disasm.hpp"
 
 namespace userbpf::cli {
@@ -51,6 +53,12 @@ nlohmann::ordered_json opcodes_json(const isa::Program& prog, size_t index) {
 }
 
 Status dump_xlated(Context& ctx, Args args) {
+  // A loaded program: PROG handle, possibly after global options.
+  for (const std::string& word : args) {
+    if (word.starts_with("-")) continue;
+    if (is_handle_keyword(HandleKind::prog, word)) return do_prog_dump_loaded(ctx, args);
+    break;
+  }
   auto parsed =
       parse_command_args(args, kDumpOptions, ParseRules{"prog dump xlated", kFileArg}, ctx);
   if (!parsed) return parsed.take_error();

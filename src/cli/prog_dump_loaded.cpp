@@ -1,0 +1,148 @@
+// `userbpf prog dump xlated PROG [linum] [opcodes] [file FILE]` for a loaded program: bpftool's
+// dump of the instructions as loaded, with the source lines of the program's line info before the
+// instructions they start (`; int key = 0;`, with `linum` also
+// ` [file:prog.c line_num:12 line_col:7]`), and map references shown as the kernel shows them,
+// `map[id:N]` and `map[id:N][0]+OFF`. Under -j each instruction object carries "src" (and with
+// linum "file", "line_num", "line_col") as bpftool's JSON does.
+#include <fmt/format.h>
+#include <linux/bpf.h>
+
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "cli/map_format.hpp"
+#include "cli/prog.hpp"
+#include "cli/runtime_access.hpp"
+#include "isa/decode.hpp"
+#include "isa/disasm.hpp"
+
+namespace userbpf::cli {
+namespace {
+
+std::string ltrim(const std::string& text) {
+  const size_t start = text.find_first_not_of(" \t");
+  return start == std::string::npos ? "" : text.substr(start);
+}
+
+}  // namespace
+
+Status do_prog_dump_loaded(Context& ctx, Args args) {
+  auto words = strip_global_options(ctx, args);
+  if (!words) return words.take_error();
+  auto rt = open_runtime(ctx);
+  if (!rt) return rt.take_error();
+  auto match = resolve_single(*rt, HandleKind::prog, *words);
+  if (!match) return match.take_error();
+  bool linum = false, opcodes = false;
+  std::string out_file;
+  for (size_t i = match->consumed; i < words->size(); ++i) {
+    const std::string& word = (*words)[i];
+    if (word == "linum") {
+      linum = true;
+    } else if (word == "opcodes") {
+      opcodes = true;
+    } else if (word == "file" && i + 1 < words->size()) {
+      out_file = (*words)[++i];
+    } else if (word == "visual") {
+      return make_error(Errc::unsupported, "'visual' is not supported yet");
+    } else {
+      return make_error(Errc::invalid_argument, "unexpected argument '" + word + "'");
+    }
+  }
+  auto record = rt->program(match->ids[0]);
+  if (!record) return record.take_error();
+
+  if (!out_file.empty()) {
+    std::ofstream file(out_file, std::ios::binary | std::ios::trunc);
+    if (file) {
+      file.write(reinterpret_cast<const char*>(record->insns.data()),
+                 std::streamsize(record->insns.size() * sizeof(isa::RawInsn)));
+    }
+    if (!file) return make_error(Errc::io, "can't write '" + out_file + "'");
+    if (ctx.json) ctx.print_json(nullptr);
+    return ok_status();
+  }
+
+  auto prog = isa::decode(record->insns);
+  if (!prog) return prog.take_error();
+  const std::vector<uint32_t>& map_ids = record->map_ids;
+  isa::DisasmOptions options;
+  options.lddw_text = [&map_ids](const isa::Insn& insn) -> std::optional<std::string> {
+    if (insn.src != BPF_PSEUDO_MAP_IDX && insn.src != BPF_PSEUDO_MAP_IDX_VALUE) return std::nullopt;
+    if (insn.imm < 0 || size_t(insn.imm) >= map_ids.size()) return std::nullopt;
+    const uint32_t id = map_ids[size_t(insn.imm)];
+    // The kernel dumps a loaded program's map references by id.
+    if (insn.src == BPF_PSEUDO_MAP_IDX) return fmt::format("map[id:{}]", id);
+    return fmt::format("map[id:{}][0]+{}", id, insn.next_imm);
+  };
+
+  // Line info by instruction: the first record at an index wins, as bpf_prog_linfo__lfind.
+  std::vector<const runtime::SourceLineRecord*> line_at(prog->size(), nullptr);
+  for (const runtime::SourceLineRecord& line : record->lines) {
+    if (line.insn < line_at.size() && line_at[line.insn] == nullptr) line_at[line.insn] = &line;
+  }
+
+  if (ctx.json) {
+    nlohmann::ordered_json insns = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < prog->size(); ++i) {
+      if (prog->insns[i].is_lddw_tail()) continue;
+      nlohmann::ordered_json j = nlohmann::ordered_json::object();
+      if (const runtime::SourceLineRecord* line = line_at[i]) {
+        j["src"] = ltrim(line->text);
+        if (linum) {
+          j["file"] = line->file;
+          if (line->line) j["line_num"] = line->line;
+          if (line->column) j["line_col"] = line->column;
+        }
+      }
+      j["disasm"] =
+          fmt::format("({:02x}) {}", prog->raw[i].code, isa::format_insn(*prog, i, options));
+      if (opcodes) {
+        const isa::RawInsn& raw = prog->raw[i];
+        uint8_t imm[12] = {};
+        std::memcpy(imm, &raw.imm, 4);
+        const bool wide = prog->insns[i].kind == isa::Kind::lddw && i + 1 < prog->raw.size();
+        if (wide) std::memcpy(imm + 4, &prog->raw[i + 1], 8);
+        uint8_t off[2];
+        std::memcpy(off, &raw.off, 2);
+        j["opcodes"] = {{"code", fmt::format("0x{:02x}", raw.code)},
+                        {"src_reg", fmt::format("0x{:x}", raw.src_reg)},
+                        {"dst_reg", fmt::format("0x{:x}", raw.dst_reg)},
+                        {"off", hex_bytes_json(std::span<const uint8_t>(off, 2))},
+                        {"imm", hex_bytes_json(std::span<const uint8_t>(imm, wide ? 12 : 4))}};
+      }
+      insns.push_back(std::move(j));
+    }
+    ctx.print_json(insns);
+    return ok_status();
+  }
+
+  options.opcodes = opcodes;
+  for (size_t i = 0; i < prog->size(); ++i) {
+    const isa::Insn& insn = prog->insns[i];
+    if (insn.is_lddw_tail()) continue;
+    if (const runtime::SourceLineRecord* line = line_at[i]) {
+      ctx.out << "; " << ltrim(line->text);
+      if (linum) {
+        ctx.out << " [file:" << line->file << " line_num:" << line->line
+                << " line_col:" << line->column << "]";
+      }
+      ctx.out << "\n";
+    }
+    ctx.out << fmt::format("{:4}: ({:02x}) {}\n", i, insn.opcode,
+                           isa::format_insn(*prog, i, options));
+    if (opcodes) {
+      const auto* p = reinterpret_cast<const uint8_t*>(&prog->raw[i]);
+      ctx.out << "       " << hex_bytes(std::span<const uint8_t>(p, 8));
+      if (insn.kind == isa::Kind::lddw && i + 1 < prog->raw.size()) {
+        ctx.out << " " << hex_bytes(std::span<const uint8_t>(p + 8, 8));
+      }
+      ctx.out << "\n";
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace userbpf::cli
