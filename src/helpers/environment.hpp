@@ -4,6 +4,8 @@
 // RunOptions::user; helpers read it back from CallContext::user.
 #pragma once
 
+#include <linux/bpf.h>
+
 #include <cstdint>
 #include <random>
 #include <string>
@@ -31,6 +33,47 @@ struct TaskInfo {
   std::string comm;
 };
 
+// The packet a networking program runs on: Linux's xdp_buff / sk_buff reduced to what the packet
+// helpers need. The test run (or hook) that owns the buffer fills it, points ProgramEnv::packet at
+// it for the run and reads the final bounds back. Helpers that move the bounds
+// (bpf_xdp_adjust_head/tail/meta) keep the context's u32 data fields in step via sync_ctx().
+struct PacketState {
+  enum class Kind : uint8_t { xdp, skb };
+  Kind kind = Kind::xdp;
+  uint8_t* hard_start = nullptr;  // first byte of the buffer (xdp: data_hard_start)
+  uint8_t* hard_end = nullptr;    // xdp: data_hard_end (reserved tailroom excluded); skb: buffer end
+  uint8_t* data_meta = nullptr;   // == data when there is no metadata
+  uint8_t* data = nullptr;
+  uint8_t* data_end = nullptr;
+  void* ctx = nullptr;     // the struct xdp_md or struct __sk_buff the program was given
+  bool writable = true;    // may the program write the packet directly (checked runs)
+  // bpf_redirect(): the target the program chose (Linux keeps it in bpf_redirect_info).
+  bool redirected = false;
+  uint32_t redirect_ifindex = 0;
+  uint64_t redirect_flags = 0;
+
+  // Rewrites the context's data, data_end and data_meta (and skb len) from the bounds above.
+  // Programs load those fields as u32 and cast them to pointers, which is why packet buffers
+  // live below 4 GiB.
+  void sync_ctx() {
+    const auto u32 = [](const uint8_t* p) {
+      return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(p));
+    };
+    if (kind == Kind::xdp) {
+      auto* md = static_cast<xdp_md*>(ctx);
+      md->data = u32(data);
+      md->data_end = u32(data_end);
+      md->data_meta = u32(data_meta);
+    } else {
+      auto* skb = static_cast<__sk_buff*>(ctx);
+      skb->data = u32(data);
+      skb->data_end = u32(data_end);
+      skb->data_meta = u32(data_meta);
+      skb->len = static_cast<uint32_t>(data_end - data);
+    }
+  }
+};
+
 struct ProgramEnv {
   trace::TraceBuffer* trace = nullptr;          // nullptr: trace_printk output is dropped
   std::unordered_set<const maps::Map*> maps;    // maps this program references (by lddw)
@@ -45,6 +88,8 @@ struct ProgramEnv {
   // the run's regions and answer -EFAULT (or NULL) instead of touching bad memory. Unchecked
   // runs trust the verifier, as the kernel does.
   bool checked = false;
+  // The packet of a networking run (XDP, socket filter, tc); nullptr otherwise.
+  PacketState* packet = nullptr;
 
   bool knows_map(uint64_t handle) const {
     return maps.count(reinterpret_cast<const maps::Map*>(handle)) != 0;

@@ -13,5 +13,11 @@ void register_map_helpers(vm::HelperTable& table);
 void register_trace_helpers(vm::HelperTable& table);
 void register_task_helpers(vm::HelperTable& table);
 void register_memory_helpers(vm::HelperTable& table);
+void register_packet_helpers(vm::HelperTable& table);
+void register_string_helpers(vm::HelperTable& table);
+void register_callback_helpers(vm::HelperTable& table);
+
+// Sets Helper::gpl_only on every registered helper whose Linux prototype is gpl_only.
+void mark_gpl_only_helpers(vm::HelperTable& table);
 
 }  // namespace userbpf::helpers

@@ -50,6 +50,22 @@ Result<std::unique_ptr<RunnableProgram>> Runtime::instantiate(const ProgramRecor
     return e;
   }
 
+  // Linux's check_helper_call(): a program without a GPL-compatible license may not call a
+  // gpl_only helper, and the load fails naming the call.
+  if (!record.gpl) {
+    for (size_t i = 0; i < decoded->insns.size(); ++i) {
+      const isa::Insn& insn = decoded->insns[i];
+      if (insn.kind != isa::Kind::call || insn.call != isa::CallKind::helper) continue;
+      const vm::Helper* helper = helpers::linux_helpers().find(static_cast<uint32_t>(insn.imm));
+      if (helper && helper->gpl_only)
+        return at_insn(record, i,
+                       std::string("cannot call GPL-restricted function from non-GPL compatible "
+                                   "program (bpf_") +
+                           helper->name + "#" + std::to_string(insn.imm) + ", license '" +
+                           record.license + "')");
+    }
+  }
+
   vm::LoadOptions options;
   const auto& maps = prog->maps_;
   options.resolve_lddw = [&record, &maps](const isa::Insn& insn, size_t index) -> Result<uint64_t> {

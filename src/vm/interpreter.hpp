@@ -39,6 +39,8 @@ using HelperFn = uint64_t (*)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4
 struct Helper {
   const char* name = nullptr;  // Linux's name without the bpf_ prefix, e.g. "map_lookup_elem"
   HelperFn fn = nullptr;
+  // Linux's bpf_func_proto::gpl_only: programs without a GPL-compatible license may not call it.
+  bool gpl_only = false;
 };
 
 // Helpers by Linux helper id (enum bpf_func_id).
