@@ -268,13 +268,20 @@ Status init_data_maps(Loader& ld) {
                                                   : MapOrigin::data;
     md.type = BPF_MAP_TYPE_ARRAY;
     md.key_size = 4;
+    // Linux's array maps take values up to INT_MAX bytes (array_map_alloc_check: E2BIG).
+    if (sec.size > static_cast<uint64_t>(INT32_MAX))
+      return ld.fail(Errc::invalid_argument, sec.name,
+                     "data section of " + std::to_string(sec.size) +
+                         " bytes cannot be a global data map (E2BIG: at most 2147483647)");
     md.value_size = static_cast<uint32_t>(sec.size);
     md.max_entries = 1;
     if (md.origin == MapOrigin::rodata) {
       md.map_flags |= BPF_F_RDONLY_PROG;
       md.frozen = true;
     }
-    md.initial_data = sec.type == SHT_NOBITS ? std::vector<uint8_t>(sec.size, 0) : sec.data;
+    // .bss has no bytes in the file: its map starts zeroed, and initial_data stays empty until
+    // set_global() writes a variable (a corrupt size must not make open() allocate gigabytes).
+    if (sec.type != SHT_NOBITS) md.initial_data = sec.data;
     const size_t map_index = ld.obj.maps.size();
     if (ld.btf) {
       const int32_t id = btf__find_by_name_kind(ld.btf, sec.name.c_str(), BTF_KIND_DATASEC);

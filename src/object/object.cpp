@@ -222,6 +222,7 @@ Status set_global(Object& obj, std::string_view name, std::span<const uint8_t> b
     return make_error(Errc::invalid_argument, "variable '" + std::string(name) + "' has " +
                                                   std::to_string(var->size) + " bytes, not " +
                                                   std::to_string(bytes.size()));
+  if (map.initial_data.size() < map.value_size) map.initial_data.resize(map.value_size, 0);  // .bss
   std::memcpy(map.initial_data.data() + var->offset, bytes.data(), bytes.size());
   return ok_status();
 }

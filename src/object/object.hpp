@@ -117,7 +117,9 @@ struct MapDef {
   uint32_t value_type_id = 0;
   std::shared_ptr<MapDef> inner;  // map-in-map: the inner map template
   std::vector<InitialSlot> initial_slots;
-  std::vector<uint8_t> initial_data;  // internal maps: the section's bytes (zeros for .bss)
+  // Internal maps: the section's bytes. Empty for .bss (the map starts zeroed) until set_global()
+  // writes one of its variables.
+  std::vector<uint8_t> initial_data;
   bool frozen = false;        // .rodata and .kconfig: read-only for programs, frozen after load
   size_t section_offset = 0;  // offset of the definition inside its section
 };

@@ -8,7 +8,9 @@
 #include <cstring>
 
 #include "runtime/runtime.hpp"
+#include "runtime/runtime_btf.hpp"
 #include "runtime/tag.hpp"
+#include "userbpf/map_in_map.hpp"
 
 namespace userbpf::runtime {
 namespace {
@@ -55,6 +57,9 @@ Result<uint32_t> Runtime::create_map(const object::Object& obj, const object::Ma
   spec.map_flags = def.map_flags;
   spec.map_extra = def.map_extra;
   spec.name = def.name.substr(0, 15);
+  // libbpf sizes a perf event array with max_entries 0 to the possible CPUs.
+  if (spec.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY && spec.max_entries == 0)
+    spec.max_entries = maps::possible_cpus();
 
   // libbpf's LIBBPF_PIN_BY_NAME: reuse the map pinned at /sys/fs/bpf/<name> when compatible.
   const std::string pin_path = "/sys/fs/bpf/" + def.name;
@@ -75,7 +80,20 @@ Result<uint32_t> Runtime::create_map(const object::Object& obj, const object::Ma
   maps::Backing backing;
   backing.directory = dir_.maps().string();
   backing.file_name = std::to_string(*id) + ".map";
-  auto map = maps::create_map(spec, backing);
+  Result<std::shared_ptr<maps::Map>> map = make_error(Errc::invalid_argument, "");
+  const bool map_in_map =
+      def.type == BPF_MAP_TYPE_ARRAY_OF_MAPS || def.type == BPF_MAP_TYPE_HASH_OF_MAPS;
+  if (def.inner && map_in_map) {
+    maps::MapSpec inner;
+    inner.type = def.inner->type;
+    inner.key_size = def.inner->key_size;
+    inner.value_size = def.inner->value_size;
+    inner.max_entries = def.inner->max_entries;
+    inner.map_flags = def.inner->map_flags;
+    map = maps::create_map_in_map(spec, inner, backing);
+  } else {
+    map = maps::create_map(spec, backing);
+  }
   if (!map) {
     Error e = map.take_error();
     e.message = "map '" + def.name + "': " + e.message;
@@ -107,8 +125,12 @@ Result<uint32_t> Runtime::create_map(const object::Object& obj, const object::Ma
   return *id;
 }
 
-Result<std::vector<ProgramRecord>> Runtime::load(const object::Object& obj,
+Result<std::vector<ProgramRecord>> Runtime::load(const object::Object& original,
                                                  const LoadOptions& options) {
+  // CO-RE: relocate against the runtime's own BTF, the structures programs really get here.
+  object::Object obj = original;
+  if (auto core = object::apply_core(obj, runtime_btf().get()); !core) return core.take_error();
+
   std::vector<const object::Program*> selected;
   for (const auto& prog : obj.programs)
     if (options.only_program.empty() || prog.name == options.only_program ||
@@ -163,6 +185,7 @@ Result<std::vector<ProgramRecord>> Runtime::load(const object::Object& obj,
     if (!written) return written.take_error();
     loaded.push_back(std::move(r));
   }
+  if (Status filled = fill_initial_slots(obj, map_ids, loaded); !filled) return filled.take_error();
   return loaded;
 }
 

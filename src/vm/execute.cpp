@@ -295,6 +295,8 @@ op_call_helper : {
   R[0] = fn(R[1], R[2], R[3], R[4], R[5], s);
   if (s.failed) [[unlikely]]
     goto failed;  // a callback the helper ran faulted
+  if (s.tail_target) [[unlikely]]
+    goto done;  // bpf_tail_call: Interpreter::run continues in the target program
   if constexpr (Checked) count = s.executed;
   NEXT();
 }
@@ -514,6 +516,13 @@ op_fell_off : {
 }
 op_lddw_tail : {
   s.fail(Errc::fault, pc, "executed the second slot of an lddw");
+  goto failed;
+}
+op_core_poisoned : {
+  // libbpf's poisoning of an unresolvable CO-RE relocation: only reaching it is an error.
+  s.fail(Errc::fault, pc,
+         "CO-RE relocation failed: the field or type this instruction uses does not exist in the "
+         "runtime's BTF");
   goto failed;
 }
 

@@ -67,7 +67,7 @@ namespace userbpf::vm::detail {
   X(load_acq8) X(load_acq16) X(load_acq32) X(load_acq64)                                   \
   X(store_rel8) X(store_rel16) X(store_rel32) X(store_rel64)                               \
   X(lddw) X(ld_abs8) X(ld_abs16) X(ld_abs32) X(ld_ind8) X(ld_ind16) X(ld_ind32)            \
-  X(fell_off) X(lddw_tail)
+  X(fell_off) X(lddw_tail) X(core_poisoned)
 // clang-format on
 
 enum class Op : uint16_t {

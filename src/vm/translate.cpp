@@ -120,6 +120,9 @@ const char* pseudo_name(uint8_t src) {
   }
 }
 
+// libbpf's marker for an unresolvable CO-RE relocation (relo_core.c: call 0xbad2310).
+constexpr uint32_t kCorePoisonHelperId = 0xbad2310;
+
 std::string helper_label(uint32_t id) {
   const char* name = isa::helper_name(id);
   std::string label = "helper " + std::to_string(id);
@@ -170,6 +173,10 @@ Result<Translation> translate(const isa::Program& program, const HelperTable& he
           s.imm = static_cast<int32_t>(rel);
         } else {
           const uint32_t id = static_cast<uint32_t>(insn.imm);
+          if (id == kCorePoisonHelperId) {  // the object loader poisoned this CO-RE relocation
+            s.op = Op::core_poisoned;
+            break;
+          }
           const Helper* helper = helpers.find(id);
           if (!helper)
             return load_error(Errc::unsupported, i,
