@@ -7,6 +7,7 @@
 #include <linux/bpf.h>
 
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <string>
 #include <unordered_set>
@@ -74,6 +75,12 @@ struct PacketState {
   }
 };
 
+// A program bpf_tail_call can jump to: its interpreter and the ProgramEnv its helpers see.
+struct TailCallTarget {
+  const vm::Interpreter* program = nullptr;
+  void* user = nullptr;
+};
+
 struct ProgramEnv {
   trace::TraceBuffer* trace = nullptr;          // nullptr: trace_printk output is dropped
   std::unordered_set<const maps::Map*> maps;    // maps this program references (by lddw)
@@ -90,6 +97,9 @@ struct ProgramEnv {
   bool checked = false;
   // The packet of a networking run (XDP, socket filter, tc); nullptr otherwise.
   PacketState* packet = nullptr;
+  // bpf_tail_call: the program with runtime id `id` (what prog_array slots hold) instantiated in
+  // this process, or a null program when there is none. Unset: every tail call falls through.
+  std::function<TailCallTarget(uint32_t id)> resolve_program;
 
   bool knows_map(uint64_t handle) const {
     return maps.count(reinterpret_cast<const maps::Map*>(handle)) != 0;

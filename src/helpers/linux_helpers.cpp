@@ -14,6 +14,9 @@ const vm::HelperTable& linux_helpers() {
     register_packet_helpers(t);
     register_string_helpers(t);
     register_callback_helpers(t);
+    register_ringbuf_helpers(t);
+    register_tail_call_helper(t);
+    register_perf_event_helpers(t);
     mark_gpl_only_helpers(t);
     return t;
   }();

@@ -16,6 +16,9 @@ void register_memory_helpers(vm::HelperTable& table);
 void register_packet_helpers(vm::HelperTable& table);
 void register_string_helpers(vm::HelperTable& table);
 void register_callback_helpers(vm::HelperTable& table);
+void register_ringbuf_helpers(vm::HelperTable& table);
+void register_tail_call_helper(vm::HelperTable& table);
+void register_perf_event_helpers(vm::HelperTable& table);
 
 // Sets Helper::gpl_only on every registered helper whose Linux prototype is gpl_only.
 void mark_gpl_only_helpers(vm::HelperTable& table);

@@ -27,7 +27,11 @@ uint64_t map_lookup_elem(uint64_t m, uint64_t key, uint64_t, uint64_t, uint64_t,
   maps::Map* map = map_arg(call, m);
   if (!map || !may_access(call, key, map->spec().key_size, false)) return 0;
   void* value = map->lookup(reinterpret_cast<const void*>(key));
-  if (value) {
+  const uint32_t type = map->spec().type;
+  if (value && (type == BPF_MAP_TYPE_ARRAY_OF_MAPS || type == BPF_MAP_TYPE_HASH_OF_MAPS)) {
+    // The value is an inner map's handle: the program may pass it to map helpers, not touch it.
+    if (ProgramEnv* env = env_of(call)) env->maps.insert(static_cast<const maps::Map*>(value));
+  } else if (value) {
     const bool writable = !(map->spec().map_flags & BPF_F_RDONLY_PROG);
     call.add_region({reinterpret_cast<uint64_t>(value), map->spec().value_size, writable,
                      "map value"});

@@ -8,6 +8,10 @@
 #include "maps/map_file.hpp"
 #include "maps/map_impls.hpp"
 #include "maps/map_types.hpp"
+#include "maps/map_in_map_internal.hpp"
+#include "maps/perf_event_array_internal.hpp"
+#include "maps/prog_array_internal.hpp"
+#include "maps/ringbuf_internal.hpp"
 
 namespace userbpf::maps {
 namespace {
@@ -26,6 +30,11 @@ const MapKind* kind_of(uint32_t type) {
     case BPF_MAP_TYPE_QUEUE:
     case BPF_MAP_TYPE_STACK: return queue_stack_kind();
     case BPF_MAP_TYPE_BLOOM_FILTER: return bloom_filter_kind();
+    case BPF_MAP_TYPE_RINGBUF: return ringbuf_kind();
+    case BPF_MAP_TYPE_PROG_ARRAY: return prog_array_kind();
+    case BPF_MAP_TYPE_PERF_EVENT_ARRAY: return perf_event_array_kind();
+    case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+    case BPF_MAP_TYPE_HASH_OF_MAPS: return map_in_map_kind();
     default: return nullptr;
   }
 }

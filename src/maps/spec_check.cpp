@@ -171,6 +171,68 @@ int check_bloom(const MapSpec& s, std::string* why) {
   return 0;
 }
 
+// kernel/bpf/ringbuf.c ringbuf_map_alloc: no key or value, a power-of-two page-multiple size.
+int check_ringbuf(const MapSpec& s, std::string* why) {
+  if (s.map_flags & ~uint32_t{BPF_F_NUMA_NODE}) {
+    return fail(why, -EINVAL,
+                "map_flags " + flag_text(s.map_flags & ~uint32_t{BPF_F_NUMA_NODE}) +
+                    " not allowed for ringbuf maps (allowed: BPF_F_NUMA_NODE)");
+  }
+  if (s.key_size != 0 || s.value_size != 0) {
+    return fail(why, -EINVAL, "ringbuf maps have no key or value (key_size and value_size 0)");
+  }
+  const uint32_t n = s.max_entries;
+  if (n == 0 || (n & (n - 1)) != 0 || n % 4096 != 0) {
+    return fail(why, -EINVAL,
+                "ringbuf max_entries " + std::to_string(n) +
+                    " must be a power of two and a multiple of the 4096-byte page size");
+  }
+  return 0;
+}
+
+// kernel/bpf/arraymap.c fd_array_map_alloc_check + array_map_alloc_check for the arrays of
+// program and perf event references (only perf event arrays take BPF_F_PRESERVE_ELEMS).
+int check_fd_array(const MapSpec& s, std::string* why) {
+  const std::string type = map_type_name(s.type);
+  if (s.value_size != 4) {
+    return fail(why, -EINVAL,
+                "value_size " + std::to_string(s.value_size) + " invalid for " + type +
+                    " (must be 4)");
+  }
+  if (s.map_flags & (BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG)) {
+    return fail(why, -EINVAL, "BPF_F_RDONLY_PROG/BPF_F_WRONLY_PROG are not allowed for " + type);
+  }
+  uint32_t allowed = BPF_F_NUMA_NODE | kAccessMask;
+  if (s.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY) allowed |= BPF_F_PRESERVE_ELEMS;
+  if (int err = check_flags(s, allowed, why)) return err;
+  if (s.max_entries == 0) return fail(why, -EINVAL, "max_entries must not be 0");
+  if (s.key_size != 4) {
+    return fail(why, -EINVAL,
+                "key_size " + std::to_string(s.key_size) + " invalid for " + type + " (must be 4)");
+  }
+  return 0;
+}
+
+// Outer maps of map-in-map: the array or hash rules with a 4-byte value (the inner map id);
+// BPF_F_INNER_MAP and BPF_F_MMAPABLE are not for outer maps.
+int check_map_in_map(const MapSpec& s, std::string* why) {
+  if (s.value_size != 4) {
+    return fail(why, -EINVAL,
+                "value_size " + std::to_string(s.value_size) + " invalid for " +
+                    map_type_name(s.type) + " (must be 4, the inner map id)");
+  }
+  MapSpec storage = s;
+  if (s.type == BPF_MAP_TYPE_ARRAY_OF_MAPS) {
+    if (s.map_flags & (BPF_F_MMAPABLE | BPF_F_INNER_MAP | BPF_F_PRESERVE_ELEMS)) {
+      return fail(why, -EINVAL, "BPF_F_MMAPABLE/BPF_F_INNER_MAP not allowed for array_of_maps");
+    }
+    storage.type = BPF_MAP_TYPE_ARRAY;
+    return check_array(storage, why);
+  }
+  storage.type = BPF_MAP_TYPE_HASH;
+  return check_hash(storage, why);
+}
+
 }  // namespace
 
 int check_spec(const MapSpec& s, std::string* why) {
@@ -204,6 +266,11 @@ int check_spec(const MapSpec& s, std::string* why) {
     case BPF_MAP_TYPE_QUEUE:
     case BPF_MAP_TYPE_STACK: err = check_queue_stack(s, why); break;
     case BPF_MAP_TYPE_BLOOM_FILTER: err = check_bloom(s, why); break;
+    case BPF_MAP_TYPE_RINGBUF: err = check_ringbuf(s, why); break;
+    case BPF_MAP_TYPE_ARRAY_OF_MAPS:
+    case BPF_MAP_TYPE_HASH_OF_MAPS: err = check_map_in_map(s, why); break;
+    case BPF_MAP_TYPE_PROG_ARRAY:
+    case BPF_MAP_TYPE_PERF_EVENT_ARRAY: err = check_fd_array(s, why); break;
     default:
       if (std::string(map_type_name(s.type)) != "unknown") {
         return fail(

@@ -105,6 +105,7 @@ Result<std::unique_ptr<RunnableProgram>> Runtime::instantiate(const ProgramRecor
     return e;
   }
   prog->interp_.emplace(std::move(*interp));
+  enable_tail_calls(*prog);
   return prog;
 }
 

@@ -65,6 +65,9 @@ class RunnableProgram {
   std::vector<vm::Region> global_regions_;        // array map values (global data)
   helpers::ProgramEnv env_;
   std::optional<vm::Interpreter> interp_;
+  // Programs reached by bpf_tail_call, instantiated on first use (runtime/tail_calls.cpp).
+  struct TailTargets;
+  std::shared_ptr<TailTargets> tail_targets_;
 };
 
 class Runtime {
@@ -106,6 +109,11 @@ class Runtime {
   explicit Runtime(StateDir dir, trace::TraceBuffer trace);
   Result<std::filesystem::path> pin_file(const std::string& path) const;
   Result<uint32_t> create_map(const object::Object& obj, const object::MapDef& def);
+  // Lets bpf_tail_call in `prog` reach the programs prog_array slots name (by runtime id).
+  void enable_tail_calls(RunnableProgram& prog);
+  // Fills the prog_array and map-in-map slots an object declares (`.values = {...}`).
+  Status fill_initial_slots(const object::Object& obj, const std::vector<uint32_t>& map_ids,
+                            const std::vector<ProgramRecord>& loaded);
 
   StateDir dir_;
   std::unique_ptr<trace::TraceBuffer> trace_;

@@ -295,6 +295,8 @@ op_call_helper : {
   R[0] = fn(R[1], R[2], R[3], R[4], R[5], s);
   if (s.failed) [[unlikely]]
     goto failed;  // a callback the helper ran faulted
+  if (s.tail_target) [[unlikely]]
+    goto done;  // bpf_tail_call: Interpreter::run continues in the target program
   if constexpr (Checked) count = s.executed;
   NEXT();
 }

@@ -33,15 +33,34 @@ Result<Interpreter> Interpreter::load(const isa::Program& program, const HelperT
 }
 
 Result<RunResult> Interpreter::run(uint64_t arg1, uint64_t arg2, const RunOptions& options) const {
-  detail::RunState state(impl_->program, options);
-  const uint64_t args[5] = {arg1, arg2, 0, 0, 0};
-  const uint64_t r0 = options.checked ? detail::execute<true>(state, 0, 0, args)
-                                      : detail::execute<false>(state, 0, 0, args);
-  if (state.failed) return std::move(state.error);
-  RunResult result;
-  result.r0 = r0;
-  result.insns_executed = options.checked ? state.executed : 0;
-  return result;
+  // Each bpf_tail_call hop runs the next program in a fresh RunState (its helper regions and
+  // frames belong to the program that made them) with the budget and tail-call count carried on.
+  RunOptions hop_options = options;
+  const Impl* current = impl_.get();
+  uint64_t args[5] = {arg1, arg2, 0, 0, 0};
+  uint64_t executed = 0;
+  uint32_t tail_calls = 0;
+  for (;;) {
+    detail::RunState state(current->program, hop_options);
+    state.executed = executed;
+    state.tail_calls = tail_calls;
+    const uint64_t r0 = hop_options.checked ? detail::execute<true>(state, 0, 0, args)
+                                            : detail::execute<false>(state, 0, 0, args);
+    if (state.failed) return std::move(state.error);
+    if (state.tail_target != nullptr) {
+      current = state.tail_target->impl_.get();
+      hop_options.user = state.tail_user;
+      args[0] = state.tail_ctx;
+      args[1] = 0;
+      executed = state.executed;
+      tail_calls = state.tail_calls;
+      continue;
+    }
+    RunResult result;
+    result.r0 = r0;
+    result.insns_executed = options.checked ? state.executed : 0;
+    return result;
+  }
 }
 
 }  // namespace userbpf::vm

@@ -108,8 +108,22 @@ class CallContext {
   // Calls a BPF function handle (from an lddw BPF_PSEUDO_FUNC) with r1..r5, as bpf_loop does.
   virtual Result<uint64_t> call_function(uint64_t handle, uint64_t r1, uint64_t r2, uint64_t r3,
                                          uint64_t r4, uint64_t r5) = 0;
+  // bpf_tail_call: once the calling helper returns, the run leaves the current program and goes
+  // on in `target` from its first instruction with r1 = ctx, the same stack frame, the run's
+  // regions and budget, and `target_user` as CallContext::user. Returns false (the helper falls
+  // through) when the run already made MAX_TAIL_CALL_CNT (33) tail calls. A tail call from a
+  // bpf-to-bpf subprogram or callback is not supported: the run fails with Errc::unsupported.
+  virtual bool request_tail_call(const Interpreter& target, void* target_user, uint64_t ctx) {
+    (void)target;
+    (void)target_user;
+    (void)ctx;
+    return false;
+  }
   // Opaque pointer the embedder attached to this run (the runtime's per-run state).
   void* user = nullptr;
 };
+
+// Linux's MAX_TAIL_CALL_CNT: tail calls one run may make.
+inline constexpr uint32_t kMaxTailCalls = 33;
 
 }  // namespace userbpf::vm

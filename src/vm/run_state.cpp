@@ -62,6 +62,20 @@ Result<uint64_t> RunState::call_function(uint64_t handle, uint64_t r1, uint64_t 
   return r0;
 }
 
+bool RunState::request_tail_call(const Interpreter& target, void* target_user, uint64_t ctx) {
+  if (depth != 0) {
+    fail(Errc::unsupported, call_site,
+         "bpf_tail_call from a subprogram or callback is not supported by userbpf");
+    return false;
+  }
+  if (tail_calls >= kMaxTailCalls) return false;
+  ++tail_calls;
+  tail_target = &target;
+  tail_user = target_user;
+  tail_ctx = ctx;
+  return true;
+}
+
 void RunState::fail(Errc code_in, const Slot* pc, std::string message) {
   if (failed) return;
   failed = true;

@@ -35,6 +35,7 @@ class RunState final : public CallContext {
   bool can_access(uint64_t addr, uint64_t size, bool write) const override;
   Result<uint64_t> call_function(uint64_t handle, uint64_t r1, uint64_t r2, uint64_t r3,
                                  uint64_t r4, uint64_t r5) override;
+  bool request_tail_call(const Interpreter& target, void* target_user, uint64_t ctx) override;
 
   uint64_t stack_top() const { return reinterpret_cast<uint64_t>(stack_ + sizeof(stack_)); }
 
@@ -64,6 +65,11 @@ class RunState final : public CallContext {
   const Slot* call_site = nullptr;  // the current helper call
   bool failed = false;
   Error error;
+  // A tail call the last helper asked for (the engine leaves the program when it is set).
+  const Interpreter* tail_target = nullptr;
+  void* tail_user = nullptr;
+  uint64_t tail_ctx = 0;
+  uint32_t tail_calls = 0;  // made so far in this run (carried across programs)
   Frame frames[isa::kMaxCallDepth];
 
  private:
