@@ -8,6 +8,7 @@
 #include "cli/command_table.hpp"
 #include "cli/map.hpp"
 #include "cli/prog.hpp"
+#include "cli/supervise.hpp"
 #include "cli/trace.hpp"
 
 namespace userbpf::cli {
@@ -59,6 +60,9 @@ constexpr Command kObjects[] = {
     {"iter", nullptr},
     {"version", do_version},
     {"trace_pipe", stream_trace},
+    // userbpf's own: programs on syscall hooks of a supervised command (supervise.hpp).
+    {"run", do_run},
+    {"exec", do_exec},
 };
 
 // Is -j/--json/-p/--pretty anywhere on the line? Decides the form of an error found while the
@@ -92,7 +96,7 @@ Status run(Context& ctx, std::span<const std::string> args) {
 int run_userbpf(Context& ctx, std::span<const std::string> args) {
   if (wants_json(args)) ctx.json = true;
   Status status = run(ctx, args);
-  if (status) return 0;
+  if (status) return ctx.exit_code;
   ctx.print_error(status.error());
   return kExitFailure;
 }

@@ -1,0 +1,122 @@
+// `userbpf run OBJ... [--prog NAME] -- COMMAND [ARGS]`: loads the objects, attaches their syscall
+// tracepoint programs and runs COMMAND under supervision. The shared supervision lives here too.
+#include <ostream>
+
+#include "cli/prog.hpp"
+#include "cli/runtime_access.hpp"
+#include "cli/supervise.hpp"
+#include "hooks/supervisor.hpp"
+#include "hooks/syscall_dispatcher.hpp"
+#include "object/object.hpp"
+
+namespace userbpf::cli {
+namespace {
+
+constexpr std::string_view kRunUsage = "run OBJ... [--prog NAME] -- COMMAND [ARGS]";
+
+void print_new_trace_lines(Context& ctx, runtime::Runtime& rt) {
+  bool any = false;
+  while (auto event = rt.trace().read()) {
+    ctx.out << trace::format_trace_line(*event);
+    any = true;
+  }
+  if (any) ctx.out.flush();
+}
+
+}  // namespace
+
+Status split_command(std::string_view usage, Args args, std::vector<std::string>& before,
+                     std::vector<std::string>& command) {
+  size_t i = 0;
+  for (; i < args.size() && args[i] != "--"; ++i) before.push_back(args[i]);
+  if (i == args.size() || i + 1 == args.size()) {
+    return make_error(Errc::invalid_argument,
+                      "expected '-- COMMAND' (usage: " + std::string(usage) + ")");
+  }
+  command.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+  return ok_status();
+}
+
+Status supervise_command(Context& ctx, runtime::Runtime& rt,
+                         const std::vector<runtime::ProgramRecord>& programs,
+                         const std::vector<std::string>& command) {
+  hooks::SyscallDispatcher dispatcher;
+  for (const runtime::ProgramRecord& record : programs) {
+    auto hook = hooks::parse_hook_point(record.section);
+    if (!hook) {
+      ctx.err << "Warning: prog '" << record.name << "': " << hook.error().message
+              << "; not attached\n";
+      continue;
+    }
+    auto instance = rt.instantiate(record);
+    if (!instance) return instance.take_error();
+    dispatcher.attach(*hook, std::move(*instance));
+    if (ctx.debug) ctx.err << "prog '" << record.name << "' attached to " << hook->name() << "\n";
+  }
+  if (dispatcher.attached() == 0) {
+    return make_error(Errc::invalid_argument, "no program to attach to a supported hook");
+  }
+  dispatcher.set_after_event([&] { print_new_trace_lines(ctx, rt); });
+  uint64_t reported = 0;
+  dispatcher.set_on_error([&](const runtime::ProgramRecord& record, const Error& error) {
+    if (reported++ < 10) {
+      ctx.err << "Warning: prog '" << record.name << "': " << error.to_string() << "\n";
+    }
+  });
+
+  hooks::PtraceSupervisor supervisor;
+  hooks::CommandSpec spec;
+  spec.argv = command;
+  auto outcome = supervisor.run(spec, dispatcher.interest(), dispatcher);
+  print_new_trace_lines(ctx, rt);
+  if (!outcome) return outcome.take_error();
+  if (outcome->detached) {
+    ctx.err << "Warning: detached from the command's processes (" << outcome->processes
+            << " seen); hooked syscalls fail with ENOSYS in them from now on\n";
+    ctx.exit_code = 128 + (outcome->stop_signal ? outcome->stop_signal : 2);
+  } else {
+    ctx.exit_code = outcome->exit_status;
+  }
+  if (ctx.debug) {
+    ctx.err << outcome->events << " syscall events, " << outcome->processes
+            << " threads and processes\n";
+  }
+  return ok_status();
+}
+
+Status do_run(Context& ctx, Args args) {
+  std::vector<std::string> words, command;
+  if (Status s = split_command(kRunUsage, args, words, command); !s) return s;
+  auto stripped = strip_global_options(ctx, words);
+  if (!stripped) return stripped.take_error();
+  runtime::LoadOptions options;
+  std::vector<std::string> objects;
+  for (size_t i = 0; i < stripped->size(); ++i) {
+    const std::string& word = (*stripped)[i];
+    if (word == "--prog" || word == "prog") {
+      if (i + 1 == stripped->size()) {
+        return make_error(Errc::invalid_argument, "'" + word + "' needs a program name");
+      }
+      options.only_program = (*stripped)[++i];
+    } else {
+      objects.push_back(word);
+    }
+  }
+  if (objects.empty()) {
+    return make_error(Errc::invalid_argument,
+                      "expected an object file (usage: " + std::string(kRunUsage) + ")");
+  }
+  auto rt = open_runtime(ctx);
+  if (!rt) return rt.take_error();
+  std::vector<runtime::ProgramRecord> programs;
+  for (const std::string& path : objects) {
+    auto obj = object::open(path);
+    if (!obj) return with_object(obj.take_error(), path);
+    auto loaded = rt->load(*obj, options);
+    if (!loaded) return with_object(loaded.take_error(), path);
+    programs.insert(programs.end(), loaded->begin(), loaded->end());
+  }
+  return supervise_command(ctx, *rt, programs, command);
+}
+
+}  // namespace userbpf::cli

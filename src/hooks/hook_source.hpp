@@ -1,0 +1,57 @@
+// A hook source: something that makes the syscalls of a running command tree visible to
+// programs. The ptrace supervisor (supervisor.hpp) is the first; an in-process agent (an
+// LD_PRELOAD library, a binary rewriter) can later implement the same interface and the attached
+// programs, the runtime and the dispatch (syscall_dispatcher.hpp) do not change.
+#pragma once
+
+#include <bitset>
+#include <string>
+#include <vector>
+
+#include "hooks/syscall_event.hpp"
+#include "userbpf/error.hpp"
+
+namespace userbpf::hooks {
+
+// Which syscall stops a source must report. Sources stop the tracee only for these.
+struct SyscallInterest {
+  static constexpr size_t kMaxSyscalls = 1024;
+  std::bitset<kMaxSyscalls> enter;
+  std::bitset<kMaxSyscalls> exit;
+  bool all_enter = false;  // raw_tracepoint/sys_enter
+  bool all_exit = false;   // raw_tracepoint/sys_exit
+
+  void add(const HookPoint& hook);
+  bool wants(SyscallPhase phase, int nr) const;
+  bool wants_any(int nr) const {
+    return wants(SyscallPhase::enter, nr) || wants(SyscallPhase::exit, nr);
+  }
+  bool empty() const { return !all_enter && !all_exit && enter.none() && exit.none(); }
+};
+
+struct CommandSpec {
+  std::vector<std::string> argv;  // argv[0] is looked up in PATH
+  bool kill_on_exit = true;       // the tree dies with the supervisor (PTRACE_O_EXITKILL)
+};
+
+// How a command tree ended: the first process's exit status as a shell reports it (code, or
+// 128 + signal), or detached when the source was stopped before the tree exited.
+struct CommandOutcome {
+  int exit_status = 0;
+  bool signaled = false;
+  bool detached = false;
+  int stop_signal = 0;     // SIGINT or SIGTERM when that made the source detach
+  uint64_t events = 0;     // syscall events delivered to the sink
+  uint64_t processes = 0;  // threads and processes seen in the tree
+};
+
+class HookSource {
+ public:
+  virtual ~HookSource() = default;
+  // Runs the command, reporting the syscalls `interest` names to `sink` until the whole tree has
+  // exited (or the source is asked to stop, e.g. by SIGINT).
+  virtual Result<CommandOutcome> run(const CommandSpec& command, const SyscallInterest& interest,
+                                     SyscallSink& sink) = 0;
+};
+
+}  // namespace userbpf::hooks

@@ -1,0 +1,33 @@
+// The ptrace hook source: runs a command as a traced child and follows its whole tree (fork,
+// vfork, clone, exec). The child installs a seccomp filter (seccomp_filter.hpp) before exec, so
+// the tracee stops only for hooked syscalls: PTRACE_EVENT_SECCOMP gives the entry; when a hook
+// wants the exit too, the thread is resumed with PTRACE_SYSCALL and its syscall-exit-stop gives
+// the return value.
+//
+// Stopping: SIGINT or SIGTERM sent to the supervising process (while run() is active they are
+// blocked and taken synchronously) or request_stop() detaches every tracee (PTRACE_DETACH) and
+// run() returns with `detached` set. Caveat of the seccomp design: the filter stays in the
+// detached processes and, with no tracer, the hooked syscalls then fail with ENOSYS (what
+// SECCOMP_RET_TRACE means without a tracer); use kill_on_exit to end the tree instead.
+#pragma once
+
+#include <atomic>
+
+#include "hooks/hook_source.hpp"
+
+namespace userbpf::hooks {
+
+class PtraceSupervisor : public HookSource {
+ public:
+  Result<CommandOutcome> run(const CommandSpec& command, const SyscallInterest& interest,
+                             SyscallSink& sink) override;
+
+  // Asks the running supervisor to detach at its next wake-up (at most 100 ms later). Safe from
+  // any thread.
+  void request_stop() { stop_requested_ = true; }
+
+ private:
+  std::atomic<bool> stop_requested_{false};
+};
+
+}  // namespace userbpf::hooks
