@@ -8,14 +8,17 @@
 //   getnext MAP [key ...]
 //   pin MAP PATH
 //   peek|pop|dequeue MAP, push|enqueue MAP value ...   (queue and stack maps)
+// Under -j an entry of a map with BTF also has bpftool's "formatted" member (map_btf.hpp).
 #include "cli/map.hpp"
 
+#include <bpf/btf.h>
 #include <linux/bpf.h>
 #include <string.h>
 
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "cli/map_btf.hpp"
 #include "cli/map_format.hpp"
 #include "cli/prefix_match.hpp"
 #include "cli/runtime_access.hpp"
@@ -32,7 +35,56 @@ struct MapTarget {
   runtime::MapRecord record;
   std::shared_ptr<maps::Map> map;
   std::vector<std::string> rest;
+  // The map's BTF when the record names a value type and the BTF file exists (for "formatted").
+  std::shared_ptr<::btf> btf;
 };
+
+std::shared_ptr<::btf> load_map_btf(runtime::Runtime& rt, const runtime::MapRecord& rec) {
+  if (rec.btf_id == 0 || rec.value_type_id == 0) return nullptr;
+  const std::string path = (rt.dir().btf() / (std::to_string(rec.btf_id) + ".btf")).string();
+  ::btf* b = btf__parse_raw(path.c_str());
+  if (!b) return nullptr;
+  return std::shared_ptr<::btf>(b, btf__free);
+}
+
+// bpftool's "formatted" member: the key and value through their BTF types (per-CPU maps: one
+// value per CPU). Empty when a part cannot be formatted.
+nlohmann::ordered_json formatted(const MapTarget& t, std::span<const uint8_t> key,
+                                 std::span<const uint8_t> value) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  if (t.record.key_type_id != 0 && !key.empty()) {
+    auto k = btf_format(t.btf.get(), t.record.key_type_id, key);
+    if (!k) return nullptr;
+    j["key"] = std::move(*k);
+  }
+  const maps::MapSpec& spec = t.map->spec();
+  if (!t.map->is_percpu()) {
+    auto v = btf_format(t.btf.get(), t.record.value_type_id, value.subspan(0, spec.value_size));
+    if (!v) return nullptr;
+    j["value"] = std::move(*v);
+    return j;
+  }
+  nlohmann::ordered_json values = nlohmann::ordered_json::array();
+  const size_t step = (spec.value_size + 7) / 8 * 8;
+  for (uint32_t cpu = 0; cpu < t.map->ncpus(); ++cpu) {
+    auto v =
+        btf_format(t.btf.get(), t.record.value_type_id, value.subspan(cpu * step, spec.value_size));
+    if (!v) return nullptr;
+    values.push_back({{"cpu", cpu}, {"value", std::move(*v)}});
+  }
+  j["values"] = std::move(values);
+  return j;
+}
+
+nlohmann::ordered_json entry_json_of(const MapTarget& t, std::span<const uint8_t> key,
+                                     std::span<const uint8_t> value) {
+  nlohmann::ordered_json j = entry_json(t.map->spec(), t.map->ncpus(), key, value);
+  if (t.btf) {
+    nlohmann::ordered_json f = formatted(t, key, value);
+    if (!f.is_null()) j["formatted"] = std::move(f);
+  }
+  return j;
+}
 
 Result<MapTarget> open_target(Context& ctx, runtime::Runtime& rt, Args args) {
   auto words = strip_global_options(ctx, args);
@@ -47,6 +99,7 @@ Result<MapTarget> open_target(Context& ctx, runtime::Runtime& rt, Args args) {
   if (!map) return map.take_error();
   target.map = std::move(*map);
   target.rest.assign(words->begin() + long(match->consumed), words->end());
+  target.btf = load_map_btf(rt, target.record);
   return target;
 }
 
@@ -94,7 +147,7 @@ std::vector<uint8_t> user_value(const maps::Map& map, const std::vector<uint8_t>
 void print_entry(Context& ctx, const MapTarget& t, std::span<const uint8_t> key,
                  std::span<const uint8_t> value) {
   if (ctx.json) {
-    ctx.print_json(entry_json(t.map->spec(), t.map->ncpus(), key, value));
+    ctx.print_json(entry_json_of(t, key, value));
   } else {
     ctx.out << entry_plain(t.map->spec(), t.map->ncpus(), key, value);
   }
@@ -204,7 +257,7 @@ Status do_dump(Context& ctx, Args args) {
       continue;
     }
     if (ctx.json) {
-      entries.push_back(entry_json(spec, map.ncpus(), key, value));
+      entries.push_back(entry_json_of(*t, key, value));
     } else {
       ctx.out << entry_plain(spec, map.ncpus(), key, value);
     }
