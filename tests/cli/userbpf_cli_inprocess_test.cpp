@@ -55,6 +55,8 @@ TEST(CliInProcess, RandomCommandLinesNeverCrash) {
   char pattern[] = "/tmp/userbpf-cli-inproc-XXXXXX";
   ASSERT_NE(mkdtemp(pattern), nullptr);
   const std::string dir = pattern;
+  // `prog` and `map` alone list the runtime's objects: keep them in this test's state directory.
+  setenv("USERBPF_STATE_DIR", (dir + "/state").c_str(), 1);
   std::mt19937_64 rng(20261126);
   auto write = [&](const std::string& name, const std::string& content) {
     std::ofstream(dir + "/" + name, std::ios::binary) << content;
@@ -126,6 +128,7 @@ TEST(CliInProcess, RandomCommandLinesNeverCrash) {
   // The salad reaches past the parser often enough to exercise loading and running.
   EXPECT_GT(successes, 300);
   EXPECT_GT(ran, 30);
+  unsetenv("USERBPF_STATE_DIR");
   fs::remove_all(dir);
 }
 
