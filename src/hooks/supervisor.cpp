@@ -33,16 +33,16 @@ Error sys_error(const std::string& what) {
 std::string resolve_command(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
   const char* env_path = getenv("PATH");
-  const std::string path = env_path ? env_path : "/usr/local/bin:/usr/bin:/bin";
-  size_t start = 0;
+  std::string_view rest = env_path ? env_path : "/usr/local/bin:/usr/bin:/bin";
   for (;;) {
-    const size_t end = path.find(':', start);
-    std::string dir = path.substr(start, end == std::string::npos ? end : end - start);
-    if (dir.empty()) dir = ".";
-    const std::string candidate = dir + "/" + name;
+    const size_t end = rest.find(':');
+    const std::string_view dir = rest.substr(0, end);
+    std::string candidate(dir.empty() ? std::string_view(".") : dir);
+    candidate += '/';
+    candidate += name;
     if (access(candidate.c_str(), X_OK) == 0) return candidate;
-    if (end == std::string::npos) return name;  // execv fails: 127, as a shell's "not found"
-    start = end + 1;
+    if (end == std::string_view::npos) return name;  // execv fails: 127, as a shell's "not found"
+    rest.remove_prefix(end + 1);
   }
 }
 
