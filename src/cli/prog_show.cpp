@@ -37,9 +37,9 @@ void print_plain(Context& ctx, const runtime::ProgramRecord& rec,
     out << "\tloaded_at " << local_time(rec.loaded_at) << "  uid " << rec.uid << "\n";
   }
   out << "\txlated " << xlated << "B  not jited  memlock " << round_to_pages(xlated) << "B";
-  if (!rec.map_ids.empty()) {
+  if (const auto used = runtime::used_map_ids(rec); !used.empty()) {
     out << "  map_ids ";
-    for (size_t i = 0; i < rec.map_ids.size(); ++i) out << (i ? "," : "") << rec.map_ids[i];
+    for (size_t i = 0; i < used.size(); ++i) out << (i ? "," : "") << used[i];
   }
   for (const std::string& pin : pins) out << "\n\tpinned " << pin;
   if (rec.btf_id != 0) out << "\n\tbtf_id " << rec.btf_id;
@@ -63,7 +63,7 @@ nlohmann::ordered_json to_json_object(const runtime::ProgramRecord& rec,
   j["bytes_xlated"] = xlated;
   j["jited"] = false;
   j["bytes_memlock"] = round_to_pages(xlated);
-  if (!rec.map_ids.empty()) j["map_ids"] = rec.map_ids;
+  if (const auto used = runtime::used_map_ids(rec); !used.empty()) j["map_ids"] = used;
   if (rec.btf_id != 0) j["btf_id"] = rec.btf_id;
   if (!pins.empty()) j["pinned"] = pins;
   return j;

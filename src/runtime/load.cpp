@@ -48,7 +48,8 @@ Error at_map(const object::Object& obj, const object::MapDef& def, const std::st
 
 }  // namespace
 
-Result<uint32_t> Runtime::create_map(const object::Object& obj, const object::MapDef& def) {
+Result<uint32_t> Runtime::create_map(const object::Object& obj, const object::MapDef& def,
+                                     uint32_t btf_id) {
   maps::MapSpec spec;
   spec.type = def.type;
   spec.key_size = def.key_size;
@@ -116,6 +117,7 @@ Result<uint32_t> Runtime::create_map(const object::Object& obj, const object::Ma
   record.owner_start = process_start_time(getpid());
   record.key_type_id = def.key_type_id;
   record.value_type_id = def.value_type_id;
+  if (def.key_type_id || def.value_type_id) record.btf_id = btf_id;
   record.file = (*map)->path();
   auto written = write_file_atomic(dir_.maps() / (std::to_string(*id) + ".json"), to_json(record));
   if (!written) return written.take_error();
@@ -146,13 +148,14 @@ Result<std::vector<ProgramRecord>> Runtime::load(const object::Object& original,
                       where);
   }
 
+  // The object's BTF first: map records name it so dumps can print typed keys and values.
+  const uint32_t btf_id = save_btf(dir_, obj);
   std::vector<uint32_t> map_ids;
   for (const auto& def : obj.maps) {
-    auto id = create_map(obj, def);
+    auto id = create_map(obj, def, btf_id);
     if (!id) return id.take_error();
     map_ids.push_back(*id);
   }
-  const uint32_t btf_id = save_btf(dir_, obj);
 
   std::vector<ProgramRecord> loaded;
   for (const object::Program* prog : selected) {

@@ -2,6 +2,7 @@
 
 #include <linux/bpf.h>
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -46,6 +47,21 @@ Error corrupt(const std::string& origin, const std::string& why) {
 }
 
 }  // namespace
+
+std::vector<uint32_t> used_map_ids(const ProgramRecord& r) {
+  std::vector<uint32_t> used;
+  for (size_t i = 0; i + 1 < r.insns.size(); ++i) {
+    const isa::RawInsn& insn = r.insns[i];
+    if (insn.code != (BPF_LD | BPF_IMM | BPF_DW)) continue;
+    if ((insn.src_reg == BPF_PSEUDO_MAP_IDX || insn.src_reg == BPF_PSEUDO_MAP_IDX_VALUE) &&
+        insn.imm >= 0 && static_cast<size_t>(insn.imm) < r.map_ids.size()) {
+      const uint32_t id = r.map_ids[static_cast<size_t>(insn.imm)];
+      if (std::find(used.begin(), used.end(), id) == used.end()) used.push_back(id);
+    }
+    ++i;  // the second slot
+  }
+  return used;
+}
 
 std::string to_json(const ProgramRecord& r) {
   json lines = json::array();
@@ -193,6 +209,8 @@ std::string prog_type_name(uint32_t type) {
   return "type " + std::to_string(type);
 }
 
-std::string map_type_name(uint32_t type) { return maps::map_type_name(type); }
+std::string map_type_name(uint32_t type) {
+  return maps::map_type_name(type);
+}
 
 }  // namespace userbpf::runtime

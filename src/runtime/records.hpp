@@ -55,6 +55,11 @@ struct MapRecord {
   std::string file;  // the map's memory (maps library backing file)
 };
 
+// The maps the program's instructions reference, in first-use order: what the kernel keeps as the
+// program's used_maps and bpftool shows as map_ids. (ProgramRecord::map_ids holds every map of
+// the object, by object index, for resolving those references.)
+std::vector<uint32_t> used_map_ids(const ProgramRecord& record);
+
 std::string to_json(const ProgramRecord& record);
 std::string to_json(const MapRecord& record);
 Result<ProgramRecord> program_from_json(std::string_view text, const std::string& origin);

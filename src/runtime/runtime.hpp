@@ -108,7 +108,8 @@ class Runtime {
  private:
   explicit Runtime(StateDir dir, trace::TraceBuffer trace);
   Result<std::filesystem::path> pin_file(const std::string& path) const;
-  Result<uint32_t> create_map(const object::Object& obj, const object::MapDef& def);
+  Result<uint32_t> create_map(const object::Object& obj, const object::MapDef& def,
+                              uint32_t btf_id);
   // Lets bpf_tail_call in `prog` reach the programs prog_array slots name (by runtime id).
   void enable_tail_calls(RunnableProgram& prog);
   // Fills the prog_array and map-in-map slots an object declares (`.values = {...}`).

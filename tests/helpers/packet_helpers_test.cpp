@@ -35,9 +35,10 @@ TEST(PacketHelpers, XdpAdjustHeadTailMetaMoveTheFrame) {
     EXPECT_EQ(out.retval, static_cast<uint64_t>(XDP_PASS));
     std::vector<uint8_t> want = {0x44, 0x33, 0x22, 0x11, 0x88, 0x77, 0x66, 0x55,  // metadata
                                  0xa5, 0xa5, 0xa5, 0xa5};                         // pushed tag
+    want.reserve(want.size() + frame.size() + 3);
     want.insert(want.end(), frame.begin(), frame.end());
-    want[8 + 15] = 0x5a;                 // byte 15 of the pushed frame
-    want.insert(want.end(), {0, 0, 0});  // 6 grown (zeroed), 3 shrunk
+    want[8 + 15] = 0x5a;               // byte 15 of the pushed frame
+    want.resize(want.size() + 3, 0);  // 6 grown (zeroed), 3 shrunk
     EXPECT_EQ(out.data_out, want);
     auto md = testing::from_bytes<xdp_md>(out.ctx_out);
     EXPECT_EQ(md.data, 8u);  // relative to data_meta, as Linux reports

@@ -54,6 +54,9 @@ TEST(Runtime, LoadsTheTutorialProgramAndItPrintsToTheTracePipe) {
   EXPECT_EQ(rec.license, "GPL");
   EXPECT_TRUE(rec.gpl);
   EXPECT_EQ(rec.tag.size(), 16u);
+  // The object's string section is a map, but hello never references it: like the kernel's
+  // used_maps, bpftool's map_ids stays empty.
+  EXPECT_TRUE(used_map_ids(rec).empty());
 
   auto pinned = rt->pin("/sys/fs/bpf/hello", {PinKind::prog, rec.id});
   ASSERT_TRUE(pinned.ok()) << pinned.error().to_string();
@@ -106,6 +109,19 @@ TEST(Runtime, AnotherProcessSeesPinnedProgramsAndTheirOwnersDeathCleansUnpinnedO
 
   ASSERT_TRUE(rt->unpin("/sys/fs/bpf/kept").ok());
   EXPECT_TRUE(rt->programs().empty()) << "unpinned and ownerless: gone, like a closed fd";
+}
+
+TEST(Runtime, UsedMapIdsAreTheMapsTheInstructionsReference) {
+  ProgramRecord rec;
+  rec.map_ids = {10, 11, 12};
+  rec.insns = {isa::make_raw(BPF_LD | BPF_IMM | BPF_DW, 1, BPF_PSEUDO_MAP_IDX, 0, 2),
+               isa::make_raw(0, 0, 0, 0, 0),
+               isa::make_raw(BPF_LD | BPF_IMM | BPF_DW, 2, BPF_PSEUDO_MAP_IDX_VALUE, 0, 0),
+               isa::make_raw(0, 0, 0, 0, 8),
+               isa::make_raw(BPF_LD | BPF_IMM | BPF_DW, 3, BPF_PSEUDO_MAP_IDX, 0, 2),
+               isa::make_raw(0, 0, 0, 0, 0),
+               isa::make_raw(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)};
+  EXPECT_EQ(used_map_ids(rec), (std::vector<uint32_t>{12, 10}));
 }
 
 TEST(Runtime, PinPathsMustBeOnTheBpfFileSystem) {
