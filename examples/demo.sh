@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# userbpf demo: eBPF programs written in the conformance suite's assembly, shown with
+# userbpf demo: first the seed tutorial with userbpf in place of bpftool (examples/tutorial.sh),
+# then eBPF programs written in the conformance suite's assembly, shown with
 # `userbpf prog dump xlated` and run with `userbpf prog run`, in plain and JSON form.
 #
 #   examples/demo.sh                 uses build/bin/userbpf
@@ -26,6 +27,9 @@ trap 'rm -rf "$work"' EXIT
 # A little-endian u32 as hex, for --data-hex.
 u32_hex() { printf '%02x%02x%02x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
 
+USERBPF="$USERBPF" bash "$here/tutorial.sh"
+
+echo
 echo "== Counting primes: examples/primes.asm"
 show prog dump xlated "$here/primes.asm"
 show prog run "$here/primes.asm" --data-hex "$(u32_hex 100)"

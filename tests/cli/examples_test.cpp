@@ -53,5 +53,20 @@ TEST(CliExamples, DemoScriptRuns) {
   EXPECT_NE(r.out.find("instruction budget of 100000 exceeded"), std::string::npos) << r.out;
 }
 
+// The seed tutorial, as a user follows it: 1 test run + 3 execve (sh and two ls) print the line.
+TEST(CliExamples, TutorialScriptPrintsHelloForTheTestRunAndEveryExecve) {
+  const auto r = testing::run_process(
+      "/usr/bin/env", {"USERBPF=" + kBinary, "USERBPF_SEED_DIR=" + std::string(USERBPF_SHARED_DIR) +
+                                                 "/seed",
+                       "bash", kExamples + "/tutorial.sh"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("tracepoint  name hello  tag "), std::string::npos) << r.out;
+  size_t hellos = 0;
+  for (size_t at = r.out.find(": bpf_trace_printk: Hello, eBPF World!\n"); at != std::string::npos;
+       at = r.out.find(": bpf_trace_printk: Hello, eBPF World!\n", at + 1))
+    ++hellos;
+  EXPECT_EQ(hellos, 4u) << r.out;
+}
+
 }  // namespace
 }  // namespace userbpf::cli
