@@ -362,7 +362,9 @@ void compare_with_libbpf(const std::string& file, bool kernel = false) {
   ASSERT_NE(lb, nullptr);
   gen_loader_opts gen{};
   gen.sz = sizeof(gen);
-  if (!kernel) ASSERT_EQ(bpf_object__gen_loader(lb, &gen), 0);
+  if (!kernel) {
+    ASSERT_EQ(bpf_object__gen_loader(lb, &gen), 0);
+  }
   bpf_map* pin_map;
   bpf_object__for_each_map(pin_map, lb) bpf_map__set_pin_path(pin_map, nullptr);
   bpf_program* p;

@@ -123,7 +123,9 @@ TEST(TestRunKernelCompare, XdpWithMetadataInCtx) {
     PacketSpec s;
     std::vector<uint8_t> frame = make_packet(s);
     frame[14] = op;
-    std::vector<uint8_t> data(8, 0xcc);  // 8 bytes of metadata, then the frame
+    std::vector<uint8_t> data;  // 8 bytes of metadata, then the frame
+    data.reserve(8 + frame.size());
+    data.resize(8, 0xcc);
     data.insert(data.end(), frame.begin(), frame.end());
     xdp_md md{};
     md.data = 8;
