@@ -346,6 +346,12 @@ Status relocate_programs(Loader& ld) {
         for (const ExtCoreRelo& r : it->second) {
           uint32_t insn;
           if (!in_fn(r.insn_off, insn)) continue;
+          // Only known kinds become the enum (any other value in it would be undefined).
+          if (r.kind > BPF_CORE_TYPE_MATCHES)
+            return ld.fail(Errc::decode, ".BTF.ext",
+                           "CO-RE relocation of " + sec_name + " has unknown kind " +
+                               std::to_string(r.kind),
+                           insn);
           CoreRelo c;
           c.insn = insn;
           c.type_id = r.type_id;

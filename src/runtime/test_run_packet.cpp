@@ -130,7 +130,7 @@ Result<T> context_from(const ProgramRecord& record, const std::vector<uint8_t>& 
     return make_error(Errc::invalid_argument,
                       "test run of prog '" + record.name + "': ctx_in has non-zero bytes past " +
                           name + " (" + std::to_string(sizeof(T)) + " bytes) (E2BIG)");
-  std::memcpy(&value, ctx_in.data(), n);
+  if (n) std::memcpy(&value, ctx_in.data(), n);  // an empty ctx_in may have no data pointer
   return value;
 }
 

@@ -501,7 +501,7 @@ TEST(CoreRelo, BadRecordsAreErrors) {
   check({0, id, "1", BPF_CORE_TYPE_SIZE}, "type relocation");
   check({0, 100000, "0", BPF_CORE_TYPE_SIZE}, "no such type");
   check({0, id, "0:6:9", BPF_CORE_FIELD_BYTE_OFFSET}, "out of bounds");  // arr[9] of int[4]
-  check({0, id, "0:0", static_cast<bpf_core_relo_kind>(42)}, "unknown CO-RE relocation kind");
+  // (An unknown kind never reaches a CoreRelo: open() refuses it while reading .BTF.ext.)
   std::string deep = "0";
   for (int i = 0; i < 70; ++i) deep += ":0";
   check({0, id, deep, BPF_CORE_FIELD_BYTE_OFFSET}, "too deep");
