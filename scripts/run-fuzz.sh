@@ -30,7 +30,9 @@ for target in fuzz_decode fuzz_assemble fuzz_object; do
   mkdir -p "$corpus/$target"
   echo "== $target for ${seconds}s"
   # The first directory collects new inputs; the seeds are read only.
-  if ! "$build/bin/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  # A fixed seed (FUZZ_SEED) makes a CI run explore the same inputs as the run that was checked
+  # before submitting; set another seed to explore further.
+  if ! "$build/bin/$target" -seed="${FUZZ_SEED:-1}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="$build/artifacts/$target-" \
       "$corpus/$target" "$corpus/seeds/$target"; then
     echo "!! $target failed; see $build/artifacts/" >&2
