@@ -103,6 +103,14 @@ Result<MapTarget> open_target(Context& ctx, runtime::Runtime& rt, Args args) {
   return target;
 }
 
+// The same for a command that needs nothing else of the runtime: the target holds its own
+// record and map, so the runtime can be closed once it is resolved.
+Result<MapTarget> open_target(Context& ctx, Args args) {
+  auto rt = open_runtime(ctx);
+  if (!rt) return rt.take_error();
+  return open_target(ctx, *rt, args);
+}
+
 Status expect_end(const std::vector<std::string>& words, size_t pos) {
   if (pos < words.size()) {
     return make_error(Errc::invalid_argument, "unexpected argument '" + words[pos] + "'");
@@ -222,9 +230,7 @@ Status do_show(Context& ctx, Args args) {
 // ---- element commands ----
 
 Status do_dump(Context& ctx, Args args) {
-  auto rt = open_runtime(ctx);
-  if (!rt) return rt.take_error();
-  auto t = open_target(ctx, *rt, args);
+  auto t = open_target(ctx, args);
   if (!t) return t.take_error();
   if (Status s = expect_end(t->rest, 0); !s) return s;
   maps::Map& map = *t->map;
@@ -272,9 +278,7 @@ Status do_dump(Context& ctx, Args args) {
 }
 
 Status do_lookup(Context& ctx, Args args) {
-  auto rt = open_runtime(ctx);
-  if (!rt) return rt.take_error();
-  auto t = open_target(ctx, *rt, args);
+  auto t = open_target(ctx, args);
   if (!t) return t.take_error();
   size_t pos = 0;
   auto key = take_key(t->rest, &pos, t->map->spec().key_size);
@@ -296,9 +300,7 @@ Status do_lookup(Context& ctx, Args args) {
 }
 
 Status do_update(Context& ctx, Args args) {
-  auto rt = open_runtime(ctx);
-  if (!rt) return rt.take_error();
-  auto t = open_target(ctx, *rt, args);
+  auto t = open_target(ctx, args);
   if (!t) return t.take_error();
   size_t pos = 0;
   auto key = take_key(t->rest, &pos, t->map->spec().key_size);
@@ -330,9 +332,7 @@ Status do_update(Context& ctx, Args args) {
 }
 
 Status do_delete(Context& ctx, Args args) {
-  auto rt = open_runtime(ctx);
-  if (!rt) return rt.take_error();
-  auto t = open_target(ctx, *rt, args);
+  auto t = open_target(ctx, args);
   if (!t) return t.take_error();
   size_t pos = 0;
   auto key = take_key(t->rest, &pos, t->map->spec().key_size);
@@ -345,9 +345,7 @@ Status do_delete(Context& ctx, Args args) {
 }
 
 Status do_getnext(Context& ctx, Args args) {
-  auto rt = open_runtime(ctx);
-  if (!rt) return rt.take_error();
-  auto t = open_target(ctx, *rt, args);
+  auto t = open_target(ctx, args);
   if (!t) return t.take_error();
   const uint32_t key_size = t->map->spec().key_size;
   std::optional<std::vector<uint8_t>> key;
@@ -397,9 +395,7 @@ Status queue_only(const MapTarget& t, const char* command) {
 }
 
 Status take_element(Context& ctx, Args args, bool remove) {
-  auto rt = open_runtime(ctx);
-  if (!rt) return rt.take_error();
-  auto t = open_target(ctx, *rt, args);
+  auto t = open_target(ctx, args);
   if (!t) return t.take_error();
   if (Status s = queue_only(*t, remove ? "pop" : "peek"); !s) return s;
   if (Status s = expect_end(t->rest, 0); !s) return s;
@@ -421,9 +417,7 @@ Status do_pop(Context& ctx, Args args) {
 }
 
 Status do_push(Context& ctx, Args args) {
-  auto rt = open_runtime(ctx);
-  if (!rt) return rt.take_error();
-  auto t = open_target(ctx, *rt, args);
+  auto t = open_target(ctx, args);
   if (!t) return t.take_error();
   if (Status s = queue_only(*t, "push"); !s) return s;
   size_t pos = 0;

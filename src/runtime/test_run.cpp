@@ -12,20 +12,12 @@
 namespace userbpf::runtime {
 namespace {
 
+using detail::bad_input;
+
 constexpr size_t kMaxFuncArgs = 12;  // MAX_BPF_FUNC_ARGS
 constexpr size_t kDefaultTracepointRecord = 512;
 constexpr size_t kMaxSyscallCtx = 0xffff;  // Linux: U16_MAX
 constexpr size_t kMaxRecord = 0xffff;      // perf records are at most 64 KiB
-
-Error bad_input(const ProgramRecord& record, const std::string& message) {
-  Location where;
-  where.file = record.object_path;
-  where.section = record.section;
-  return make_error(Errc::invalid_argument,
-                    "test run of prog '" + record.name + "' (" + prog_type_name(record.prog_type) +
-                        "): " + message,
-                    where);
-}
 
 // The context's size and whether ctx_in is zero-extended to it (fixed structs) or used as given.
 struct ContextShape {
@@ -120,5 +112,19 @@ Result<TestRunOutput> test_run(RunnableProgram& prog, const TestRunInput& input)
     default: return test_run_memory_ctx(prog, input, kind);
   }
 }
+
+namespace detail {
+
+Error bad_input(const ProgramRecord& record, const std::string& message) {
+  Location where;
+  where.file = record.object_path;
+  where.section = record.section;
+  return make_error(Errc::invalid_argument,
+                    "test run of prog '" + record.name + "' (" + prog_type_name(record.prog_type) +
+                        "): " + message,
+                    where);
+}
+
+}  // namespace detail
 
 }  // namespace userbpf::runtime

@@ -66,6 +66,9 @@ enum class TestRunContext : uint8_t {
 TestRunContext test_run_context(uint32_t prog_type);
 
 namespace detail {
+// An invalid_argument error naming the program, its type and its object: "test run of prog
+// 'x' (xdp): <message>".
+Error bad_input(const ProgramRecord& record, const std::string& message);
 // The packet test runs (test_run_packet.cpp).
 Result<TestRunOutput> test_run_xdp(RunnableProgram& prog, const TestRunInput& input);
 Result<TestRunOutput> test_run_skb(RunnableProgram& prog, const TestRunInput& input, bool l2);

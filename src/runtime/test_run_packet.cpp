@@ -35,16 +35,6 @@ constexpr uint32_t kLoopbackIfindex = 1;     // test runs use the namespace's lo
 constexpr uint32_t kMaxWireLen = 65536;      // GSO_LEGACY_MAX_SIZE
 constexpr uint32_t kMaxGsoSegs = 65535;      // GSO_MAX_SEGS
 
-Error bad_input(const ProgramRecord& record, const std::string& message) {
-  Location where;
-  where.file = record.object_path;
-  where.section = record.section;
-  return make_error(Errc::invalid_argument,
-                    "test run of prog '" + record.name + "' (" + prog_type_name(record.prog_type) +
-                        "): " + message,
-                    where);
-}
-
 // A zeroed mapping below 4 GiB (see the file comment).
 class LowMemory {
  public:
