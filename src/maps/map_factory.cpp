@@ -11,6 +11,7 @@
 #include "maps/map_in_map_internal.hpp"
 #include "maps/perf_event_array_internal.hpp"
 #include "maps/prog_array_internal.hpp"
+#include "maps/redirect_maps_internal.hpp"
 #include "maps/ringbuf_internal.hpp"
 
 namespace userbpf::maps {
@@ -35,6 +36,10 @@ const MapKind* kind_of(uint32_t type) {
     case BPF_MAP_TYPE_PERF_EVENT_ARRAY: return perf_event_array_kind();
     case BPF_MAP_TYPE_ARRAY_OF_MAPS:
     case BPF_MAP_TYPE_HASH_OF_MAPS: return map_in_map_kind();
+    case BPF_MAP_TYPE_DEVMAP: return devmap_kind();
+    case BPF_MAP_TYPE_DEVMAP_HASH: return devmap_hash_kind();
+    case BPF_MAP_TYPE_CPUMAP: return cpumap_kind();
+    case BPF_MAP_TYPE_XSKMAP: return xskmap_kind();
     default: return nullptr;
   }
 }
@@ -56,8 +61,10 @@ std::string subject(const MapSpec& spec) {
   return std::string("map '") + spec.name + "' (" + map_type_name(spec.type) + ")";
 }
 
-// Linux rounds max_entries of an LRU map with per-CPU lists to a multiple of the CPU count.
+// Linux adds some flags at creation (devmaps: BPF_F_RDONLY_PROG) and rounds max_entries of an
+// LRU map with per-CPU lists to a multiple of the CPU count.
 MapSpec normalized(MapSpec spec, uint32_t ncpus) {
+  spec.map_flags |= forced_map_flags(spec.type);
   bool lru = spec.type == BPF_MAP_TYPE_LRU_HASH || spec.type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
   if (lru && (spec.map_flags & BPF_F_NO_COMMON_LRU)) {
     uint64_t up = (uint64_t{spec.max_entries} + ncpus - 1) / ncpus * ncpus;
@@ -126,7 +133,9 @@ Result<std::shared_ptr<Map>> open_map(const std::string& path) {
   spec.map_extra = h.map_extra;
   spec.name.assign(h.name, strnlen(h.name, sizeof(h.name)));
   std::string why;
-  if (check_spec(spec, &why) != 0) {
+  MapSpec as_created = spec;  // the flags Linux adds would fail the creator's check
+  as_created.map_flags &= ~forced_map_flags(spec.type);
+  if (check_spec(as_created, &why) != 0) {
     return make_error(Errc::invalid_argument,
                       "map file '" + path + "' holds an invalid spec: " + why);
   }
