@@ -85,6 +85,10 @@ struct ProgramEnv {
   trace::TraceBuffer* trace = nullptr;          // nullptr: trace_printk output is dropped
   std::unordered_set<const maps::Map*> maps;    // maps this program references (by lddw)
   TaskInfo task;
+  // bpf_get_current_task(_btf): the address of the current task's struct task_struct in the
+  // runtime's task model (runtime::TaskModel), filled by hooks that model the traced tree; 0 when
+  // the run has no task model (test runs).
+  uint64_t current_task = 0;
   // Whose memory probe_read_user and friends read: 0 is this process; hooks set the traced
   // process.
   int32_t memory_pid = 0;

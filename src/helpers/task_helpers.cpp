@@ -84,6 +84,13 @@ uint64_t get_current_comm(uint64_t buf, uint64_t size, uint64_t, uint64_t, uint6
   return 0;
 }
 
+// The task model's block of the current task (the hook's task table fills it; its memory is
+// handed to checked runs as a region, so direct loads through the _btf pointer work too).
+uint64_t get_current_task(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, CallContext& call) {
+  const ProgramEnv* env = env_of(call);
+  return env ? env->current_task : 0;
+}
+
 uint64_t get_attach_cookie(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, CallContext& call) {
   const ProgramEnv* env = env_of(call);
   return env ? env->attach_cookie : 0;
@@ -107,6 +114,8 @@ void register_task_helpers(vm::HelperTable& t) {
   t.set(BPF_FUNC_get_current_pid_tgid, {"get_current_pid_tgid", get_current_pid_tgid});
   t.set(BPF_FUNC_get_current_uid_gid, {"get_current_uid_gid", get_current_uid_gid});
   t.set(BPF_FUNC_get_current_comm, {"get_current_comm", get_current_comm});
+  t.set(BPF_FUNC_get_current_task, {"get_current_task", get_current_task});
+  t.set(BPF_FUNC_get_current_task_btf, {"get_current_task_btf", get_current_task});
   t.set(BPF_FUNC_get_attach_cookie, {"get_attach_cookie", get_attach_cookie});
   t.set(BPF_FUNC_get_func_ip, {"get_func_ip", get_func_ip});
 }

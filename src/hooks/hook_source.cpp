@@ -1,21 +1,40 @@
 #include "hooks/hook_source.hpp"
 
+#include <asm/unistd_64.h>
+
 namespace userbpf::hooks {
 
-void SyscallInterest::add(const HookPoint& hook) {
-  const bool entry = hook.phase == SyscallPhase::enter;
-  if (hook.raw) {
-    (entry ? all_enter : all_exit) = true;
-  } else if (hook.nr >= 0 && static_cast<size_t>(hook.nr) < kMaxSyscalls) {
-    (entry ? enter : exit).set(static_cast<size_t>(hook.nr));
+void HookInterest::add(const HookPoint& hook) {
+  switch (hook.kind) {
+    case HookKind::process_exec: process_exec = true; return;
+    case HookKind::process_fork: process_fork = true; return;
+    case HookKind::process_exit: process_exit = true; return;
+    case HookKind::raw_syscalls:
+      (hook.phase == SyscallPhase::enter ? all_enter : all_exit) = true;
+      return;
+    case HookKind::syscall_tracepoint:
+    case HookKind::syscall_kprobe:
+      if (hook.nr >= 0 && static_cast<size_t>(hook.nr) < kMaxSyscalls) {
+        (hook.phase == SyscallPhase::enter ? enter : exit).set(static_cast<size_t>(hook.nr));
+      }
+      return;
   }
 }
 
-bool SyscallInterest::wants(SyscallPhase phase, int nr) const {
+void HookInterest::add_exit(int nr) {
+  if (nr >= 0 && static_cast<size_t>(nr) < kMaxSyscalls) exit.set(static_cast<size_t>(nr));
+}
+
+bool HookInterest::wants(SyscallPhase phase, int nr) const {
   const bool entry = phase == SyscallPhase::enter;
   if (entry ? all_enter : all_exit) return true;
   if (nr < 0 || static_cast<size_t>(nr) >= kMaxSyscalls) return false;
   return (entry ? enter : exit).test(static_cast<size_t>(nr));
+}
+
+bool HookInterest::stops_at(int nr) const {
+  if (all_enter || all_exit || wants_any(nr)) return true;
+  return process_exec && (nr == __NR_execve || nr == __NR_execveat);
 }
 
 }  // namespace userbpf::hooks

@@ -40,7 +40,7 @@ std::vector<sock_filter> build_seccomp_filter(const SyscallInterest& interest) {
   // One compare and one return per hooked syscall keeps every jump offset at 0 or 1 (classic BPF
   // offsets are 8 bits) however many syscalls are hooked.
   for (size_t nr = 0; nr < SyscallInterest::kMaxSyscalls; ++nr) {
-    if (!interest.enter.test(nr) && !interest.exit.test(nr)) continue;
+    if (!interest.stops_at(static_cast<int>(nr))) continue;
     f.push_back(jump(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(nr), 0, 1));
     f.push_back(stmt(BPF_RET | BPF_K, SECCOMP_RET_TRACE));
   }

@@ -1,7 +1,7 @@
 // The classic-BPF seccomp filter a supervised process runs under: SECCOMP_RET_TRACE for exactly
-// the syscalls some hook wants, SECCOMP_RET_ALLOW for the rest, so the tracer is woken only for
-// hooked syscalls. Other ABIs (i386 int 0x80, x32) are allowed untraced: the hook points name
-// x86-64 syscalls.
+// the syscalls some hook wants (HookInterest::stops_at), SECCOMP_RET_ALLOW for the rest, so the
+// tracer is woken only for hooked syscalls. Other ABIs (i386 int 0x80, x32) are allowed untraced:
+// the hook points name x86-64 syscalls.
 #pragma once
 
 #include <linux/filter.h>

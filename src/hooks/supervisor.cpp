@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "hooks/seccomp_filter.hpp"
+#include "hooks/tracee_reads.hpp"
 
 namespace userbpf::hooks {
 namespace {
@@ -21,6 +22,13 @@ struct Tracee {
   bool initial_stop_pending = true;  // auto-attached threads start with a SIGSTOP to swallow
   bool awaiting_exit = false;        // resumed with PTRACE_SYSCALL for the exit of `exit_nr`
   int exit_nr = -1;
+  pid_t tgid = 0;
+  // The parent's fork event was handled. A new thread whose first stop comes before that event
+  // is held at that stop, so that sched_process_fork runs before anything of the child, as in
+  // Linux (the child runs only after copy_process and its tracepoint).
+  bool announced = false;
+  bool held = false;
+  bool exit_reported = false;  // PTRACE_EVENT_EXIT seen (the live-thread count already dropped)
 };
 
 Error sys_error(const std::string& what) {
@@ -75,7 +83,7 @@ std::string resolve_command(const std::string& name) {
 
 class Session {
  public:
-  Session(const SyscallInterest& interest, SyscallSink& sink, std::atomic<bool>& stop)
+  Session(const HookInterest& interest, EventSink& sink, std::atomic<bool>& stop)
       : interest_(interest), sink_(sink), stop_(stop) {}
 
   Result<CommandOutcome> run(const CommandSpec& command);
@@ -84,16 +92,23 @@ class Session {
   void handle(pid_t tid, int status);
   void on_seccomp_stop(pid_t tid, Tracee& t);
   void on_syscall_stop(pid_t tid, Tracee& t);
+  void on_new_task(pid_t tid, Tracee& t, int event);
+  void on_exec(pid_t tid);
+  void on_exit_stop(pid_t tid, Tracee& t);
+  void forget(pid_t tid);
+  void deliver(const ProcessEvent& event);
   void resume(pid_t tid, int signal = 0);
   void detach_all();
   bool take_signals(int timeout_ms);
 
-  const SyscallInterest& interest_;
-  SyscallSink& sink_;
+  const HookInterest& interest_;
+  EventSink& sink_;
   std::atomic<bool>& stop_;
   sigset_t waited_{};
   pid_t leader_ = 0;
   std::unordered_map<pid_t, Tracee> tracees_;
+  std::unordered_map<pid_t, int> live_threads_;           // by tgid
+  std::unordered_map<pid_t, std::string> exec_filename_;  // by tid, from execve entry to exec
   CommandOutcome outcome_;
 };
 
@@ -105,6 +120,12 @@ Result<CommandOutcome> Session::run(const CommandSpec& command) {
   const std::string file = resolve_command(command.argv[0]);
   const std::vector<sock_filter> filter =
       interest_.empty() ? std::vector<sock_filter>{} : build_seccomp_filter(interest_);
+  const bool no_syscall_stops = [&] {
+    for (int nr = 0; nr < static_cast<int>(HookInterest::kMaxSyscalls); ++nr) {
+      if (interest_.stops_at(nr)) return false;
+    }
+    return true;
+  }();
 
   // SIGINT/SIGTERM (stop and detach) and SIGCHLD (a tracee changed state) are taken with
   // sigtimedwait, never by handlers, so a stop request cannot be lost between checks.
@@ -121,7 +142,10 @@ Result<CommandOutcome> Session::run(const CommandSpec& command) {
     pthread_sigmask(SIG_SETMASK, &original, nullptr);
     return e;
   }
-  if (leader_ == 0) exec_child(file.c_str(), argv.data(), filter, original);
+  if (leader_ == 0) {
+    exec_child(file.c_str(), argv.data(), no_syscall_stops ? std::vector<sock_filter>{} : filter,
+               original);
+  }
 
   int status = 0;
   if (waitpid(leader_, &status, __WALL) != leader_ || !WIFSTOPPED(status)) {
@@ -131,6 +155,7 @@ Result<CommandOutcome> Session::run(const CommandSpec& command) {
   long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
                  PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP;
   if (command.kill_on_exit) options |= PTRACE_O_EXITKILL;
+  if (interest_.process_exit) options |= PTRACE_O_TRACEEXIT;
   if (ptrace(PTRACE_SETOPTIONS, leader_, nullptr, reinterpret_cast<void*>(options)) != 0) {
     Error e = sys_error("PTRACE_SETOPTIONS");
     kill(leader_, SIGKILL);
@@ -138,7 +163,11 @@ Result<CommandOutcome> Session::run(const CommandSpec& command) {
     pthread_sigmask(SIG_SETMASK, &original, nullptr);
     return e;
   }
-  tracees_[leader_].initial_stop_pending = false;
+  Tracee& leader = tracees_[leader_];
+  leader.initial_stop_pending = false;
+  leader.announced = true;
+  leader.tgid = leader_;
+  live_threads_[leader_] = 1;
   outcome_.processes = 1;
   resume(leader_);
 
@@ -192,17 +221,25 @@ void Session::handle(pid_t tid, int status) {
       outcome_.signaled = WIFSIGNALED(status);
       outcome_.exit_status = outcome_.signaled ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
     }
-    tracees_.erase(tid);
+    forget(tid);
     return;
   }
   if (!WIFSTOPPED(status)) return;
+  ++outcome_.stops;
   auto [it, fresh] = tracees_.try_emplace(tid);
-  if (fresh) ++outcome_.processes;
   Tracee& t = it->second;
+  if (fresh) {
+    ++outcome_.processes;
+    t.tgid = tid;  // until the parent's fork event says otherwise
+  }
   const int sig = WSTOPSIG(status);
   const int event = status >> 16;
 
   if (t.initial_stop_pending && sig == SIGSTOP && event == 0) {
+    if (!t.announced) {
+      t.held = true;  // resumed by the parent's fork event
+      return;
+    }
     t.initial_stop_pending = false;
     resume(tid);
     return;
@@ -216,26 +253,9 @@ void Session::handle(pid_t tid, int status) {
       case PTRACE_EVENT_SECCOMP: on_seccomp_stop(tid, t); return;
       case PTRACE_EVENT_FORK:
       case PTRACE_EVENT_VFORK:
-      case PTRACE_EVENT_CLONE: {
-        unsigned long child = 0;
-        if (ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &child) == 0) {
-          if (tracees_.try_emplace(static_cast<pid_t>(child)).second) ++outcome_.processes;
-        }
-        break;
-      }
-      case PTRACE_EVENT_EXEC: {
-        // A non-leader thread that execs takes over the leader's id; its former id is gone.
-        unsigned long former = 0;
-        if (ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &former) == 0 &&
-            static_cast<pid_t>(former) != tid) {
-          if (auto old = tracees_.find(static_cast<pid_t>(former)); old != tracees_.end()) {
-            Tracee moved = old->second;
-            tracees_.erase(old);
-            tracees_[tid] = moved;
-          }
-        }
-        break;
-      }
+      case PTRACE_EVENT_CLONE: on_new_task(tid, t, event); break;
+      case PTRACE_EVENT_EXEC: on_exec(tid); break;
+      case PTRACE_EVENT_EXIT: on_exit_stop(tid, t); break;
       default: break;
     }
     resume(tid);
@@ -248,6 +268,97 @@ void Session::handle(pid_t tid, int status) {
   resume(tid, delivery ? sig : 0);
 }
 
+void Session::deliver(const ProcessEvent& event) {
+  ++outcome_.events;
+  sink_.on_process_event(event);
+}
+
+// The parent `tid` made a new task: announce it (sched_process_fork) before the child runs.
+void Session::on_new_task(pid_t tid, Tracee& parent, int event) {
+  unsigned long msg = 0;
+  if (ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &msg) != 0) return;
+  const auto child_tid = static_cast<pid_t>(msg);
+  bool thread = false;
+  if (event == PTRACE_EVENT_CLONE) {
+    user_regs_struct regs{};
+    if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) thread = clone_made_thread(tid, regs);
+  }
+  auto [it, fresh] = tracees_.try_emplace(child_tid);
+  if (fresh) ++outcome_.processes;
+  Tracee& child = it->second;
+  child.announced = true;
+  child.tgid = thread ? parent.tgid : child_tid;
+  ++live_threads_[child.tgid];
+
+  ProcessEvent fork;
+  fork.kind = ProcessEvent::Kind::fork;
+  fork.tid = tid;
+  fork.child_tid = child_tid;
+  fork.child_is_thread = thread;
+  deliver(fork);
+  if (child.held) {
+    child.held = false;
+    child.initial_stop_pending = false;
+    resume(child_tid);
+  }
+}
+
+void Session::on_exec(pid_t tid) {
+  // A non-leader thread that execs takes over the leader's id; its former id is gone, and so is
+  // the former leader (whose death is never reported).
+  unsigned long msg = 0;
+  pid_t former = tid;
+  if (ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &msg) == 0) former = static_cast<pid_t>(msg);
+  if (former != tid) {
+    if (auto old = tracees_.find(former); old != tracees_.end()) {
+      Tracee moved = old->second;
+      tracees_.erase(old);
+      if (auto leader = tracees_.find(tid); leader != tracees_.end()) {
+        if (!leader->second.exit_reported) --live_threads_[leader->second.tgid];
+      }
+      tracees_[tid] = moved;
+    }
+  }
+  ProcessEvent exec;
+  exec.kind = ProcessEvent::Kind::exec;
+  exec.tid = tid;
+  exec.old_tid = former;
+  if (auto name = exec_filename_.find(former); name != exec_filename_.end()) {
+    exec.filename = std::move(name->second);
+    exec_filename_.erase(name);
+  }
+  deliver(exec);
+}
+
+void Session::on_exit_stop(pid_t tid, Tracee& t) {
+  unsigned long msg = 0;
+  ProcessEvent exit;
+  exit.kind = ProcessEvent::Kind::exit;
+  exit.tid = tid;
+  if (ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &msg) == 0) exit.exit_code = static_cast<int>(msg);
+  if (!t.exit_reported) {
+    t.exit_reported = true;
+    exit.group_dead = --live_threads_[t.tgid] <= 0;
+  }
+  deliver(exit);
+}
+
+// The thread is gone (waitpid reported its end).
+void Session::forget(pid_t tid) {
+  auto it = tracees_.find(tid);
+  if (it != tracees_.end()) {
+    if (!it->second.exit_reported && --live_threads_[it->second.tgid] <= 0) {
+      live_threads_.erase(it->second.tgid);
+    }
+    tracees_.erase(it);
+  }
+  exec_filename_.erase(tid);
+  ProcessEvent gone;
+  gone.kind = ProcessEvent::Kind::gone;
+  gone.tid = tid;
+  sink_.on_process_event(gone);
+}
+
 void Session::on_seccomp_stop(pid_t tid, Tracee& t) {
   __ptrace_syscall_info info{};
   if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, reinterpret_cast<void*>(sizeof(info)), &info) <= 0 ||
@@ -256,12 +367,18 @@ void Session::on_seccomp_stop(pid_t tid, Tracee& t) {
     return;
   }
   const int nr = static_cast<int>(info.seccomp.nr);
+  std::array<uint64_t, 6> args;
+  for (int i = 0; i < 6; ++i) args[i] = info.seccomp.args[i];
+  if (interest_.process_exec) {
+    if (auto name = exec_filename(tid, nr, args)) exec_filename_[tid] = std::move(*name);
+  }
   if (interest_.wants(SyscallPhase::enter, nr)) {
     SyscallEvent event;
     event.phase = SyscallPhase::enter;
     event.tid = tid;
+    event.tgid = t.tgid;
     event.nr = nr;
-    for (int i = 0; i < 6; ++i) event.args[i] = info.seccomp.args[i];
+    event.args = args;
     ptrace(PTRACE_GETREGS, tid, nullptr, &event.regs);
     ++outcome_.events;
     sink_.on_syscall(event);
@@ -280,6 +397,7 @@ void Session::on_syscall_stop(pid_t tid, Tracee& t) {
     SyscallEvent event;
     event.phase = SyscallPhase::exit;
     event.tid = tid;
+    event.tgid = t.tgid;
     event.nr = t.exit_nr;
     event.ret = info.exit.rval;
     ptrace(PTRACE_GETREGS, tid, nullptr, &event.regs);
@@ -296,6 +414,10 @@ void Session::detach_all() {
   for (auto& [tid, t] : tracees_) syscall(SYS_tkill, tid, SIGSTOP);
   for (auto& [tid, t] : tracees_) {
     tgids.push_back(tid);
+    if (t.held) {  // already in its reported initial stop: detach right there
+      ptrace(PTRACE_DETACH, tid, nullptr, nullptr);
+      continue;
+    }
     for (;;) {
       int status = 0;
       if (waitpid(tid, &status, __WALL) != tid) break;
@@ -319,7 +441,7 @@ void Session::detach_all() {
 }  // namespace
 
 Result<CommandOutcome> PtraceSupervisor::run(const CommandSpec& command,
-                                             const SyscallInterest& interest, SyscallSink& sink) {
+                                             const HookInterest& interest, EventSink& sink) {
   stop_requested_ = false;
   Session session(interest, sink, stop_requested_);
   return session.run(command);

@@ -2,7 +2,10 @@
 // vfork, clone, exec). The child installs a seccomp filter (seccomp_filter.hpp) before exec, so
 // the tracee stops only for hooked syscalls: PTRACE_EVENT_SECCOMP gives the entry; when a hook
 // wants the exit too, the thread is resumed with PTRACE_SYSCALL and its syscall-exit-stop gives
-// the return value.
+// the return value. Process events come from the ptrace event stops: PTRACE_EVENT_FORK/VFORK/
+// CLONE (sched_process_fork, reported before the child runs), PTRACE_EVENT_EXEC
+// (sched_process_exec, with the file name captured at the execve entry) and, only when
+// sched_process_exit is hooked, PTRACE_EVENT_EXIT.
 //
 // Stopping: SIGINT or SIGTERM sent to the supervising process (while run() is active they are
 // blocked and taken synchronously) or request_stop() detaches every tracee (PTRACE_DETACH) and
@@ -19,8 +22,8 @@ namespace userbpf::hooks {
 
 class PtraceSupervisor : public HookSource {
  public:
-  Result<CommandOutcome> run(const CommandSpec& command, const SyscallInterest& interest,
-                             SyscallSink& sink) override;
+  Result<CommandOutcome> run(const CommandSpec& command, const HookInterest& interest,
+                             EventSink& sink) override;
 
   // Asks the running supervisor to detach at its next wake-up (at most 100 ms later). Safe from
   // any thread.

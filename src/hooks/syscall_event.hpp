@@ -1,7 +1,7 @@
 // One syscall entry or exit of a traced thread, as a hook source reports it. What a source must
 // fill is exactly what the syscall hook points hand programs: the thread's identity, the syscall,
-// its arguments (entry) or return value (exit), and the thread's registers (raw_tracepoint's
-// struct pt_regs).
+// its arguments (entry) or return value (exit), and the thread's registers (raw_tracepoint's and
+// kprobe's struct pt_regs).
 #pragma once
 
 #include <sys/user.h>
@@ -21,14 +21,6 @@ struct SyscallEvent {
   std::array<uint64_t, 6> args{};  // entry: the six argument registers
   int64_t ret = 0;                 // exit: the return value
   user_regs_struct regs{};         // the thread's registers at the stop (x86-64 pt_regs order)
-};
-
-// Where sources deliver events. Called on the source's thread while the traced thread is
-// stopped, so the handler may read the thread's memory consistently.
-class SyscallSink {
- public:
-  virtual ~SyscallSink() = default;
-  virtual void on_syscall(const SyscallEvent& event) = 0;
 };
 
 }  // namespace userbpf::hooks

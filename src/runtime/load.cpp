@@ -7,6 +7,7 @@
 
 #include <cstring>
 
+#include "runtime/kconfig.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/runtime_btf.hpp"
 #include "runtime/tag.hpp"
@@ -132,6 +133,9 @@ Result<std::vector<ProgramRecord>> Runtime::load(const object::Object& original,
   // CO-RE: relocate against the runtime's own BTF, the structures programs really get here.
   object::Object obj = original;
   if (auto core = object::apply_core(obj, runtime_btf().get()); !core) return core.take_error();
+  if (auto kconfig = object::resolve_kconfig(obj, kconfig_value); !kconfig) {
+    return kconfig.take_error();
+  }
 
   std::vector<const object::Program*> selected;
   for (const auto& prog : obj.programs)

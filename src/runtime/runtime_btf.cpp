@@ -20,7 +20,8 @@ namespace {
 
 static_assert(sizeof(TraceEntryModel) == 8 && sizeof(SysEnterModel) == 64 &&
                   sizeof(SysExitModel) == 24 && sizeof(SchedProcessExecModel) == 20 &&
-                  sizeof(SchedProcessForkModel) == 48 && sizeof(SchedProcessTemplateModel) == 32,
+                  sizeof(SchedProcessForkModel) == 24 && sizeof(SchedProcessTemplateModel) == 20 &&
+                  sizeof(SchedProcessExitModel) == 36,
               "tracepoint records must keep the kernel's sizes");
 
 struct Field {
@@ -246,17 +247,25 @@ void add_trace_events(Builder& t) {
                FIELD(SchedProcessExecModel, __data_loc_filename, u32),
                FIELD(SchedProcessExecModel, pid, pid), FIELD(SchedProcessExecModel, old_pid, pid),
                Field{"__data", data, sizeof(SchedProcessExecModel)}});
-  t.structure(
-      "trace_event_raw_sched_process_fork", sizeof(SchedProcessForkModel),
-      {FIELD(SchedProcessForkModel, ent, ent), FIELD(SchedProcessForkModel, parent_comm, comm),
-       FIELD(SchedProcessForkModel, parent_pid, pid),
-       FIELD(SchedProcessForkModel, child_comm, comm), FIELD(SchedProcessForkModel, child_pid, pid),
-       Field{"__data", data, sizeof(SchedProcessForkModel)}});
+  t.structure("trace_event_raw_sched_process_fork", sizeof(SchedProcessForkModel),
+              {FIELD(SchedProcessForkModel, ent, ent),
+               FIELD(SchedProcessForkModel, __data_loc_parent_comm, u32),
+               FIELD(SchedProcessForkModel, parent_pid, pid),
+               FIELD(SchedProcessForkModel, __data_loc_child_comm, u32),
+               FIELD(SchedProcessForkModel, child_pid, pid),
+               Field{"__data", data, sizeof(SchedProcessForkModel)}});
   t.structure(
       "trace_event_raw_sched_process_template", sizeof(SchedProcessTemplateModel),
-      {FIELD(SchedProcessTemplateModel, ent, ent), FIELD(SchedProcessTemplateModel, comm, comm),
+      {FIELD(SchedProcessTemplateModel, ent, ent),
+       FIELD(SchedProcessTemplateModel, __data_loc_comm, u32),
        FIELD(SchedProcessTemplateModel, pid, pid), FIELD(SchedProcessTemplateModel, prio, sint),
        Field{"__data", data, sizeof(SchedProcessTemplateModel)}});
+  // __data follows group_dead directly (offset 33), as pahole records it.
+  t.structure("trace_event_raw_sched_process_exit", sizeof(SchedProcessExitModel),
+              {FIELD(SchedProcessExitModel, ent, ent), FIELD(SchedProcessExitModel, comm, comm),
+               FIELD(SchedProcessExitModel, pid, pid), FIELD(SchedProcessExitModel, prio, sint),
+               FIELD(SchedProcessExitModel, group_dead, t.type("bool")),
+               Field{"__data", data, offsetof(SchedProcessExitModel, group_dead) + 1}});
 }
 
 void add_task_model(Builder& t) {

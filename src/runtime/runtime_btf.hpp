@@ -13,7 +13,7 @@
 //     enum xdp_action;
 //   - tracepoint records, laid out as the kernel's trace events: struct trace_entry,
 //     trace_event_raw_sys_enter / _sys_exit, trace_event_raw_sched_process_exec / _fork /
-//     _template;
+//     _exit / _template;
 //   - a task model: struct task_struct and struct cred below. Linux's field names and types, but
 //     our own (small) layout: CO-RE programs find fields by name, so offsets need not be Linux's.
 //     The C++ structs TaskModel / CredModel *are* that layout; a helper that hands a task pointer
@@ -65,7 +65,11 @@ struct TaskModel {
   int32_t exit_signal = 0;               // int
 };
 
-// Tracepoint records with the kernel's layouts (sizes 8, 64, 24, 20, 48 and 32 bytes).
+// Tracepoint records with the kernel's layouts (sizes 8, 64, 24, 20, 24, 20 and 36 bytes). The
+// sched events are laid out as Linux 6.18 has them (its tracefs `events/sched/*/format`): since
+// 6.13 the comm strings of sched_process_fork and of the template are __data_loc strings, and
+// sched_process_exit has its own event with group_dead. A __data_loc field is a u32
+// (length << 16) | offset, the NUL-terminated string living at that offset of the record.
 struct TraceEntryModel {
   uint16_t type;  // unsigned short
   uint8_t flags;  // unsigned char
@@ -84,22 +88,30 @@ struct SysExitModel {
 };
 struct SchedProcessExecModel {
   TraceEntryModel ent;
-  uint32_t __data_loc_filename;  // u32: (length << 16) | offset of the string in the record
-  int32_t pid;                   // pid_t
-  int32_t old_pid;
+  uint32_t __data_loc_filename;  // u32
+  int32_t pid;                   // pid_t: the task's pid after exec
+  int32_t old_pid;               // pid_t: before (differs when a non-leader thread exec'd)
 };
 struct SchedProcessForkModel {
   TraceEntryModel ent;
-  char parent_comm[16];
+  uint32_t __data_loc_parent_comm;
   int32_t parent_pid;
-  char child_comm[16];
+  uint32_t __data_loc_child_comm;
   int32_t child_pid;
 };
+// sched_process_free, sched_wait_task, sched_process_wait.
 struct SchedProcessTemplateModel {
+  TraceEntryModel ent;
+  uint32_t __data_loc_comm;
+  int32_t pid;
+  int32_t prio;
+};
+struct SchedProcessExitModel {
   TraceEntryModel ent;
   char comm[16];
   int32_t pid;
   int32_t prio;
+  bool group_dead;  // the last thread of its process exits
 };
 
 // The runtime's BTF, built on first use (thread-safe) and shared by every caller: read it, never

@@ -83,6 +83,15 @@ TEST_F(RunCommand, HelloOncePerExecve) {
   EXPECT_NE(ran.out.find("sh-"), std::string::npos) << ran.out;
 }
 
+TEST_F(RunCommand, BccHelloOncePerExecveThroughTheSyscallWrapperKprobe) {
+  // The tutorial's BCC program (seed/hello_bcc.py) as SEC("kprobe/__x64_sys_execve").
+  const std::string obj = std::string(USERBPF_HOOK_PROG_DIR) + "/hello_bcc.bpf.o";
+  Ran ran = run("run " + obj + " -- sh -c 'ls / >/dev/null; ls / >/dev/null; ls / >/dev/null'");
+  EXPECT_EQ(ran.status, 0) << ran.err;
+  EXPECT_EQ(count(ran.out, "bpf_trace_printk: Hello from BCC!\n"), 4u) << ran.out << ran.err;
+  EXPECT_EQ(ran.err.find("Warning"), std::string::npos) << ran.err;
+}
+
 TEST_F(RunCommand, ReturnsTheCommandsExitStatus) {
   Ran ran = run("run " + kHello + " -- sh -c 'exit 3'");
   EXPECT_EQ(ran.status, 3) << ran.err;

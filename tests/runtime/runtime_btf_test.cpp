@@ -159,14 +159,20 @@ TEST(RuntimeBtf, TracepointRecordsAndTaskModel) {
                4);
   EXPECT_FIELD(b, "trace_event_raw_sched_process_exec", SchedProcessExecModel, pid, 4);
   EXPECT_FIELD(b, "trace_event_raw_sched_process_exec", SchedProcessExecModel, old_pid, 4);
-  EXPECT_EQ(struct_size(b, "trace_event_raw_sched_process_fork"), 48);
-  EXPECT_FIELD(b, "trace_event_raw_sched_process_fork", SchedProcessForkModel, parent_comm, 16);
+  EXPECT_EQ(struct_size(b, "trace_event_raw_sched_process_fork"), 24);
+  EXPECT_FIELD(b, "trace_event_raw_sched_process_fork", SchedProcessForkModel,
+               __data_loc_parent_comm, 4);
   EXPECT_FIELD(b, "trace_event_raw_sched_process_fork", SchedProcessForkModel, parent_pid, 4);
-  EXPECT_FIELD(b, "trace_event_raw_sched_process_fork", SchedProcessForkModel, child_comm, 16);
+  EXPECT_FIELD(b, "trace_event_raw_sched_process_fork", SchedProcessForkModel,
+               __data_loc_child_comm, 4);
   EXPECT_FIELD(b, "trace_event_raw_sched_process_fork", SchedProcessForkModel, child_pid, 4);
-  EXPECT_EQ(struct_size(b, "trace_event_raw_sched_process_template"), 32);
-  EXPECT_FIELD(b, "trace_event_raw_sched_process_template", SchedProcessTemplateModel, comm, 16);
+  EXPECT_EQ(struct_size(b, "trace_event_raw_sched_process_template"), 20);
+  EXPECT_FIELD(b, "trace_event_raw_sched_process_template", SchedProcessTemplateModel,
+               __data_loc_comm, 4);
   EXPECT_FIELD(b, "trace_event_raw_sched_process_template", SchedProcessTemplateModel, prio, 4);
+  EXPECT_EQ(struct_size(b, "trace_event_raw_sched_process_exit"), 36);
+  EXPECT_FIELD(b, "trace_event_raw_sched_process_exit", SchedProcessExitModel, comm, 16);
+  EXPECT_FIELD(b, "trace_event_raw_sched_process_exit", SchedProcessExitModel, group_dead, 1);
 
   EXPECT_EQ(struct_size(b, "task_struct"), static_cast<int64_t>(sizeof(TaskModel)));
   EXPECT_FIELD(b, "task_struct", TaskModel, pid, 4);
@@ -254,13 +260,13 @@ SEC("tracepoint/sched/sched_process_fork")
 int on_fork(struct trace_event_raw_sched_process_fork *ctx) {
   out[6] = ctx->child_pid;
   out[7] = ctx->parent_pid;
-  bpf_probe_read_kernel(&out[8], 8, ctx->child_comm);
+  out[8] = ctx->__data_loc_child_comm;
   return 0;
 }
 
 SEC("tracepoint/sched/sched_process_exit")
-int on_proc_exit(struct trace_event_raw_sched_process_template *ctx) {
-  out[9] = ctx->prio;
+int on_proc_exit(struct trace_event_raw_sched_process_exit *ctx) {
+  out[9] = ctx->prio + ctx->group_dead;
   bpf_probe_read_kernel(&out[10], 8, ctx->comm);
   return 0;
 }
@@ -430,9 +436,10 @@ std::pair<std::string, std::string> last_member(const ::btf* b, const object::Co
 
 TEST_F(RuntimeBtfProgram, NamesAreLinuxsNamesInTheHostKernel) {
   // Linux's names and types: the same program relocates against the running kernel's BTF too.
-  // Every field is found there, except where that kernel's layout moved on from the one modelled
-  // here (6.12's): newer kernels turned the sched events' comm arrays into __data_loc strings.
-  // A poisoned instruction is accepted only when the host's struct really lacks the member.
+  // Every field is found there, except where that kernel's layout differs from the one modelled
+  // here (6.18's): kernels before 6.13 have char[16] comm arrays in the sched events instead of
+  // __data_loc strings. A poisoned instruction is accepted only when the host's struct really
+  // lacks the member.
   if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) GTEST_SKIP() << "no vmlinux BTF";
   std::shared_ptr<::btf> vmlinux(btf__load_vmlinux_btf(), [](::btf* b) { btf__free(b); });
   ASSERT_NE(vmlinux, nullptr);
