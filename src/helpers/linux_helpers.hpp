@@ -20,7 +20,8 @@ void register_ringbuf_helpers(vm::HelperTable& table);
 void register_tail_call_helper(vm::HelperTable& table);
 void register_perf_event_helpers(vm::HelperTable& table);
 
-// Sets Helper::gpl_only on every registered helper whose Linux prototype is gpl_only.
-void mark_gpl_only_helpers(vm::HelperTable& table);
+// Takes each registered helper's traits (gpl_only) from its Linux prototype
+// (isa/helper_prototypes.hpp), the one source of those facts.
+void apply_prototypes(vm::HelperTable& table);
 
 }  // namespace userbpf::helpers
