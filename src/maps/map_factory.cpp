@@ -13,6 +13,7 @@
 #include "maps/prog_array_internal.hpp"
 #include "maps/redirect_maps_internal.hpp"
 #include "maps/ringbuf_internal.hpp"
+#include "maps/stack_trace_internal.hpp"
 
 namespace userbpf::maps {
 namespace {
@@ -36,6 +37,7 @@ const MapKind* kind_of(uint32_t type) {
     case BPF_MAP_TYPE_PERF_EVENT_ARRAY: return perf_event_array_kind();
     case BPF_MAP_TYPE_ARRAY_OF_MAPS:
     case BPF_MAP_TYPE_HASH_OF_MAPS: return map_in_map_kind();
+    case BPF_MAP_TYPE_STACK_TRACE: return stack_trace_kind();
     case BPF_MAP_TYPE_DEVMAP: return devmap_kind();
     case BPF_MAP_TYPE_DEVMAP_HASH: return devmap_hash_kind();
     case BPF_MAP_TYPE_CPUMAP: return cpumap_kind();

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "maps/map_types.hpp"
+#include "maps/stack_trace_internal.hpp"
 #include "maps/redirect_maps_internal.hpp"
 #include "maps/value_ops.hpp"
 #include "userbpf/map.hpp"
@@ -272,6 +273,7 @@ int check_spec(const MapSpec& s, std::string* why) {
     case BPF_MAP_TYPE_HASH_OF_MAPS: err = check_map_in_map(s, why); break;
     case BPF_MAP_TYPE_PROG_ARRAY:
     case BPF_MAP_TYPE_PERF_EVENT_ARRAY: err = check_fd_array(s, why); break;
+    case BPF_MAP_TYPE_STACK_TRACE: err = check_stack_trace_spec(s, why); break;
     case BPF_MAP_TYPE_DEVMAP:
     case BPF_MAP_TYPE_DEVMAP_HASH:
     case BPF_MAP_TYPE_CPUMAP:

@@ -73,7 +73,7 @@ TEST(MapSpec, RefusesImpossibleSpecsWithLinuxErrno) {
        "longer than 15"},
       {"name bad char", make_spec(BPF_MAP_TYPE_ARRAY, 4, 4, 1, 0, "a-b"), -EINVAL, "character"},
       {"unknown type", make_spec(1000, 4, 4, 1), -EINVAL, "unknown map type 1000"},
-      {"not a data map", make_spec(BPF_MAP_TYPE_STACK_TRACE, 4, 8, 1), -EOPNOTSUPP, "stack_trace"},
+      {"not a data map", make_spec(BPF_MAP_TYPE_SOCKMAP, 4, 4, 1), -EOPNOTSUPP, "sockmap"},
   };
   for (const BadSpec& c : cases) {
     std::string why;
