@@ -92,6 +92,11 @@ struct ProgramEnv {
   // Whose memory probe_read_user and friends read: 0 is this process; hooks set the traced
   // process.
   int32_t memory_pid = 0;
+  // The user-mode registers (x86-64 struct pt_regs) of the task at the event, in this process:
+  // what bpf_get_stack/bpf_get_stackid with BPF_F_USER_STACK walk (ip, then the frame-pointer
+  // chain from bp through memory_pid's memory). Test runs of kprobe and perf_event programs
+  // point it at the context; hooks at the traced task's registers. nullptr: no user stack.
+  const void* user_regs = nullptr;
   uint64_t attach_cookie = 0;                   // bpf_get_attach_cookie
   uint64_t func_ip = 0;                         // bpf_get_func_ip
   bool gpl = false;                             // GPL-compatible license

@@ -17,6 +17,7 @@ const vm::HelperTable& linux_helpers() {
     register_ringbuf_helpers(t);
     register_tail_call_helper(t);
     register_perf_event_helpers(t);
+    register_stack_helpers(t);
     apply_prototypes(t);
     return t;
   }();

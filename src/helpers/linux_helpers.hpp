@@ -19,6 +19,7 @@ void register_callback_helpers(vm::HelperTable& table);
 void register_ringbuf_helpers(vm::HelperTable& table);
 void register_tail_call_helper(vm::HelperTable& table);
 void register_perf_event_helpers(vm::HelperTable& table);
+void register_stack_helpers(vm::HelperTable& table);
 
 // Takes each registered helper's traits (gpl_only) from its Linux prototype
 // (isa/helper_prototypes.hpp), the one source of those facts.

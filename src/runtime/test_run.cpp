@@ -64,7 +64,12 @@ Result<TestRunOutput> test_run_memory_ctx(RunnableProgram& prog, const TestRunIn
   const vm::Region region{ctx_addr, size, true, "ctx"};
 
   prog.env().packet = nullptr;
+  // kprobe's pt_regs and perf_event's bpf_perf_event_data (pt_regs first) are the user registers
+  // bpf_get_stack(id) walk; other contexts have none.
+  const bool regs_ctx = kind == TestRunContext::pt_regs || kind == TestRunContext::perf_event;
+  prog.env().user_regs = regs_ctx ? ctx : nullptr;
   auto run = prog.run(ctx_addr, region, input.checked, input.repeat);
+  prog.env().user_regs = nullptr;  // the context dies with this call
   if (!run) return run.take_error();
   TestRunOutput out;
   out.retval = run->retval;
