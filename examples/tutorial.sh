@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The seed tutorial (../shared/seed) followed with userbpf in place of bpftool and the kernel:
-# compile hello_kern.c as the tutorial says, load and pin it, list it, run it, read trace_pipe,
-# then let real execve calls of a supervised shell fire it.
+# compile hello_kern.c as the tutorial says, load and pin it, list it, test-run it, attach it to
+# sys_enter_execve, and read trace_pipe while commands started with `userbpf exec` fire it.
 #
 #   examples/tutorial.sh             uses build/bin/userbpf and ../shared/seed
 #   USERBPF=/path/to/userbpf USERBPF_SEED_DIR=/path/to/seed examples/tutorial.sh
@@ -52,6 +52,13 @@ show prog dump xlated pinned /sys/fs/bpf/hello
 echo
 echo "== Test-run it with an empty sys_enter_execve record"
 show prog run pinned /sys/fs/bpf/hello
+
+prog_id="$("$USERBPF" -j prog show pinned /sys/fs/bpf/hello | sed -n 's/^{"id":\([0-9]*\).*/\1/p')"
+echo
+echo "== Attach it as the tutorial does, then run commands under userbpf (sh, then two ls)"
+show prog attach id "$prog_id" tracepoint syscalls:sys_enter_execve
+show link list
+show exec -- sh -c 'ls / > /dev/null; ls / > /dev/null'
 sleep 0.5
 kill "$tracer" 2>/dev/null || true
 wait "$tracer" 2>/dev/null || true
@@ -59,8 +66,8 @@ tracer=""
 echo
 echo "== What \`userbpf trace_pipe\` printed meanwhile (in another terminal)"
 cat "$work/trace_pipe.txt"
+show link detach id "$("$USERBPF" -j link list | sed -n 's/^\[{"id":\([0-9]*\).*/\1/p')"
 
 echo
-echo "== Real events: every execve of a supervised shell fires it (sh, then two ls)"
+echo "== In one command: load, attach by section name, run a command, print the trace"
 show run "$work/hello_kern.o" -- sh -c 'ls / > /dev/null; ls / > /dev/null'
-

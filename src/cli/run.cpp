@@ -37,12 +37,19 @@ Status split_command(std::string_view usage, Args args, std::vector<std::string>
   return ok_status();
 }
 
+std::vector<Attachment> attach_by_section(const std::vector<runtime::ProgramRecord>& programs) {
+  std::vector<Attachment> out;
+  for (const runtime::ProgramRecord& record : programs) out.push_back({record, record.section, 0});
+  return out;
+}
+
 Status supervise_command(Context& ctx, runtime::Runtime& rt,
-                         const std::vector<runtime::ProgramRecord>& programs,
-                         const std::vector<std::string>& command) {
+                         const std::vector<Attachment>& attachments,
+                         const std::vector<std::string>& command, bool print_trace) {
   hooks::SyscallDispatcher dispatcher;
-  for (const runtime::ProgramRecord& record : programs) {
-    auto hook = hooks::parse_hook_point(record.section);
+  for (const Attachment& attachment : attachments) {
+    const runtime::ProgramRecord& record = attachment.program;
+    auto hook = hooks::parse_hook_point(attachment.target);
     if (!hook) {
       ctx.err << "Warning: prog '" << record.name << "': " << hook.error().message
               << "; not attached\n";
@@ -50,13 +57,14 @@ Status supervise_command(Context& ctx, runtime::Runtime& rt,
     }
     auto instance = rt.instantiate(record);
     if (!instance) return instance.take_error();
+    (*instance)->env().attach_cookie = attachment.cookie;
     dispatcher.attach(*hook, std::move(*instance));
     if (ctx.debug) ctx.err << "prog '" << record.name << "' attached to " << hook->name() << "\n";
   }
   if (dispatcher.attached() == 0) {
     return make_error(Errc::invalid_argument, "no program to attach to a supported hook");
   }
-  dispatcher.set_after_event([&] { print_new_trace_lines(ctx, rt); });
+  if (print_trace) dispatcher.set_after_event([&] { print_new_trace_lines(ctx, rt); });
   uint64_t reported = 0;
   dispatcher.set_on_error([&](const runtime::ProgramRecord& record, const Error& error) {
     if (reported++ < 10) {
@@ -68,7 +76,7 @@ Status supervise_command(Context& ctx, runtime::Runtime& rt,
   hooks::CommandSpec spec;
   spec.argv = command;
   auto outcome = supervisor.run(spec, dispatcher.interest(), dispatcher);
-  print_new_trace_lines(ctx, rt);
+  if (print_trace) print_new_trace_lines(ctx, rt);
   if (!outcome) return outcome.take_error();
   if (outcome->detached) {
     ctx.err << "Warning: detached from the command's processes (" << outcome->processes
@@ -116,7 +124,7 @@ Status do_run(Context& ctx, Args args) {
     if (!loaded) return with_object(loaded.take_error(), path);
     programs.insert(programs.end(), loaded->begin(), loaded->end());
   }
-  return supervise_command(ctx, *rt, programs, command);
+  return supervise_command(ctx, *rt, attach_by_section(programs), command, true);
 }
 
 }  // namespace userbpf::cli

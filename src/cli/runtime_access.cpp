@@ -13,6 +13,7 @@ Result<runtime::Runtime> open_runtime(const Context& ctx) {
 }
 
 bool is_handle_keyword(HandleKind kind, std::string_view word) {
+  if (kind == HandleKind::link) return word == "id" || word == "pinned";  // bpftool's LINK
   return word == "id" || word == "pinned" || word == "name" ||
          (kind == HandleKind::prog && word == "tag");
 }
@@ -20,11 +21,30 @@ bool is_handle_keyword(HandleKind kind, std::string_view word) {
 namespace {
 
 std::string_view noun(HandleKind kind) {
-  return kind == HandleKind::prog ? "prog" : "map";
+  switch (kind) {
+    case HandleKind::prog: return "prog";
+    case HandleKind::map: return "map";
+    case HandleKind::link: return "link";
+  }
+  return "object";
 }
 
 std::string expected_keywords(HandleKind kind) {
-  return kind == HandleKind::prog ? "'id', 'tag', 'name' or 'pinned'" : "'id', 'name' or 'pinned'";
+  switch (kind) {
+    case HandleKind::prog: return "'id', 'tag', 'name' or 'pinned'";
+    case HandleKind::map: return "'id', 'name' or 'pinned'";
+    case HandleKind::link: return "'id' or 'pinned'";
+  }
+  return "a handle";
+}
+
+runtime::PinKind pin_kind(HandleKind kind) {
+  switch (kind) {
+    case HandleKind::prog: return runtime::PinKind::prog;
+    case HandleKind::map: return runtime::PinKind::map;
+    case HandleKind::link: return runtime::PinKind::link;
+  }
+  return runtime::PinKind::prog;
 }
 
 }  // namespace
@@ -52,8 +72,10 @@ Result<HandleMatch> resolve_handle(runtime::Runtime& rt, HandleKind kind, Args a
     const uint32_t id32 = static_cast<uint32_t>(*id);
     if (kind == HandleKind::prog) {
       if (auto rec = rt.program(id32); !rec) return rec.take_error();
-    } else {
+    } else if (kind == HandleKind::map) {
       if (auto rec = rt.map_record(id32); !rec) return rec.take_error();
+    } else {
+      if (auto rec = rt.link(id32); !rec) return rec.take_error();
     }
     match.ids.push_back(id32);
     return match;
@@ -61,9 +83,7 @@ Result<HandleMatch> resolve_handle(runtime::Runtime& rt, HandleKind kind, Args a
   if (word == "pinned") {
     auto target = rt.resolve_pin(value);
     if (!target) return target.take_error();
-    const runtime::PinKind want =
-        kind == HandleKind::prog ? runtime::PinKind::prog : runtime::PinKind::map;
-    if (target->kind != want) {
+    if (target->kind != pin_kind(kind)) {
       const char* got = target->kind == runtime::PinKind::prog  ? "prog"
                         : target->kind == runtime::PinKind::map ? "map"
                                                                 : "link";

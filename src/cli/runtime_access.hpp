@@ -1,6 +1,7 @@
 // How commands reach the runtime: opening it in the state directory the user chose, and bpftool's
 // object handles (PROG := { id ID | pinned PATH | tag TAG | name NAME },
-// MAP := { id ID | pinned PATH | name NAME }) resolved to record ids.
+// MAP := { id ID | pinned PATH | name NAME }, LINK := { id ID | pinned PATH }) resolved to
+// record ids.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +18,7 @@ namespace userbpf::cli {
 // --state-dir DIR when given, else the runtime's default ($USERBPF_STATE_DIR, ...).
 Result<runtime::Runtime> open_runtime(const Context& ctx);
 
-enum class HandleKind { prog, map };
+enum class HandleKind { prog, map, link };
 
 // Does `word` start a handle of `kind` ("id", "pinned", "tag" (prog only), "name")?
 bool is_handle_keyword(HandleKind kind, std::string_view word);

@@ -1,6 +1,6 @@
-// `userbpf run` and `userbpf exec`: programs attached to syscall hook points while a command runs
-// under supervision (hooks/supervisor.hpp). run loads object files first; exec attaches programs
-// already in the runtime.
+// `userbpf run` and `userbpf exec`: programs attached to hook points while a command runs under
+// supervision (hooks/supervisor.hpp). run loads object files first; exec attaches programs
+// already in the runtime, or, given none, every link (`prog attach`) in the runtime.
 #pragma once
 
 #include <string>
@@ -14,12 +14,23 @@ namespace userbpf::cli {
 Status do_run(Context& ctx, Args args);
 Status do_exec(Context& ctx, Args args);
 
-// Attaches every program of `programs` that names a supported hook (warning about the others),
-// runs `command` under supervision printing trace_pipe lines as they come, and leaves the
-// command's exit status in ctx.exit_code.
+// A program and the hook (SEC() form) it runs on.
+struct Attachment {
+  runtime::ProgramRecord program;
+  std::string target;
+  uint64_t cookie = 0;  // bpf_get_attach_cookie
+};
+
+// Attachments at the programs' own section names (auto-attach).
+std::vector<Attachment> attach_by_section(const std::vector<runtime::ProgramRecord>& programs);
+
+// Attaches every attachment whose hook is supported (warning about the others), runs `command`
+// under supervision, and leaves the command's exit status in ctx.exit_code. With `print_trace`
+// the trace_pipe lines the programs write are printed (consumed) as they come; without, they stay
+// in the trace buffer for `userbpf trace_pipe`.
 Status supervise_command(Context& ctx, runtime::Runtime& rt,
-                         const std::vector<runtime::ProgramRecord>& programs,
-                         const std::vector<std::string>& command);
+                         const std::vector<Attachment>& attachments,
+                         const std::vector<std::string>& command, bool print_trace);
 
 // Splits `args` at the first "--": the words before and the command after. Error when there is
 // no "--" or no command after it.

@@ -6,6 +6,7 @@
 #include "cli/btf.hpp"
 #include "cli/command_args.hpp"
 #include "cli/command_table.hpp"
+#include "cli/link.hpp"
 #include "cli/map.hpp"
 #include "cli/prog.hpp"
 #include "cli/supervise.hpp"
@@ -24,8 +25,10 @@ Status do_help(Context& ctx, Args) {
           << "       " << bin << " version\n"
           << "\n"
           << "       " << bin << " trace_pipe\n"
+          << "       " << bin << " run OBJ... [--prog NAME] -- COMMAND [ARGS]\n"
+          << "       " << bin << " exec [PROG...] -- COMMAND [ARGS]\n"
           << "\n"
-          << "       OBJECT := { prog | map | btf }\n"
+          << "       OBJECT := { prog | map | link | btf }\n"
           << "       OPTIONS := { {-j|--json} [{-p|--pretty}] | {-d|--debug} |\n"
           << "                    {-V|--version} | --state-dir DIR }\n";
   return ok_status();
@@ -49,7 +52,7 @@ constexpr Command kObjects[] = {
     {"batch", nullptr},
     {"prog", do_prog, true},
     {"map", do_map},
-    {"link", nullptr},
+    {"link", do_link},
     {"cgroup", nullptr},
     {"perf", nullptr},
     {"net", nullptr},

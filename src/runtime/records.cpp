@@ -89,6 +89,9 @@ std::string to_json(const ProgramRecord& r) {
             {"map_ids", r.map_ids},
             {"lines", lines},
             {"btf_id", r.btf_id}};
+  json funcs = json::array();
+  for (const auto& f : r.funcs) funcs.push_back({f.insn, f.type_id});
+  j["funcs"] = funcs;
   return j.dump(1) + "\n";
 }
 
@@ -110,6 +113,34 @@ std::string to_json(const MapRecord& r) {
             {"value_type_id", r.value_type_id},
             {"file", r.file}};
   return j.dump(1) + "\n";
+}
+
+std::string to_json(const LinkRecord& r) {
+  json j = {{"id", r.id},
+            {"prog_id", r.prog_id},
+            {"target", r.target},
+            {"cookie", r.cookie},
+            {"created_at", r.created_at},
+            {"owner_pid", r.owner_pid},
+            {"owner_start", r.owner_start}};
+  return j.dump(1) + "\n";
+}
+
+Result<LinkRecord> link_from_json(std::string_view text, const std::string& origin) {
+  try {
+    const json j = json::parse(text);
+    LinkRecord r;
+    r.id = j.at("id").get<uint32_t>();
+    r.prog_id = j.at("prog_id").get<uint32_t>();
+    r.target = j.at("target").get<std::string>();
+    r.cookie = j.at("cookie").get<uint64_t>();
+    r.created_at = j.at("created_at").get<uint64_t>();
+    r.owner_pid = j.at("owner_pid").get<int32_t>();
+    r.owner_start = j.at("owner_start").get<uint64_t>();
+    return r;
+  } catch (const std::exception& e) {
+    return corrupt(origin, e.what());
+  }
 }
 
 Result<ProgramRecord> program_from_json(std::string_view text, const std::string& origin) {
@@ -138,6 +169,10 @@ Result<ProgramRecord> program_from_json(std::string_view text, const std::string
                          l.at("text").get<std::string>(), l.at("line").get<uint32_t>(),
                          l.at("column").get<uint32_t>()});
     r.btf_id = j.at("btf_id").get<uint32_t>();
+    if (j.contains("funcs")) {  // records written before func_info was kept have none
+      for (const auto& f : j.at("funcs"))
+        r.funcs.push_back({f.at(0).get<uint32_t>(), f.at(1).get<uint32_t>()});
+    }
     return r;
   } catch (const std::exception& e) {
     return corrupt(origin, e.what());

@@ -20,6 +20,13 @@ struct SourceLineRecord {
   uint32_t column = 0;
 };
 
+// A .BTF.ext func_info record: the function starting at `insn` has BTF_KIND_FUNC `type_id` in
+// the program's BTF (btf_id).
+struct FuncInfoRecord {
+  uint32_t insn = 0;
+  uint32_t type_id = 0;
+};
+
 struct ProgramRecord {
   uint32_t id = 0;
   std::string name;     // function name
@@ -40,6 +47,7 @@ struct ProgramRecord {
   std::vector<isa::RawInsn> insns;
   std::vector<uint32_t> map_ids;
   std::vector<SourceLineRecord> lines;
+  std::vector<FuncInfoRecord> funcs;  // by instruction, the entry function first
   uint32_t btf_id = 0;  // raw BTF in <state>/btf/<btf_id>.btf, 0 when none
 };
 
@@ -55,6 +63,20 @@ struct MapRecord {
   std::string file;  // the map's memory (maps library backing file)
 };
 
+// A program attached to a hook point. `prog attach` makes persistent links (owner 0: they last
+// until `link detach`, as the kernel's attachments made without a link fd do); `run` and the API
+// make links owned by their process, which end with it unless pinned. A link keeps its program
+// alive.
+struct LinkRecord {
+  uint32_t id = 0;
+  uint32_t prog_id = 0;
+  std::string target;  // the hook in SEC() form, e.g. "tracepoint/syscalls/sys_enter_execve"
+  uint64_t cookie = 0;  // what bpf_get_attach_cookie returns
+  uint64_t created_at = 0;  // seconds since the epoch
+  int32_t owner_pid = 0;
+  uint64_t owner_start = 0;
+};
+
 // The maps the program's instructions reference, in first-use order: what the kernel keeps as the
 // program's used_maps and bpftool shows as map_ids. (ProgramRecord::map_ids holds every map of
 // the object, by object index, for resolving those references.)
@@ -62,8 +84,10 @@ std::vector<uint32_t> used_map_ids(const ProgramRecord& record);
 
 std::string to_json(const ProgramRecord& record);
 std::string to_json(const MapRecord& record);
+std::string to_json(const LinkRecord& record);
 Result<ProgramRecord> program_from_json(std::string_view text, const std::string& origin);
 Result<MapRecord> map_from_json(std::string_view text, const std::string& origin);
+Result<LinkRecord> link_from_json(std::string_view text, const std::string& origin);
 
 // Name of a program type as bpftool prints it ("tracepoint", "xdp", ...).
 std::string prog_type_name(uint32_t type);

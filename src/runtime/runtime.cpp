@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include "runtime/record_files.hpp"
+
 namespace userbpf::runtime {
 namespace {
 
@@ -23,21 +25,6 @@ const char* kind_name(PinKind kind) {
     case PinKind::link: return "link";
   }
   return "prog";
-}
-
-template <class Record, class Parse>
-std::vector<Record> read_records(const std::filesystem::path& dir, Parse parse) {
-  std::vector<Record> out;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
-    if (entry.path().extension() != ".json") continue;
-    auto text = read_file(entry.path());
-    if (!text) continue;
-    auto record = parse(*text, entry.path().string());
-    if (record) out.push_back(std::move(*record));
-  }
-  std::sort(out.begin(), out.end(), [](const Record& a, const Record& b) { return a.id < b.id; });
-  return out;
 }
 
 }  // namespace
@@ -181,25 +168,36 @@ std::vector<std::string> Runtime::pins_of(PinTarget target) {
 
 Status Runtime::release_ownership(PinTarget target) {
   StateLock lock(dir_);
-  if (target.kind == PinKind::prog) {
-    auto record = program(target.id);
-    if (!record) return record.take_error();
-    record->owner_pid = 0;
-    record->owner_start = 0;
-    return write_file_atomic(dir_.progs() / (std::to_string(target.id) + ".json"),
-                             to_json(*record));
+  switch (target.kind) {
+    case PinKind::prog: {
+      auto record = program(target.id);
+      if (!record) return record.take_error();
+      record->owner_pid = 0;
+      record->owner_start = 0;
+      return write_file_atomic(record_path(dir_.progs(), target.id), to_json(*record));
+    }
+    case PinKind::map: {
+      auto record = map_record(target.id);
+      if (!record) return record.take_error();
+      record->owner_pid = 0;
+      record->owner_start = 0;
+      return write_file_atomic(record_path(dir_.maps(), target.id), to_json(*record));
+    }
+    case PinKind::link: {
+      auto record = link(target.id);
+      if (!record) return record.take_error();
+      record->owner_pid = 0;
+      record->owner_start = 0;
+      return write_file_atomic(record_path(dir_.links(), target.id), to_json(*record));
+    }
   }
-  auto record = map_record(target.id);
-  if (!record) return record.take_error();
-  record->owner_pid = 0;
-  record->owner_start = 0;
-  return write_file_atomic(dir_.maps() / (std::to_string(target.id) + ".json"), to_json(*record));
+  return make_error(Errc::invalid_argument, "unknown object kind");
 }
 
 void Runtime::collect_garbage() {
   StateLock lock(dir_);
   // Pinned ids.
-  std::set<uint32_t> pinned_progs, pinned_maps;
+  std::set<uint32_t> pinned_progs, pinned_maps, pinned_links;
   std::error_code ec;
   for (auto it = std::filesystem::recursive_directory_iterator(dir_.bpffs(), ec);
        it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
@@ -209,25 +207,38 @@ void Runtime::collect_garbage() {
     if (!text) continue;
     try {
       const auto j = nlohmann::json::parse(*text);
-      (j.at("kind") == "map" ? pinned_maps : pinned_progs).insert(j.at("id").get<uint32_t>());
+      const std::string kind = j.at("kind").get<std::string>();
+      auto& pinned = kind == "map" ? pinned_maps : kind == "link" ? pinned_links : pinned_progs;
+      pinned.insert(j.at("id").get<uint32_t>());
     } catch (...) {
     }
   }
-  // Programs: alive while owned by a live process or pinned.
+  // Links: persistent (no owner), owned by a live process, or pinned. They hold their programs.
+  std::set<uint32_t> linked_progs;
+  for (const auto& link : read_records<LinkRecord>(dir_.links(), link_from_json)) {
+    if (link.owner_pid == 0 || owner_alive(link.owner_pid, link.owner_start) ||
+        pinned_links.count(link.id)) {
+      linked_progs.insert(link.prog_id);
+      continue;
+    }
+    std::filesystem::remove(record_path(dir_.links(), link.id), ec);
+  }
+  // Programs: alive while owned by a live process, pinned or linked.
   std::set<uint32_t> used_maps;
   for (const auto& prog : read_records<ProgramRecord>(dir_.progs(), program_from_json)) {
-    if (owner_alive(prog.owner_pid, prog.owner_start) || pinned_progs.count(prog.id)) {
+    if (owner_alive(prog.owner_pid, prog.owner_start) || pinned_progs.count(prog.id) ||
+        linked_progs.count(prog.id)) {
       used_maps.insert(prog.map_ids.begin(), prog.map_ids.end());
       continue;
     }
-    std::filesystem::remove(dir_.progs() / (std::to_string(prog.id) + ".json"), ec);
+    std::filesystem::remove(record_path(dir_.progs(), prog.id), ec);
   }
   // Maps: alive while owned, pinned or used by a live program.
   for (const auto& map : read_records<MapRecord>(dir_.maps(), map_from_json)) {
     if (owner_alive(map.owner_pid, map.owner_start) || pinned_maps.count(map.id) ||
         used_maps.count(map.id))
       continue;
-    std::filesystem::remove(dir_.maps() / (std::to_string(map.id) + ".json"), ec);
+    std::filesystem::remove(record_path(dir_.maps(), map.id), ec);
     if (!map.file.empty()) std::filesystem::remove(map.file, ec);
   }
 }

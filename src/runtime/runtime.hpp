@@ -39,6 +39,11 @@ struct LoadOptions {
   uint32_t prog_type = 0;    // overrides the section's type when not 0 (bpftool's `type`)
 };
 
+struct LinkOptions {
+  uint64_t cookie = 0;      // bpf_get_attach_cookie
+  bool persistent = false;  // lasts until detached (`prog attach`); else owned by this process
+};
+
 // A program ready to run: its interpreter, its maps (mapped into this process) and the helper
 // environment.
 class RunnableProgram {
@@ -90,6 +95,16 @@ class Runtime {
 
   // Builds a runnable instance of a registered program in this process.
   Result<std::unique_ptr<RunnableProgram>> instantiate(const ProgramRecord& record);
+
+  // Links (runtime/links.cpp). create_link records that program `prog_id` is attached to
+  // `target`, a hook in SEC() form; the hooks layer checks the target and the program's type
+  // before. Hook sources read the links when they start.
+  Result<LinkRecord> create_link(uint32_t prog_id, const std::string& target,
+                                 const LinkOptions& options = {});
+  std::vector<LinkRecord> links();
+  Result<LinkRecord> link(uint32_t id);
+  // Ends a link: its record and every pin naming it go.
+  Status detach_link(uint32_t id);
 
   // Pins: bpffs-style paths (/sys/fs/bpf/...). Pinning a path that exists fails.
   Status pin(const std::string& path, PinTarget target);

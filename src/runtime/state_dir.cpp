@@ -33,7 +33,7 @@ std::filesystem::path StateDir::default_root(
 
 Result<StateDir> StateDir::open(const std::filesystem::path& root) {
   StateDir dir(root);
-  for (const auto& sub : {dir.root(), dir.progs(), dir.maps(), dir.btf(), dir.bpffs()}) {
+  for (const auto& sub : {dir.root(), dir.progs(), dir.maps(), dir.links(), dir.btf(), dir.bpffs()}) {
     std::error_code ec;
     std::filesystem::create_directories(sub, ec);
     if (ec) {

@@ -6,6 +6,7 @@
 //   <root>/next_id           the last id handed out (programs, maps and links share one sequence)
 //   <root>/progs/<id>.json   a loaded program's record
 //   <root>/maps/<id>.json    a map's record; <root>/maps/<id>.map its memory (maps library)
+//   <root>/links/<id>.json   a link: a program attached to a hook point
 //   <root>/btf/<id>.btf      raw BTF of the object a program or map came from
 //   <root>/bpffs/...         pins: /sys/fs/bpf/a/b is <root>/bpffs/a/b
 //   <root>/trace.buf         the trace buffer behind trace_pipe
@@ -33,6 +34,7 @@ class StateDir {
   const std::filesystem::path& root() const { return root_; }
   std::filesystem::path progs() const { return root_ / "progs"; }
   std::filesystem::path maps() const { return root_ / "maps"; }
+  std::filesystem::path links() const { return root_ / "links"; }
   std::filesystem::path btf() const { return root_ / "btf"; }
   std::filesystem::path bpffs() const { return root_ / "bpffs"; }
   std::filesystem::path trace_file() const { return root_ / "trace.buf"; }

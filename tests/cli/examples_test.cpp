@@ -53,7 +53,8 @@ TEST(CliExamples, DemoScriptRuns) {
   EXPECT_NE(r.out.find("instruction budget of 100000 exceeded"), std::string::npos) << r.out;
 }
 
-// The seed tutorial, as a user follows it: 1 test run + 3 execve (sh and two ls) print the line.
+// The seed tutorial, as a user follows it: 1 test run, then 3 execve (sh and two ls) under
+// `userbpf exec` with the program attached, then 3 more under `userbpf run`, print the line.
 TEST(CliExamples, TutorialScriptPrintsHelloForTheTestRunAndEveryExecve) {
   const auto r = testing::run_process(
       "/usr/bin/env", {"USERBPF=" + kBinary, "USERBPF_SEED_DIR=" + std::string(USERBPF_SHARED_DIR) +
@@ -65,7 +66,8 @@ TEST(CliExamples, TutorialScriptPrintsHelloForTheTestRunAndEveryExecve) {
   for (size_t at = r.out.find(": bpf_trace_printk: Hello, eBPF World!\n"); at != std::string::npos;
        at = r.out.find(": bpf_trace_printk: Hello, eBPF World!\n", at + 1))
     ++hellos;
-  EXPECT_EQ(hellos, 4u) << r.out;
+  EXPECT_EQ(hellos, 7u) << r.out;
+  EXPECT_NE(r.out.find("perf_event  prog "), std::string::npos) << r.out;
 }
 
 }  // namespace

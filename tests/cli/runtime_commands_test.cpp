@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "cli/background_process.hpp"
 #include "cli/subprocess.hpp"
 #include "object/object.hpp"
 #include "runtime/tag.hpp"
@@ -19,6 +20,7 @@
 namespace userbpf::cli {
 namespace {
 
+using testing::BackgroundProcess;
 using testing::ProcessResult;
 namespace fs = std::filesystem;
 
@@ -27,71 +29,6 @@ const std::string kObjects = USERBPF_BPF_OBJECT_DIR;
 const std::string kHello = kObjects + "/seed/hello_kern.o";
 const std::string kLegacyMaps = kObjects + "/legacy_maps.bpf.o";
 constexpr int kFailure = 255;
-
-// A process whose stdout is read while it runs (trace_pipe), stopped with a signal.
-class BackgroundProcess {
- public:
-  explicit BackgroundProcess(const std::vector<std::string>& args) {
-    int out[2];
-    if (pipe(out) != 0) return;
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], 1);
-      close(out[0]);
-      close(out[1]);
-      std::vector<char*> argv{const_cast<char*>(kBinary.c_str())};
-      for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(kBinary.c_str(), argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    fd_ = out[0];
-  }
-  ~BackgroundProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (fd_ >= 0) close(fd_);
-  }
-
-  // Reads until `text` appears in the output or `timeout_ms` passes; returns the output so far.
-  std::string read_until(const std::string& text, int timeout_ms) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (output_.find(text) == std::string::npos) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) break;
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, int(left.count())) <= 0) continue;
-      char buffer[4096];
-      const ssize_t n = read(fd_, buffer, sizeof buffer);
-      if (n <= 0) break;
-      output_.append(buffer, size_t(n));
-    }
-    return output_;
-  }
-
-  // Sends `sig` and returns the exit status (-1 if it died of a signal or did not exit in time).
-  int stop(int sig) {
-    kill(pid_, sig);
-    int status = 0;
-    for (int i = 0; i < 100; ++i) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-      }
-      usleep(20'000);
-    }
-    return -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int fd_ = -1;
-  std::string output_;
-};
 
 class RuntimeCommands : public ::testing::Test {
  protected:
@@ -151,7 +88,7 @@ TEST_F(RuntimeCommands, TutorialFlow) {
   const std::string id = m[1];
   EXPECT_EQ(std::stoul(m[2].str()), obj->programs.at(0).insns.size() * 8);
 
-  BackgroundProcess pipe({"--state-dir", state_, "trace_pipe"});
+  BackgroundProcess pipe(kBinary, {"--state-dir", state_, "trace_pipe"});
   const ProcessResult by_pin = run({"prog", "run", "pinned", "/sys/fs/bpf/hello", "ctx_in",
                                     write("rec", std::string(64, '\0'))});
   ASSERT_EQ(by_pin.exit_code, 0) << by_pin.err;
@@ -241,7 +178,7 @@ TEST_F(RuntimeCommands, RunObjectDirectly) {
   expect_error(run({"prog", "run", kHello, "--prog", "nope"}),
                kHello + ": no program 'nope' in the object");
   // Both runs' messages are in the trace buffer for a later reader.
-  BackgroundProcess pipe({"--state-dir", state_, "trace_pipe"});
+  BackgroundProcess pipe(kBinary, {"--state-dir", state_, "trace_pipe"});
   std::string text = pipe.read_until("World!\n", 10000);
   for (int i = 0; i < 10 && std::count(text.begin(), text.end(), '\n') < 2; ++i)
     text = pipe.read_until("impossible", 200);
@@ -266,7 +203,7 @@ TEST_F(RuntimeCommands, RawProgramTracePrintk) {
   const ProcessResult r = run({"prog", "run", prog});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.substr(0, 16), "Return value: 9,");
-  BackgroundProcess pipe({"--state-dir", state_, "prog", "tracelog"});
+  BackgroundProcess pipe(kBinary, {"--state-dir", state_, "prog", "tracelog"});
   const std::string text = pipe.read_until("\n", 10000);
   EXPECT_NE(text.find(": bpf_trace_printk: hi!\n"), std::string::npos) << text;
   EXPECT_EQ(pipe.stop(SIGTERM), 0);
