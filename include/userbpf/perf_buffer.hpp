@@ -16,7 +16,8 @@
 // area; the consumer copies such a record out before handing it over.
 //
 // Wake-ups: every sample signals a futex word in the slot's control page (libbpf asks for a
-// wake-up per event, wakeup_events = 1); PerfBuffer::poll() sleeps on it.
+// wake-up per event, wakeup_events = 1); PerfBuffer::poll() sleeps on it, PerfBuffer::fd() is a
+// descriptor for poll()/epoll that becomes readable on the same wake-ups.
 #pragma once
 
 #include <cstddef>
@@ -28,6 +29,8 @@
 #include "userbpf/map.hpp"
 
 namespace userbpf::maps {
+
+class WakeupFd;
 
 inline constexpr uint32_t kPerfSlotDataSize = 64 * 1024;
 
@@ -56,13 +59,19 @@ class PerfBuffer {
   // the wait is sliced 1 ms per slot) and consumes again.
   int poll(int timeout_ms);
   uint32_t slot_count() const { return slots_; }
+  // perf_buffer__epoll_fd's role: a descriptor (an eventfd) that poll()/select()/epoll report
+  // readable (POLLIN) after a sample was written to any slot, and at once when records are
+  // already waiting. consume() and poll() reset it. The first call starts one watcher thread.
+  Result<int> fd();
 
  private:
-  PerfBuffer() = default;
+  PerfBuffer();
+  int consume_slots();
   std::shared_ptr<Map> map_;
   PerfSampleFn sample_;
   PerfLostFn lost_;
   uint32_t slots_ = 0;
+  std::unique_ptr<WakeupFd> wakeup_;
 };
 
 }  // namespace userbpf::maps

@@ -16,8 +16,8 @@
 // Wake-ups: a futex word in the shared map file (not an eventfd, which could not be shared with
 // a consumer in another process). A commit signals it as the kernel queues its irq_work: always
 // with BPF_RB_FORCE_WAKEUP, never with BPF_RB_NO_WAKEUP, otherwise only when the consumer has
-// caught up to the committed record. RingBuffer::poll() sleeps on that word. There is no
-// epoll-able descriptor: poll() is the waiting primitive.
+// caught up to the committed record. RingBuffer::poll() sleeps on that word; RingBuffer::fd()
+// gives a descriptor for poll()/epoll that becomes readable on the same wake-ups.
 #pragma once
 
 #include <cstddef>
@@ -30,6 +30,8 @@
 #include "userbpf/map.hpp"
 
 namespace userbpf::maps {
+
+class WakeupFd;
 
 inline constexpr uint32_t kRingbufBusyBit = 1u << 31;
 inline constexpr uint32_t kRingbufDiscardBit = 1u << 30;
@@ -75,11 +77,21 @@ class RingBuffer {
   // ring_buffer__poll: consume(); when nothing was there, waits up to timeout_ms (-1: forever)
   // for a wake-up and consumes again. With several rings the wait is sliced (1 ms per ring).
   int poll(int timeout_ms);
+  // ring_buffer__epoll_fd's role: a descriptor (an eventfd) that poll()/select()/epoll report
+  // readable (POLLIN) when a producer signalled a wake-up, or data was left by a callback that
+  // stopped consume(). It is readable at once when data is already waiting. consume() and poll()
+  // reset it, so the loop is: wait for the fd, then consume(). The first call starts a watcher
+  // thread (one per RingBuffer, whatever the number of rings); the fd stays owned by the
+  // RingBuffer. Errors: the eventfd or the thread could not be created.
+  Result<int> fd();
 
  private:
   struct Ring;
-  RingBuffer() = default;
+  RingBuffer();
+  int consume_rings();
+  Status watch_rings();
   std::vector<std::unique_ptr<Ring>> rings_;
+  std::unique_ptr<WakeupFd> wakeup_;
 };
 
 }  // namespace userbpf::maps

@@ -19,6 +19,7 @@
 #include "maps/map_impls.hpp"
 #include "maps/perf_event_array_internal.hpp"
 #include "maps/spinlock.hpp"
+#include "maps/wakeup_fd.hpp"
 #include "userbpf/perf_buffer.hpp"
 
 namespace userbpf::maps {
@@ -195,13 +196,39 @@ Result<std::unique_ptr<PerfBuffer>> PerfBuffer::create(std::shared_ptr<Map> map,
   return pb;
 }
 
+PerfBuffer::PerfBuffer() = default;
+
 PerfBuffer::~PerfBuffer() {
+  wakeup_.reset();  // the watcher sleeps on the slots' words: stop it first
   if (!map_) return;
   PerfEventArrayMap* perf = as_perf(map_.get());
   for (uint32_t i = 0; i < slots_; ++i) perf->control(i).active.store(0);
 }
 
 int PerfBuffer::consume() {
+  // Reset readiness first: a sample written while we consume makes the fd readable again.
+  if (wakeup_) wakeup_->drain();
+  return consume_slots();
+}
+
+Result<int> PerfBuffer::fd() {
+  if (wakeup_) return wakeup_->fd();
+  PerfEventArrayMap* perf = as_perf(map_.get());
+  std::vector<WakeupFd::Word> words;
+  bool waiting = false;
+  for (uint32_t i = 0; i < slots_; ++i) {
+    SlotControl& c = perf->control(i);
+    words.push_back({&c.wake_seq, &c.waiters});
+    waiting |= c.data_head.load() != c.data_tail.load();
+  }
+  auto started = WakeupFd::start(std::move(words));
+  if (!started) return started.take_error();
+  wakeup_ = std::move(*started);
+  if (waiting) wakeup_->signal();
+  return wakeup_->fd();
+}
+
+int PerfBuffer::consume_slots() {
   PerfEventArrayMap* perf = as_perf(map_.get());
   int count = 0;
   std::vector<uint8_t> record;

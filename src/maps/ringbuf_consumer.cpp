@@ -69,6 +69,7 @@ Result<std::unique_ptr<RingBuffer>> RingBuffer::create(std::shared_ptr<Map> map,
   return rb;
 }
 
+RingBuffer::RingBuffer() = default;
 RingBuffer::~RingBuffer() = default;
 
 Status RingBuffer::add(std::shared_ptr<Map> map, RingbufSampleFn fn) {
@@ -76,10 +77,17 @@ Status RingBuffer::add(std::shared_ptr<Map> map, RingbufSampleFn fn) {
   if (!rb) return rb.take_error();
   if (!fn) return make_error(Errc::invalid_argument, "ring buffer callback is empty");
   rings_.push_back(std::make_unique<Ring>(Ring{std::move(map), rb.value(), std::move(fn)}));
+  // A descriptor already handed out must now watch the new ring too.
+  if (wakeup_) {
+    std::vector<WakeupFd::Word> words;
+    for (auto& ring : rings_) words.push_back(ring->rb->wakeup_word());
+    if (Status watching = wakeup_->rewatch(std::move(words)); !watching) return watching;
+    wakeup_->signal();  // the new ring may hold data already
+  }
   return ok_status();
 }
 
-int RingBuffer::consume() {
+int RingBuffer::consume_rings() {
   int64_t total = 0;
   for (auto& ring : rings_) {
     int n = consume_ring(*ring->rb, ring->fn);
@@ -87,6 +95,33 @@ int RingBuffer::consume() {
     total += n;
   }
   return total > INT32_MAX ? INT32_MAX : static_cast<int>(total);
+}
+
+int RingBuffer::consume() {
+  if (!wakeup_) return consume_rings();
+  // Reset readiness first: a wake-up signalled while we consume makes the fd readable again.
+  wakeup_->drain();
+  const int n = consume_rings();
+  if (n < 0) wakeup_->signal();  // a callback stopped early: records are still waiting
+  return n;
+}
+
+Status RingBuffer::watch_rings() {
+  std::vector<WakeupFd::Word> words;
+  for (auto& ring : rings_) words.push_back(ring->rb->wakeup_word());
+  auto started = WakeupFd::start(std::move(words));
+  if (!started) return started.take_error();
+  wakeup_ = std::move(*started);
+  return ok_status();
+}
+
+Result<int> RingBuffer::fd() {
+  if (!wakeup_) {
+    if (Status watching = watch_rings(); !watching) return watching.take_error();
+    for (auto& ring : rings_)
+      if (ring->rb->producer_pos().load() != ring->rb->consumer_pos().load()) wakeup_->signal();
+  }
+  return wakeup_->fd();
 }
 
 int RingBuffer::poll(int timeout_ms) {

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "maps/map_file.hpp"
+#include "maps/wakeup_fd.hpp"
 #include "userbpf/map.hpp"
 
 namespace userbpf::maps {
@@ -38,6 +39,8 @@ class RingbufMap final : public Map {
   uint32_t wake_seq() const;
   // Sleeps until the wake-up word differs from `seen` or timeout_ms passes (-1: no timeout).
   void wait(uint32_t seen, int timeout_ms);
+  // The wake-up word and its sleeper count, for a pollable descriptor (wakeup_fd.hpp).
+  WakeupFd::Word wakeup_word() const;
 
  private:
   uint64_t mask_;

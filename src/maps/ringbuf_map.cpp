@@ -194,6 +194,11 @@ void RingbufMap::wait(uint32_t seen, int timeout_ms) {
   c.waiters.fetch_sub(1, std::memory_order_seq_cst);
 }
 
+WakeupFd::Word RingbufMap::wakeup_word() const {
+  RingControl& c = control_of(view_);
+  return {&c.wake_seq, &c.waiters};
+}
+
 RingbufMap* RingbufMap::from_sample(const void* sample) {
   const auto hdr = reinterpret_cast<uintptr_t>(sample) - kRingbufHeaderSize;
   uint32_t pg_off;
