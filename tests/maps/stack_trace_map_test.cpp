@@ -80,9 +80,12 @@ TEST(StackTraceMap, CreationRules) {
 TEST(StackTraceMap, IdsFollowLinuxHashAndDeduplicate) {
   auto map = must_create(stack_spec(60));  // 64 buckets
   ASSERT_TRUE(map);
-  const std::vector<uint64_t> a = {0x401000, 0x402000, 0x403000};
-  // The test needs the whole stack and its tail (skip 1) in different buckets.
-  ASSERT_NE(linux_id(a, 64), linux_id({0x402000, 0x403000}, 64));
+  // A stack whose tail (skip 1) lands in another bucket, so the two ids can be told apart.
+  std::vector<uint64_t> a;
+  for (uint64_t base = 0x401000;; base += 0x10) {
+    a = {base, base + 0x1000, base + 0x2000};
+    if (linux_id(a, 64) != linux_id({a[1], a[2]}, 64)) break;
+  }
   const long id = stack_trace_get_id(*map, a, 0);
   ASSERT_GE(id, 0);
   EXPECT_EQ(static_cast<uint32_t>(id), linux_id(a, 64));
@@ -91,13 +94,13 @@ TEST(StackTraceMap, IdsFollowLinuxHashAndDeduplicate) {
   int rc = 0;
   std::vector<uint64_t> got = lookup_ips(*map, static_cast<uint32_t>(id), &rc);
   ASSERT_EQ(rc, 0);
-  EXPECT_EQ(got, (std::vector<uint64_t>{0x401000, 0x402000, 0x403000, 0, 0, 0, 0, 0}));
+  EXPECT_EQ(got, (std::vector<uint64_t>{a[0], a[1], a[2], 0, 0, 0, 0, 0}));
 
   // Skip: the first frames are dropped before hashing.
   const long skipped = stack_trace_get_id(*map, a, 1);
   ASSERT_GE(skipped, 0);
-  EXPECT_EQ(static_cast<uint32_t>(skipped), linux_id({0x402000, 0x403000}, 64));
-  EXPECT_EQ(lookup_ips(*map, static_cast<uint32_t>(skipped))[0], 0x402000u);
+  EXPECT_EQ(static_cast<uint32_t>(skipped), linux_id({a[1], a[2]}, 64));
+  EXPECT_EQ(lookup_ips(*map, static_cast<uint32_t>(skipped))[0], a[1]);
   EXPECT_EQ(stack_trace_get_id(*map, a, 3), -EFAULT);  // nothing left after the skip
   EXPECT_EQ(stack_trace_get_id(*map, std::vector<uint64_t>{}, 0), -EFAULT);
 }
