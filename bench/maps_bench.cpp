@@ -34,6 +34,8 @@ MapSpec spec_of(uint32_t type, uint32_t key_size, uint32_t value_size, uint32_t 
   return spec;
 }
 
+constexpr uint32_t kMillion = 1000000;
+
 // Present keys in a random order, so lookups are not sequential in memory.
 std::vector<uint32_t> shuffled_keys(uint32_t n) {
   std::vector<uint32_t> keys(n);
@@ -42,9 +44,9 @@ std::vector<uint32_t> shuffled_keys(uint32_t n) {
   return keys;
 }
 
-std::shared_ptr<Map> filled_userbpf_hash(const std::vector<uint32_t>& keys) {
-  auto map = userbpf::maps::create_map(
-      spec_of(BPF_MAP_TYPE_HASH, 4, 8, static_cast<uint32_t>(keys.size())));
+std::shared_ptr<Map> filled_userbpf_hash(const std::vector<uint32_t>& keys,
+                                         uint32_t type = BPF_MAP_TYPE_HASH) {
+  auto map = userbpf::maps::create_map(spec_of(type, 4, 8, static_cast<uint32_t>(keys.size())));
   if (!map) {
     std::fprintf(stderr, "%s\n", map.error().to_string().c_str());
     std::abort();
@@ -56,19 +58,66 @@ std::shared_ptr<Map> filled_userbpf_hash(const std::vector<uint32_t>& keys) {
   return map.value();
 }
 
-// Argument: entries (a power of two); 4096 fits in L2, 65536 does not.
+// Argument: entries. 4,096 fit in L2, 65,536 (3 MiB of buckets and elements) in L3, 1,000,000
+// (46 MiB) in neither.
 void BM_UserbpfHashLookupU32(benchmark::State& state) {
   const uint32_t n = static_cast<uint32_t>(state.range(0));
   auto keys = shuffled_keys(n);
   auto map = filled_userbpf_hash(keys);
-  size_t i = 0;
+  uint32_t i = 0;
   for (auto _ : state) {
     void* v = map->lookup(&keys[i]);
     benchmark::DoNotOptimize(v);
-    i = (i + 1) & (n - 1);
+    if (++i == n) i = 0;
   }
 }
-BENCHMARK(BM_UserbpfHashLookupU32)->Arg(4096)->Arg(kEntries);
+BENCHMARK(BM_UserbpfHashLookupU32)->Arg(4096)->Arg(kEntries)->Arg(kMillion);
+
+// Lookups of keys that are not in the map (the same count of other keys).
+void BM_UserbpfHashLookupMissU32(benchmark::State& state) {
+  auto keys = shuffled_keys(kEntries);
+  auto map = filled_userbpf_hash(keys);
+  for (uint32_t& k : keys) {
+    k += 1;
+    if (map->lookup(&k) != nullptr) {
+      state.SkipWithError("a shifted key is in the map");
+      return;
+    }
+  }
+  uint32_t i = 0;
+  for (auto _ : state) {
+    void* v = map->lookup(&keys[i]);
+    benchmark::DoNotOptimize(v);
+    if (++i == kEntries) i = 0;
+  }
+}
+BENCHMARK(BM_UserbpfHashLookupMissU32);
+
+void BM_UserbpfLruHashLookupU32(benchmark::State& state) {
+  auto keys = shuffled_keys(kEntries);
+  auto map = filled_userbpf_hash(keys, BPF_MAP_TYPE_LRU_HASH);
+  uint32_t i = 0;
+  for (auto _ : state) {
+    void* v = map->lookup(&keys[i]);
+    benchmark::DoNotOptimize(v);
+    if (++i == kEntries) i = 0;
+  }
+}
+BENCHMARK(BM_UserbpfLruHashLookupU32);
+
+void BM_UserbpfLruHashUpdateU32(benchmark::State& state) {
+  auto keys = shuffled_keys(kEntries);
+  auto map = filled_userbpf_hash(keys, BPF_MAP_TYPE_LRU_HASH);
+  uint32_t i = 0;
+  uint64_t v = 0;
+  for (auto _ : state) {
+    int rc = map->update(&keys[i], &v, BPF_ANY);
+    benchmark::DoNotOptimize(rc);
+    ++v;
+    if (++i == kEntries) i = 0;
+  }
+}
+BENCHMARK(BM_UserbpfLruHashUpdateU32);
 
 void BM_UserbpfHashUpdateU32(benchmark::State& state) {
   auto keys = shuffled_keys(kEntries);
@@ -174,14 +223,14 @@ void BM_StdUnorderedMapLookupU32(benchmark::State& state) {
   auto keys = shuffled_keys(n);
   std::unordered_map<uint32_t, uint64_t> map;
   for (uint32_t k : keys) map[k] = k;
-  size_t i = 0;
+  uint32_t i = 0;
   for (auto _ : state) {
     auto it = map.find(keys[i]);
     benchmark::DoNotOptimize(it);
-    i = (i + 1) & (n - 1);
+    if (++i == n) i = 0;
   }
 }
-BENCHMARK(BM_StdUnorderedMapLookupU32)->Arg(4096)->Arg(kEntries);
+BENCHMARK(BM_StdUnorderedMapLookupU32)->Arg(4096)->Arg(kEntries)->Arg(kMillion);
 
 void BM_StdUnorderedMapUpdateU32(benchmark::State& state) {
   auto keys = shuffled_keys(kEntries);
@@ -210,7 +259,6 @@ long rss_bytes() {
 // Footprint of 1,000,000 u64 -> u64 entries: the map's mapped size and the growth of resident
 // memory while creating and filling it (memfd pages count in RSS once touched).
 void BM_UserbpfHashMillionU64Footprint(benchmark::State& state) {
-  constexpr uint32_t kMillion = 1000000;
   for (auto _ : state) {
     long before = rss_bytes();
     auto map = userbpf::maps::create_map(spec_of(BPF_MAP_TYPE_HASH, 8, 8, kMillion));

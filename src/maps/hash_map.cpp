@@ -1,15 +1,23 @@
 // BPF_MAP_TYPE_HASH, PERCPU_HASH, LRU_HASH and LRU_PERCPU_HASH (kernel/bpf/hashtab.c) in shared
 // memory.
 //
-// Layout after the file header: a control block, then a power-of-two array of buckets (list
-// head + spinlock, 8 bytes each), then max_entries fixed-size elements:
+// Layout after the file header: a control block, then a power-of-two array of 64-byte buckets
+// (hash_bucket.hpp: seven tagged slots, the bucket lock, an overflow list head), about four
+// elements per bucket when the map is full, then max_entries fixed-size elements:
 //   [next u32][seq u32][hash u32][ref u32][key, rounded to 8][value(s), each rounded to 8]
-// Lists link elements by index. A list ends in a "nulls" marker that names its bucket (as
-// Linux's hlist_nulls does), so a lock-free reader that followed an element which was moved to
-// another list notices and restarts. Each element carries a sequence word, odd while free or
-// being (re)written, so a reader never matches a torn or recycled key.
+// A lookup compares the bucket's seven tags with the key's hash in one step and checks only the
+// element whose tag matches; the rare elements beyond seven per bucket go to an overflow list
+// linked by element index. A list ends in a "nulls" marker that names its bucket (as Linux's
+// hlist_nulls does), so a lock-free reader that followed an element which was moved to another
+// list notices and restarts. Each element carries a sequence word, odd while free or being
+// (re)written, so a reader never matches a torn or recycled key. An element never moves between
+// a slot and the overflow list while it holds its key, so a key present during a whole lookup
+// is always found.
 //
-// Writers take the bucket lock. Free elements form a lock-free stack with a tag against ABA;
+// Writers take the bucket lock. An update of an existing key copies the value in place under
+// that lock (Linux's in-place path for BPF_F_LOCK and per-CPU maps; its plain prealloc path
+// swaps in a new element instead, which gives readers no stronger guarantee since the old
+// element is reused at once). Free elements form a lock-free stack with a tag against ABA;
 // elements never used yet are handed out by a bump counter, so memory is only touched as the map
 // fills (BPF_F_NO_PREALLOC therefore behaves like preallocation and costs nothing extra).
 //
@@ -21,9 +29,12 @@
 #include <sys/random.h>
 
 #include <atomic>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 
+#include "maps/hash_bucket.hpp"
+#include "maps/hash_key.hpp"
 #include "maps/map_impls.hpp"
 #include "maps/map_types.hpp"
 #include "maps/spinlock.hpp"
@@ -34,6 +45,7 @@ namespace {
 
 constexpr uint32_t kNullsBit = 0x80000000u;
 constexpr uint32_t kNil = 0xffffffffu;  // end of the free stack: a nulls naming no bucket
+static_assert(kEmptySlot == kNil);
 
 struct HashControl {
   std::atomic<uint64_t> free_head;  // (tag << 32) | element index, index kNil when empty
@@ -44,14 +56,9 @@ struct HashControl {
   uint64_t seed;
 };
 
-struct Bucket {
-  std::atomic<uint32_t> head;  // element index or nulls marker
-  std::atomic<uint32_t> lock;
-};
-
 struct Elem {
-  std::atomic<uint32_t> next;
-  std::atomic<uint32_t> seq;  // odd: free or being written; even: holds a valid key
+  std::atomic<uint32_t> next;  // overflow list or free stack link; kNil while in a slot
+  std::atomic<uint32_t> seq;   // odd: free or being written; even: holds a valid key
   std::atomic<uint32_t> hash;
   std::atomic<uint32_t> ref;  // LRU reference bit
 };
@@ -59,61 +66,25 @@ static_assert(sizeof(Elem) == 16);
 
 constexpr uint64_t kControlOffset = kHeaderSize;
 constexpr uint64_t kBucketsOffset = kControlOffset + 64;
+static_assert(kBucketsOffset % alignof(HashBucket) == 0);
+// Elements per bucket in a full map: seven slots overflow for about 2 % of the elements.
+constexpr uint64_t kFullLoad = 4;
 
 uint32_t bucket_count(uint32_t max_entries) {
-  uint32_t n = 1;
-  while (n < max_entries) n <<= 1;
-  return n;
+  const uint64_t wanted = (uint64_t{max_entries} + kFullLoad - 1) / kFullLoad;
+  uint64_t n = 1;
+  while (n < wanted) n <<= 1;
+  return static_cast<uint32_t>(n);
 }
 
-uint64_t fmix64(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return x;
-}
-
-uint32_t hash_bytes(const void* key, uint32_t size, uint64_t seed) {
-  const auto* p = static_cast<const uint8_t*>(key);
-  uint64_t h = seed ^ (uint64_t{size} * 0x9e3779b97f4a7c15ull);
-  if (size == 4) {
-    uint32_t w;
-    std::memcpy(&w, p, 4);
-    return static_cast<uint32_t>(fmix64(h ^ w));
-  }
-  uint32_t i = 0;
-  for (; i + 8 <= size; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    h = fmix64(h ^ w) + 0x9e3779b97f4a7c15ull;
-  }
-  if (i < size) {
-    uint64_t w = 0;
-    std::memcpy(&w, p + i, size - i);
-    h = fmix64(h ^ w ^ 0x5bd1e995u);
-  } else if (size == 8) {
-    h = fmix64(h);
-  }
-  return static_cast<uint32_t>(h ^ (h >> 32));
-}
-
-bool keys_equal(const void* a, const void* b, uint32_t size) {
+// memcpy with the common value sizes inlined: for an 8-byte counter the library call would cost
+// more than the copy.
+inline void copy_bytes(void* dst, const void* src, uint32_t size) {
   switch (size) {
-    case 4: {
-      uint32_t x, y;
-      std::memcpy(&x, a, 4);
-      std::memcpy(&y, b, 4);
-      return x == y;
-    }
-    case 8: {
-      uint64_t x, y;
-      std::memcpy(&x, a, 8);
-      std::memcpy(&y, b, 8);
-      return x == y;
-    }
-    default: return std::memcmp(a, b, size) == 0;
+    case 4: std::memcpy(dst, src, 4); return;
+    case 8: std::memcpy(dst, src, 8); return;
+    case 16: std::memcpy(dst, src, 16); return;
+    default: std::memcpy(dst, src, size);
   }
 }
 
@@ -125,20 +96,22 @@ class HashMap final : public Map {
         lru_(spec.type == BPF_MAP_TYPE_LRU_HASH || spec.type == BPF_MAP_TYPE_LRU_PERCPU_HASH),
         n_buckets_(bucket_count(spec.max_entries)),
         mask_(n_buckets_ - 1),
+        capacity_(spec.max_entries),
+        key_size_(spec.key_size),
         key_stride_(round_up8(spec.key_size)),
         value_stride_(round_up8(spec.value_size)),
         elem_size_(elem_size(spec, ncpus)),
         ctl_(file_->at<HashControl>(kControlOffset)),
-        buckets_(file_->at<Bucket>(kBucketsOffset)),
-        elems_(file_->base() + elems_offset(spec)) {}
+        buckets_(file_->at<HashBucket>(kBucketsOffset)),
+        elems_(file_->base() + elems_offset(spec)),
+        seed_(ctl_->seed) {}
 
   static uint32_t elem_size(const MapSpec& spec, uint32_t ncpus) {
     uint32_t values = is_percpu_type(spec.type) ? ncpus : 1;
     return sizeof(Elem) + round_up8(spec.key_size) + round_up8(spec.value_size) * values;
   }
   static uint64_t elems_offset(const MapSpec& spec) {
-    return (kBucketsOffset + uint64_t{bucket_count(spec.max_entries)} * sizeof(Bucket) + 63) &
-           ~uint64_t{63};
+    return kBucketsOffset + uint64_t{bucket_count(spec.max_entries)} * sizeof(HashBucket);
   }
   static uint64_t file_size(const MapSpec& spec, uint32_t ncpus) {
     return round_up_page(elems_offset(spec) + uint64_t{spec.max_entries} * elem_size(spec, ncpus));
@@ -153,14 +126,23 @@ class HashMap final : public Map {
       }
     }
     ctl_->seed = seed;
+    seed_ = seed;
     for (uint32_t b = 0; b < n_buckets_; ++b) {
-      buckets_[b].head.store(kNullsBit | b, std::memory_order_relaxed);
+      HashBucket& bucket = buckets_[b];
+      for (uint32_t s = 0; s < kBucketSlots; ++s) {
+        bucket.tags[s].store(kEmptyTag, std::memory_order_relaxed);
+        bucket.slots[s].store(kEmptySlot, std::memory_order_relaxed);
+      }
+      bucket.overflow.store(kNullsBit | b, std::memory_order_relaxed);
     }
   }
 
   void* lookup(const void* key) override {
-    Elem* e = find(key, hash(key));
+    Elem* e = find(key);
     if (e == nullptr) return nullptr;
+    if (!lru_ && !percpu_) [[likely]] {
+      return value_of(e, 0);
+    }
     if (lru_ && e->ref.load(std::memory_order_relaxed) == 0) {
       e->ref.store(1, std::memory_order_relaxed);
     }
@@ -169,7 +151,7 @@ class HashMap final : public Map {
 
   void* lookup_percpu(const void* key, uint32_t cpu) override {
     if (!percpu_ || cpu >= ncpus_) return nullptr;
-    Elem* e = find(key, hash(key));
+    Elem* e = find(key);
     if (e == nullptr) return nullptr;
     if (lru_ && e->ref.load(std::memory_order_relaxed) == 0) {
       e->ref.store(1, std::memory_order_relaxed);
@@ -182,43 +164,42 @@ class HashMap final : public Map {
   }
 
   int erase(const void* key) override {
-    uint32_t h = hash(key);
-    Bucket& b = buckets_[h & mask_];
+    const uint32_t h = hash(key);
+    HashBucket& bucket = buckets_[h & mask_];
     uint32_t index;
     {
-      SpinGuard guard(b.lock);
-      index = find_locked(b, key, h);
+      SpinGuard guard(bucket.lock);
+      index = find_locked(bucket, key, h);
       if (index == kNil) return -ENOENT;
-      unlink_locked(b, index);
+      unlink_locked(bucket, index);
     }
     release(index);
     return 0;
   }
 
+  // Order: buckets in turn, in each the occupied slots, then the overflow list.
   int get_next_key(const void* key, void* next_key) override {
     uint32_t start = 0;
     if (key != nullptr) {
-      uint32_t h = hash(key);
-      uint32_t b = h & mask_;
-      SpinGuard guard(buckets_[b].lock);
-      uint32_t index = find_locked(buckets_[b], key, h);
+      const uint32_t h = hash(key);
+      const uint32_t b = h & mask_;
+      HashBucket& bucket = buckets_[b];
+      SpinGuard guard(bucket.lock);
+      uint32_t index = find_locked(bucket, key, h);
       if (index != kNil) {
-        uint32_t next = elem(index)->next.load(std::memory_order_relaxed);
-        if (!(next & kNullsBit)) {
-          std::memcpy(next_key, key_of(elem(next)), spec_.key_size);
-          return 0;
-        }
+        if (copy_key_if_element(following_locked(bucket, index), next_key)) return 0;
         start = b + 1;
       }
       // A key that is not in the map restarts from the first element, as Linux does.
     }
     for (uint32_t b = start; b < n_buckets_; ++b) {
-      if (buckets_[b].head.load(std::memory_order_acquire) & kNullsBit) continue;
-      SpinGuard guard(buckets_[b].lock);
-      uint32_t first = buckets_[b].head.load(std::memory_order_relaxed);
-      if (first & kNullsBit) continue;
-      std::memcpy(next_key, key_of(elem(first)), spec_.key_size);
-      return 0;
+      HashBucket& bucket = buckets_[b];
+      if (empty_slots(bucket) == kSlotMask &&
+          (bucket.overflow.load(std::memory_order_acquire) & kNullsBit)) {
+        continue;
+      }
+      SpinGuard guard(bucket.lock);
+      if (copy_key_if_element(following_locked(bucket, kNil), next_key)) return 0;
     }
     return -ENOENT;
   }
@@ -227,7 +208,7 @@ class HashMap final : public Map {
 
  protected:
   int sys_lookup(const void* key, void* value, uint64_t flags) override {
-    Elem* e = find(key, hash(key));  // no LRU reference from user space, as in Linux
+    Elem* e = find(key);  // no LRU reference from user space, as in Linux
     if (e == nullptr) return -ENOENT;
     copy_out(e, value, flags);
     return 0;
@@ -238,15 +219,15 @@ class HashMap final : public Map {
   }
 
   int sys_lookup_and_delete(const void* key, void* value, uint64_t flags) override {
-    uint32_t h = hash(key);
-    Bucket& b = buckets_[h & mask_];
+    const uint32_t h = hash(key);
+    HashBucket& bucket = buckets_[h & mask_];
     uint32_t index;
     {
-      SpinGuard guard(b.lock);
-      index = find_locked(b, key, h);
+      SpinGuard guard(bucket.lock);
+      index = find_locked(bucket, key, h);
       if (index == kNil) return -ENOENT;
       copy_out(elem(index), value, flags);
-      unlink_locked(b, index);
+      unlink_locked(bucket, index);
     }
     release(index);
     return 0;
@@ -255,7 +236,7 @@ class HashMap final : public Map {
  private:
   static constexpr int64_t kAllCpus = -2;  // source buffer holds every CPU's value
 
-  uint32_t hash(const void* key) const { return hash_bytes(key, spec_.key_size, ctl_->seed); }
+  uint32_t hash(const void* key) const { return hash_key(key, key_size_, seed_); }
   Elem* elem(uint32_t index) const {
     return reinterpret_cast<Elem*>(elems_ + uint64_t{index} * elem_size_);
   }
@@ -263,38 +244,77 @@ class HashMap final : public Map {
   uint8_t* value_of(Elem* e, uint32_t cpu) const {
     return key_of(e) + key_stride_ + uint64_t{cpu} * value_stride_;
   }
+  bool is_element(uint32_t n) const { return n < capacity_; }  // false for nulls and kEmptySlot
 
-  // Lock-free lookup (the program fast path).
-  Elem* find(const void* key, uint32_t h) const {
+  // True when `e` holds `key` as a whole, valid element (not free, not rewritten meanwhile).
+  // kKeySize 4 or 8 compares as one word; 0 means key_size_ bytes.
+  template <uint32_t kKeySize>
+  bool holds_key(Elem* e, const void* key) const {
+    const uint32_t seq = e->seq.load(std::memory_order_acquire);
+    if (seq & 1) return false;
+    if (!keys_equal(key_of(e), key, kKeySize != 0 ? kKeySize : key_size_)) return false;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return e->seq.load(std::memory_order_relaxed) == seq;
+  }
+
+  // Lock-free lookup (the program fast path): hash, one bucket line, then the element whose tag
+  // matches. The hash and compare are specialised for 4- and 8-byte keys and the hit path has
+  // only predictable branches, so independent lookups overlap in the CPU.
+  [[gnu::always_inline]] Elem* find(const void* key) const {
+    if (key_size_ == 4) return find_sized<4>(key, hash_key(key, 4, seed_));
+    if (key_size_ == 8) return find_sized<8>(key, hash_key(key, 8, seed_));
+    return find_any_size(key);
+  }
+  [[gnu::always_inline]] Elem* find(const void* key, uint32_t h) const {
+    if (key_size_ == 4) return find_sized<4>(key, h);
+    if (key_size_ == 8) return find_sized<8>(key, h);
+    return find_any_size(key, h);
+  }
+  [[gnu::noinline]] Elem* find_any_size(const void* key) const {
+    return find_sized<0>(key, hash(key));
+  }
+  [[gnu::noinline]] Elem* find_any_size(const void* key, uint32_t h) const {
+    return find_sized<0>(key, h);
+  }
+
+  template <uint32_t kKeySize>
+  [[gnu::always_inline]] Elem* find_sized(const void* key, uint32_t h) const {
     const uint32_t b = h & mask_;
-    const uint32_t capacity = spec_.max_entries;
+    const HashBucket& bucket = buckets_[b];
+    for (uint32_t m = match_tags(bucket, h); m != 0; m &= m - 1) {
+      const uint32_t index = bucket.slots[std::countr_zero(m)].load(std::memory_order_acquire);
+      if (is_element(index) && holds_key<kKeySize>(elem(index), key)) return elem(index);
+    }
+    if (bucket.overflow.load(std::memory_order_acquire) == (kNullsBit | b)) return nullptr;
+    return find_in_overflow(key, h, b);
+  }
+
+  [[gnu::noinline]] Elem* find_in_overflow(const void* key, uint32_t h, uint32_t b) const {
     for (;;) {
-      uint32_t n = buckets_[b].head.load(std::memory_order_acquire);
+      uint32_t n = buckets_[b].overflow.load(std::memory_order_acquire);
       uint32_t steps = 0;
       while (!(n & kNullsBit)) {
-        if (n >= capacity || ++steps > capacity) return nullptr;  // corrupted file: stop
+        if (!is_element(n) || ++steps > capacity_) return nullptr;  // corrupted file: stop
         Elem* e = elem(n);
-        uint32_t seq = e->seq.load(std::memory_order_acquire);
-        if (!(seq & 1) && e->hash.load(std::memory_order_relaxed) == h &&
-            keys_equal(key_of(e), key, spec_.key_size)) {
-          std::atomic_thread_fence(std::memory_order_acquire);
-          if (e->seq.load(std::memory_order_relaxed) == seq) return e;
-          break;  // recycled while we compared: start over
-        }
+        if (e->hash.load(std::memory_order_relaxed) == h && holds_key<0>(e, key)) return e;
         n = e->next.load(std::memory_order_acquire);
       }
       if (n == (kNullsBit | b)) return nullptr;
-      // Ended in another list (the element moved) or was recycled: start over.
+      // Ended in another list or the free stack (an element moved under us): start over.
     }
   }
 
   // Lookup with the bucket lock held: returns the element index or kNil.
-  uint32_t find_locked(Bucket& b, const void* key, uint32_t h) const {
-    uint32_t n = b.head.load(std::memory_order_relaxed);
-    while (!(n & kNullsBit)) {
+  uint32_t find_locked(const HashBucket& bucket, const void* key, uint32_t h) const {
+    for (uint32_t m = match_tags(bucket, h); m != 0; m &= m - 1) {
+      const uint32_t index = bucket.slots[std::countr_zero(m)].load(std::memory_order_relaxed);
+      if (is_element(index) && keys_equal(key_of(elem(index)), key, key_size_)) return index;
+    }
+    uint32_t n = bucket.overflow.load(std::memory_order_relaxed);
+    for (uint32_t steps = 0; !(n & kNullsBit); ++steps) {
+      if (!is_element(n) || steps > capacity_) return kNil;  // corrupted file: stop
       Elem* e = elem(n);
-      if (e->hash.load(std::memory_order_relaxed) == h &&
-          keys_equal(key_of(e), key, spec_.key_size)) {
+      if (e->hash.load(std::memory_order_relaxed) == h && keys_equal(key_of(e), key, key_size_)) {
         return n;
       }
       n = e->next.load(std::memory_order_relaxed);
@@ -302,26 +322,55 @@ class HashMap final : public Map {
     return kNil;
   }
 
-  // Unlinks `index` from `b` (lock held) and marks it free; false if it is not in `b`.
-  bool unlink_locked(Bucket& b, uint32_t index) {
+  // With the bucket lock held: the element after `index` in the bucket's iteration order (kNil:
+  // the first one); a nulls marker when there is none.
+  uint32_t following_locked(const HashBucket& bucket, uint32_t index) const {
+    uint32_t first_slot = 0;
+    if (index != kNil) {
+      const uint32_t m = match_words(bucket.slots, index);
+      if (m == 0) return elem(index)->next.load(std::memory_order_relaxed);  // overflow list
+      first_slot = static_cast<uint32_t>(std::countr_zero(m)) + 1;
+    }
+    for (uint32_t s = first_slot; s < kBucketSlots; ++s) {
+      const uint32_t n = bucket.slots[s].load(std::memory_order_relaxed);
+      if (is_element(n)) return n;
+    }
+    return bucket.overflow.load(std::memory_order_relaxed);
+  }
+
+  bool copy_key_if_element(uint32_t n, void* out) const {
+    if (!is_element(n)) return false;
+    std::memcpy(out, key_of(elem(n)), key_size_);
+    return true;
+  }
+
+  // Unlinks `index` from `bucket` (lock held) and marks it free; false if it is not there.
+  bool unlink_locked(HashBucket& bucket, uint32_t index) {
     Elem* target = elem(index);
-    uint32_t after = target->next.load(std::memory_order_relaxed);
-    uint32_t n = b.head.load(std::memory_order_relaxed);
-    if (n == index) {
-      b.head.store(after, std::memory_order_release);
+    if (const uint32_t m = match_words(bucket.slots, index); m != 0) {
+      const int s = std::countr_zero(m);
+      bucket.slots[s].store(kEmptySlot, std::memory_order_release);
+      bucket.tags[s].store(kEmptyTag, std::memory_order_relaxed);
     } else {
-      while (true) {
-        if (n & kNullsBit) return false;
-        Elem* e = elem(n);
-        uint32_t next = e->next.load(std::memory_order_relaxed);
-        if (next == index) {
-          e->next.store(after, std::memory_order_release);
-          break;
+      const uint32_t after = target->next.load(std::memory_order_relaxed);
+      uint32_t n = bucket.overflow.load(std::memory_order_relaxed);
+      if (n == index) {
+        bucket.overflow.store(after, std::memory_order_release);
+      } else {
+        for (uint32_t steps = 0;; ++steps) {
+          if (!is_element(n) || steps > capacity_) return false;
+          Elem* e = elem(n);
+          const uint32_t next = e->next.load(std::memory_order_relaxed);
+          if (next == index) {
+            e->next.store(after, std::memory_order_release);
+            break;
+          }
+          n = next;
         }
-        n = next;
       }
     }
-    target->seq.fetch_add(1, std::memory_order_release);  // odd: readers skip it
+    // Odd: readers skip it. Only the holder of the element's bucket lock writes seq, so no RMW.
+    target->seq.store(target->seq.load(std::memory_order_relaxed) + 1, std::memory_order_release);
     ctl_->count.fetch_sub(1, std::memory_order_relaxed);
     return true;
   }
@@ -345,6 +394,7 @@ class HashMap final : public Map {
     uint64_t old = ctl_->free_head.load(std::memory_order_acquire);
     while (static_cast<uint32_t>(old) != kNil) {
       uint32_t index = static_cast<uint32_t>(old);
+      if (!is_element(index)) return kNil;  // corrupted file
       uint32_t next = elem(index)->next.load(std::memory_order_relaxed);
       uint64_t tagged = ((old >> 32) + 1) << 32 | next;
       if (ctl_->free_head.compare_exchange_weak(old, tagged, std::memory_order_acquire,
@@ -353,7 +403,7 @@ class HashMap final : public Map {
       }
     }
     uint32_t fresh = ctl_->bump.load(std::memory_order_relaxed);
-    while (fresh < spec_.max_entries) {
+    while (fresh < capacity_) {
       if (ctl_->bump.compare_exchange_weak(fresh, fresh + 1, std::memory_order_relaxed)) {
         elem(fresh)->seq.store(1, std::memory_order_relaxed);  // free
         return fresh;
@@ -364,9 +414,8 @@ class HashMap final : public Map {
 
   // LRU: second-chance sweep for an element to recycle; returns it unlinked, or kNil.
   uint32_t evict() {
-    const uint32_t capacity = spec_.max_entries;
-    for (uint64_t step = 0; step < 4ull * capacity + 64; ++step) {
-      uint32_t index = ctl_->clock_hand.fetch_add(1, std::memory_order_relaxed) % capacity;
+    for (uint64_t step = 0; step < 4ull * capacity_ + 64; ++step) {
+      uint32_t index = ctl_->clock_hand.fetch_add(1, std::memory_order_relaxed) % capacity_;
       Elem* e = elem(index);
       uint32_t seq = e->seq.load(std::memory_order_acquire);
       if (seq & 1) continue;
@@ -374,10 +423,10 @@ class HashMap final : public Map {
         e->ref.store(0, std::memory_order_relaxed);
         continue;
       }
-      Bucket& b = buckets_[e->hash.load(std::memory_order_relaxed) & mask_];
-      SpinGuard guard(b.lock);
+      HashBucket& bucket = buckets_[e->hash.load(std::memory_order_relaxed) & mask_];
+      SpinGuard guard(bucket.lock);
       if (e->seq.load(std::memory_order_relaxed) != seq) continue;
-      if (unlink_locked(b, index)) return index;
+      if (unlink_locked(bucket, index)) return index;
     }
     return kNil;
   }
@@ -387,8 +436,13 @@ class HashMap final : public Map {
   void store_value(Elem* e, const void* value, uint64_t flags, int64_t cpu, bool fresh) {
     if (!percpu_) {
       uint8_t* dst = value_of(e, 0);
-      if (fresh) std::memset(dst, 0, value_stride_);
-      if (flags & BPF_F_LOCK) {
+      // A new element starts zeroed (its lock word, the padding); a plain copy covers the rest.
+      if (fresh && (spec_.spin_lock_off >= 0 || value_stride_ != spec_.value_size)) {
+        std::memset(dst, 0, value_stride_);
+      }
+      if (spec_.spin_lock_off < 0) {
+        copy_bytes(dst, value, spec_.value_size);
+      } else if (flags & BPF_F_LOCK) {
         copy_value_locked(dst, value, spec_.value_size, spec_.spin_lock_off, dst);
       } else {
         copy_value(dst, value, spec_.value_size, spec_.spin_lock_off);
@@ -415,12 +469,26 @@ class HashMap final : public Map {
       return;
     }
     uint8_t* src = value_of(e, 0);
+    if (spec_.spin_lock_off < 0) {
+      copy_bytes(value, src, spec_.value_size);
+      return;
+    }
     if (flags & BPF_F_LOCK) {
       copy_value_locked(value, src, spec_.value_size, spec_.spin_lock_off, src);
     } else {
       copy_value(value, src, spec_.value_size, spec_.spin_lock_off);
     }
     zero_lock_word(value, spec_.spin_lock_off);
+  }
+
+  // Starts loading the element an update will probably write before the bucket lock is taken:
+  // the locked exchange orders later loads behind it, so without this the bucket and element
+  // misses would be paid one after the other.
+  void prefetch_candidate(const HashBucket& bucket, uint32_t h) const {
+    if (const uint32_t m = match_tags(bucket, h); m != 0) {
+      const uint32_t index = bucket.slots[std::countr_zero(m)].load(std::memory_order_relaxed);
+      if (is_element(index)) __builtin_prefetch(elem(index), 1);
+    }
   }
 
   int update_impl(const void* key, const void* value, uint64_t flags, int64_t cpu) {
@@ -443,12 +511,13 @@ class HashMap final : public Map {
       }
       if (mode == BPF_EXIST) return -ENOENT;
     }
-    Bucket& b = buckets_[h & mask_];
+    HashBucket& bucket = buckets_[h & mask_];
+    prefetch_candidate(bucket, h);
     uint32_t spare = kNil;  // an element evicted for us (LRU)
     for (;;) {
       {
-        SpinGuard guard(b.lock);
-        uint32_t index = find_locked(b, key, h);
+        SpinGuard guard(bucket.lock);
+        uint32_t index = find_locked(bucket, key, h);
         if (index != kNil) {
           if (mode == BPF_NOEXIST) {
             if (spare != kNil) release(spare);
@@ -464,7 +533,7 @@ class HashMap final : public Map {
         }
         index = spare != kNil ? spare : allocate();
         if (index != kNil) {
-          insert_locked(b, index, key, h, value, flags, cpu);
+          insert_locked(bucket, index, key, h, value, flags, cpu);
           return 0;
         }
         if (!lru_) return -E2BIG;
@@ -475,19 +544,29 @@ class HashMap final : public Map {
     }
   }
 
-  void insert_locked(Bucket& b, uint32_t index, const void* key, uint32_t h, const void* value,
-                     uint64_t flags, int64_t cpu) {
+  // Fills element `index` and publishes it in a free slot of `bucket`, or at the head of its
+  // overflow list when all seven slots are taken.
+  void insert_locked(HashBucket& bucket, uint32_t index, const void* key, uint32_t h,
+                     const void* value, uint64_t flags, int64_t cpu) {
     Elem* e = elem(index);
     uint32_t seq = e->seq.load(std::memory_order_relaxed);
     if (!(seq & 1)) e->seq.store(++seq, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_release);
     e->hash.store(h, std::memory_order_relaxed);
     e->ref.store(0, std::memory_order_relaxed);
-    std::memcpy(key_of(e), key, spec_.key_size);
+    std::memcpy(key_of(e), key, key_size_);
     store_value(e, value, flags & ~uint64_t{BPF_F_LOCK}, cpu, true);
     e->seq.store(seq + 1, std::memory_order_release);
-    e->next.store(b.head.load(std::memory_order_relaxed), std::memory_order_relaxed);
-    b.head.store(index, std::memory_order_release);
+    if (const uint32_t free = empty_slots(bucket); free != 0) {
+      const int s = std::countr_zero(free);
+      e->next.store(kNil, std::memory_order_relaxed);
+      bucket.slots[s].store(index, std::memory_order_release);
+      bucket.tags[s].store(h, std::memory_order_release);
+    } else {
+      const uint32_t head = bucket.overflow.load(std::memory_order_relaxed);
+      e->next.store(head, std::memory_order_relaxed);
+      bucket.overflow.store(index, std::memory_order_release);
+    }
     ctl_->count.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -495,12 +574,15 @@ class HashMap final : public Map {
   const bool lru_;
   const uint32_t n_buckets_;
   const uint32_t mask_;
+  const uint32_t capacity_;
+  const uint32_t key_size_;
   const uint32_t key_stride_;
   const uint32_t value_stride_;
   const uint32_t elem_size_;
   HashControl* ctl_;
-  Bucket* buckets_;
+  HashBucket* buckets_;
   uint8_t* elems_;
+  uint64_t seed_;  // ctl_->seed, fixed once the map is initialised
 };
 
 const MapKind kHashKind = {
