@@ -95,7 +95,7 @@ class Session {
   void on_new_task(pid_t tid, Tracee& t, int event);
   void on_exec(pid_t tid);
   void on_exit_stop(pid_t tid, Tracee& t);
-  void forget(pid_t tid);
+  void forget(pid_t tid, int status);
   void deliver(const ProcessEvent& event);
   void resume(pid_t tid, int signal = 0);
   void detach_all();
@@ -221,7 +221,7 @@ void Session::handle(pid_t tid, int status) {
       outcome_.signaled = WIFSIGNALED(status);
       outcome_.exit_status = outcome_.signaled ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
     }
-    forget(tid);
+    forget(tid, status);
     return;
   }
   if (!WIFSTOPPED(status)) return;
@@ -343,13 +343,26 @@ void Session::on_exit_stop(pid_t tid, Tracee& t) {
   deliver(exit);
 }
 
-// The thread is gone (waitpid reported its end).
-void Session::forget(pid_t tid) {
+// The thread is gone (waitpid reported its end with `status`). A thread killed before its
+// PTRACE_EVENT_EXIT stop (SIGKILL, another thread's exit_group or exec) still gets its
+// sched_process_exit, late, as every thread does in Linux.
+void Session::forget(pid_t tid, int status) {
   auto it = tracees_.find(tid);
   if (it != tracees_.end()) {
-    if (!it->second.exit_reported && --live_threads_[it->second.tgid] <= 0) {
-      live_threads_.erase(it->second.tgid);
+    Tracee& t = it->second;
+    if (!t.exit_reported) {
+      t.exit_reported = true;
+      const bool group_dead = --live_threads_[t.tgid] <= 0;
+      if (interest_.process_exit) {
+        ProcessEvent exit;
+        exit.kind = ProcessEvent::Kind::exit;
+        exit.tid = tid;
+        exit.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) << 8 : WTERMSIG(status);
+        exit.group_dead = group_dead;
+        deliver(exit);
+      }
     }
+    if (live_threads_[t.tgid] <= 0) live_threads_.erase(t.tgid);
     tracees_.erase(it);
   }
   exec_filename_.erase(tid);
