@@ -327,7 +327,7 @@ TEST_F(CliBinary, HelpAndVersion) {
     const ProcessResult r = run(args);
     EXPECT_EQ(r.exit_code, 0);
     EXPECT_NE(r.err.find("[OPTIONS] OBJECT { COMMAND | help }"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("OBJECT := { prog | map | btf }"), std::string::npos);
+    EXPECT_NE(r.err.find("OBJECT := { prog | map | link | btf }"), std::string::npos);
   }
   const ProcessResult prog_help = run({"prog", "help"});
   EXPECT_EQ(prog_help.exit_code, 0);
