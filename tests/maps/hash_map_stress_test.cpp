@@ -113,8 +113,8 @@ TEST(HashMapStress, OddKeySizeFullMap) {
 
 // Stable keys stay in the map while writers insert and delete other keys into the same crowded
 // buckets (slots emptied and refilled, overflow lists growing and shrinking, elements recycled
-// from key to key). Readers must always find every stable key with its own value, and never
-// see a churned key with a value that is not its own.
+// from key to key). Readers must always find every stable key with its own value. (A churned
+// key's value is not checked: its element may be recycled between lookup and read, as in Linux.)
 TEST(HashMapStress, ReadersNeverMissStableKeysDuringChurn) {
   for (uint32_t type : {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH}) {
     constexpr uint32_t kMax = 128;  // 32 buckets
@@ -126,11 +126,13 @@ TEST(HashMapStress, ReadersNeverMissStableKeysDuringChurn) {
     ASSERT_TRUE(map);
     for (uint64_t k = 0; k < kStable; ++k) ASSERT_EQ(map->update(&k, &k, BPF_NOEXIST), 0);
     std::atomic<bool> stop{false};
+    std::atomic<int> readers_started{0};
     std::atomic<uint64_t> missed{0}, wrong{0}, write_errors{0}, reads{0};
     std::vector<std::thread> threads;
     for (int w = 0; w < kWriters; ++w) {
       threads.emplace_back([&, w] {
         const uint64_t base = 1000 + uint64_t(w) * 1000;
+        while (readers_started.load() < kReaders) std::this_thread::yield();
         for (int round = 0; round < 3000; ++round) {
           for (uint64_t i = 0; i < kChurnPerWriter; ++i) {
             uint64_t key = base + (round % 7) * 100 + i;
@@ -144,9 +146,10 @@ TEST(HashMapStress, ReadersNeverMissStableKeysDuringChurn) {
       });
     }
     for (int r = 0; r < kReaders; ++r) {
-      threads.emplace_back([&, r] {
+      threads.emplace_back([&] {
         uint64_t n = 0;
-        while (!stop.load(std::memory_order_relaxed)) {
+        ++readers_started;
+        do {
           for (uint64_t k = 0; k < kStable; ++k) {
             void* v = map->lookup(&k);
             if (v == nullptr) {
@@ -154,12 +157,9 @@ TEST(HashMapStress, ReadersNeverMissStableKeysDuringChurn) {
             } else if (load<uint64_t>(v) != k) {
               ++wrong;
             }
-            uint64_t churned = 1000 + uint64_t((k + r) % kWriters) * 1000 + (k % 7) * 100 + k % 28;
-            void* c = map->lookup(&churned);
-            if (c != nullptr && load<uint64_t>(c) != churned) ++wrong;
             ++n;
           }
-        }
+        } while (!stop.load(std::memory_order_relaxed));
         reads += n;
       });
     }
