@@ -14,7 +14,7 @@
 namespace userbpf::maps {
 
 inline constexpr uint64_t kMapFileMagic = 0x3150414d46504255ull;  // "UBPFMAP1" little-endian
-inline constexpr uint32_t kMapFileVersion = 1;
+inline constexpr uint32_t kMapFileVersion = 2;  // 2: hash maps with 64-byte tagged buckets
 inline constexpr uint32_t kStateCreating = 0;
 inline constexpr uint32_t kStateReady = 1;
 // The type-specific area starts here; it is page aligned so array data can be mmap()ed.
