@@ -52,6 +52,11 @@ struct Backing {
 // receives a precise explanation when not null.
 int check_spec(const MapSpec& spec, std::string* why = nullptr);
 
+// Flags Linux sets on a map of `type` whatever the creator asked (BPF_F_RDONLY_PROG for both
+// devmap types: a program's lookup returns a pointer into the device entry). A created map's
+// spec() has them; a creator may not ask for them (EINVAL).
+uint32_t forced_map_flags(uint32_t type);
+
 // bpftool's name of a map type ("hash", "array", ...), "unknown" past the known ones.
 const char* map_type_name(uint32_t type);
 

@@ -11,6 +11,7 @@
 #include "cli/command_args.hpp"
 #include "cli/hex.hpp"
 #include "cli/prog.hpp"
+#include "cli/prog_run_redirect.hpp"
 #include "cli/program_input.hpp"
 #include "cli/runtime_access.hpp"
 #include "object/object.hpp"
@@ -107,6 +108,7 @@ Status run_record(Context& ctx, runtime::Runtime& rt, const runtime::ProgramReco
     // The kernel reports the low 32 bits of r0.
     ctx.out << "Return value: " << static_cast<uint32_t>(output->retval) << ", duration"
             << (input.repeat > 1 ? " (average)" : "") << ": " << output->duration_ns << "ns\n";
+    if (ctx.debug) ctx.out << redirect_line(rt, *output);  // bpftool has no such line
     return ok_status();
   }
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
@@ -122,6 +124,7 @@ Status run_record(Context& ctx, runtime::Runtime& rt, const runtime::ProgramReco
   }
   out["retval"] = static_cast<uint32_t>(output->retval);
   out["duration"] = output->duration_ns;
+  if (output->redirected) out["redirect"] = redirect_json(rt, *output);
   ctx.print_json(out);
   return ok_status();
 }

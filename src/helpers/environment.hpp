@@ -48,10 +48,15 @@ struct PacketState {
   uint8_t* data_end = nullptr;
   void* ctx = nullptr;     // the struct xdp_md or struct __sk_buff the program was given
   bool writable = true;    // may the program write the packet directly (checked runs)
-  // bpf_redirect(): the target the program chose (Linux keeps it in bpf_redirect_info).
+  // bpf_redirect() and bpf_redirect_map(): the target the program chose last (Linux keeps it
+  // in bpf_redirect_info). redirect_map is null for bpf_redirect (target: redirect_ifindex);
+  // for bpf_redirect_map it is the devmap/cpumap/xskmap and redirect_key the entry (with
+  // BPF_F_BROADCAST in redirect_flags: every entry of the map).
   bool redirected = false;
   uint32_t redirect_ifindex = 0;
   uint64_t redirect_flags = 0;
+  const maps::Map* redirect_map = nullptr;
+  uint32_t redirect_key = 0;
 
   // Rewrites the context's data, data_end and data_meta (and skb len) from the bounds above.
   // Programs load those fields as u32 and cast them to pointers, which is why packet buffers

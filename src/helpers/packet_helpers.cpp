@@ -12,6 +12,7 @@
 
 #include "helpers/environment.hpp"
 #include "helpers/linux_helpers.hpp"
+#include "userbpf/map.hpp"
 
 namespace userbpf::helpers {
 namespace {
@@ -109,7 +110,46 @@ uint64_t redirect(uint64_t ifindex, uint64_t flags, uint64_t, uint64_t, uint64_t
   p->redirected = true;
   p->redirect_ifindex = static_cast<uint32_t>(ifindex);
   p->redirect_flags = flags;
+  p->redirect_map = nullptr;
+  p->redirect_key = 0;
   return p->kind == PacketState::Kind::xdp ? XDP_REDIRECT : TC_ACT_REDIRECT;
+}
+
+// bpf_redirect_map (Linux's __bpf_xdp_redirect_map): the low bits of flags are the XDP action
+// returned when the key has no entry; devmaps also take BPF_F_BROADCAST (redirect to every
+// entry, found or not) and BPF_F_EXCLUDE_INGRESS. Any other flag bit answers XDP_ABORTED. The
+// key is truncated to u32 as the map types' lookups take it. Only XDP programs may call it
+// (the verifier's rule); it answers XDP_ABORTED for a map that is not a redirect map.
+uint64_t redirect_map(uint64_t map_handle, uint64_t key_arg, uint64_t flags, uint64_t, uint64_t,
+                      CallContext& call) {
+  ProgramEnv* env = env_of(call);
+  if (map_handle == 0 || (env && env->checked && !env->knows_map(map_handle))) return XDP_ABORTED;
+  auto* map = reinterpret_cast<maps::Map*>(map_handle);
+  const uint32_t type = map->spec().type;
+  constexpr uint64_t kActionMask = XDP_ABORTED | XDP_DROP | XDP_PASS | XDP_TX;
+  uint64_t flag_mask = 0;
+  if (type == BPF_MAP_TYPE_DEVMAP || type == BPF_MAP_TYPE_DEVMAP_HASH) {
+    flag_mask = BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS;
+  } else if (type != BPF_MAP_TYPE_CPUMAP && type != BPF_MAP_TYPE_XSKMAP) {
+    return XDP_ABORTED;
+  }
+  if (flags & ~(kActionMask | flag_mask)) return XDP_ABORTED;
+  const uint32_t key = static_cast<uint32_t>(key_arg);
+  const bool found = map->lookup(&key) != nullptr;
+  PacketState* p =
+      env && env->packet && env->packet->kind == PacketState::Kind::xdp ? env->packet : nullptr;
+  if (!found && !(flags & BPF_F_BROADCAST)) {
+    if (p) p->redirected = false;  // a failed lookup clears the earlier choice, as in Linux
+    return flags & kActionMask;
+  }
+  if (p) {
+    p->redirected = true;
+    p->redirect_map = map;
+    p->redirect_key = key;
+    p->redirect_ifindex = 0;
+    p->redirect_flags = (flags & BPF_F_BROADCAST) ? flags : 0;  // Linux keeps them only then
+  }
+  return XDP_REDIRECT;
 }
 
 // ---- Ones'-complement arithmetic as include/net/checksum.h defines it. ----
@@ -294,6 +334,7 @@ void register_packet_helpers(vm::HelperTable& t) {
   t.set(BPF_FUNC_xdp_adjust_tail, {"xdp_adjust_tail", xdp_adjust_tail});
   t.set(BPF_FUNC_xdp_adjust_meta, {"xdp_adjust_meta", xdp_adjust_meta});
   t.set(BPF_FUNC_redirect, {"redirect", redirect});
+  t.set(BPF_FUNC_redirect_map, {"redirect_map", redirect_map});
   t.set(BPF_FUNC_csum_diff, {"csum_diff", csum_diff});
   t.set(BPF_FUNC_l3_csum_replace, {"l3_csum_replace", l3_csum_replace});
   t.set(BPF_FUNC_l4_csum_replace, {"l4_csum_replace", l4_csum_replace});

@@ -20,10 +20,6 @@ bool is_redirect_map_type(uint32_t type);
 // dev_map_init_map / cpu_map_alloc / xsk_map_alloc: 0 or the negative errno Linux returns.
 int check_redirect_map_spec(const MapSpec& spec, std::string* why);
 
-// Flags Linux sets on a map of `type` whatever the creator asked: BPF_F_RDONLY_PROG for both
-// devmap types (a program's lookup returns a pointer into the device entry).
-uint32_t forced_map_flags(uint32_t type);
-
 // Does the host (this process's network namespace) have a device with this ifindex? Linux's
 // devmap update takes a reference with dev_get_by_index() and refuses an unknown ifindex;
 // userbpf has no devices of its own, so an ifindex means the host's device of that index.

@@ -71,7 +71,8 @@ Result<uint32_t> Runtime::create_map(const object::Object& obj, const object::Ma
       if (!record) return record.take_error();
       const auto& s = record->spec;
       if (s.type != spec.type || s.key_size != spec.key_size || s.value_size != spec.value_size ||
-          s.max_entries != spec.max_entries || s.map_flags != spec.map_flags)
+          s.max_entries != spec.max_entries ||
+          (s.map_flags & ~maps::forced_map_flags(s.type)) != spec.map_flags)
         return at_map(obj, def, "pinned map at " + pin_path + " is incompatible");
       return pinned->id;
     }
@@ -113,6 +114,7 @@ Result<uint32_t> Runtime::create_map(const object::Object& obj, const object::Ma
   MapRecord record;
   record.id = *id;
   record.spec = spec;
+  record.spec.map_flags = (*map)->spec().map_flags;  // with the flags Linux adds
   record.frozen = def.frozen;
   record.owner_pid = getpid();
   record.owner_start = process_start_time(getpid());
@@ -184,6 +186,7 @@ Result<std::vector<ProgramRecord>> Runtime::load(const object::Object& original,
     r.object_path = obj.path;
     r.map_ids = map_ids;
     r.btf_id = btf_id;
+    for (const auto& fi : prog->func_info) r.funcs.push_back({fi.insn, fi.type_id});
     for (const auto& li : prog->line_info) {
       auto line = object::line_of(obj, *prog, li.insn);
       if (line) r.lines.push_back({li.insn, line->file, line->text, line->line, line->column});

@@ -43,10 +43,16 @@ struct TestRunOutput {
   std::vector<uint8_t> data_out;
   std::vector<uint8_t> ctx_out;
   uint64_t duration_ns = 0;  // mean per repetition
-  // bpf_redirect() in the last repetition: its target (XDP and skb programs).
+  // bpf_redirect() or bpf_redirect_map() in the last repetition: its target (XDP and skb
+  // programs). redirect_map_id is the runtime id of the map bpf_redirect_map chose (0 for
+  // bpf_redirect, whose target is redirect_ifindex), redirect_key its entry; redirect_flags
+  // holds BPF_F_BROADCAST / BPF_F_EXCLUDE_INGRESS for a broadcast to every entry.
   bool redirected = false;
   uint32_t redirect_ifindex = 0;
   uint64_t redirect_flags = 0;
+  uint32_t redirect_map_id = 0;
+  uint32_t redirect_map_type = 0;
+  uint32_t redirect_key = 0;
 };
 
 Result<TestRunOutput> test_run(RunnableProgram& prog, const TestRunInput& input);

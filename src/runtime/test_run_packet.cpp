@@ -21,6 +21,7 @@
 #include <utility>
 
 #include "runtime/test_run.hpp"
+#include "userbpf/map.hpp"
 
 namespace userbpf::runtime::detail {
 namespace {
@@ -88,6 +89,7 @@ Result<TestRunOutput> run_on_packet(RunnableProgram& prog, const TestRunInput& i
   const auto start = std::chrono::steady_clock::now();
   for (uint32_t i = 0; i < repeat; ++i) {
     packet.redirected = false;
+    packet.redirect_map = nullptr;
     packet.sync_ctx();
     const vm::Region packet_region{reinterpret_cast<uint64_t>(packet.data_meta),
                                    static_cast<uint64_t>(packet.data_end - packet.data_meta),
@@ -106,6 +108,14 @@ Result<TestRunOutput> run_on_packet(RunnableProgram& prog, const TestRunInput& i
   out.redirected = packet.redirected;
   out.redirect_ifindex = packet.redirect_ifindex;
   out.redirect_flags = packet.redirect_flags;
+  if (packet.redirected && packet.redirect_map != nullptr) {
+    out.redirect_map_type = packet.redirect_map->spec().type;
+    out.redirect_key = packet.redirect_key;
+    const auto& maps = prog.maps();  // by the record's map index, as map_ids
+    for (size_t i = 0; i < maps.size() && i < prog.record().map_ids.size(); ++i) {
+      if (maps[i].get() == packet.redirect_map) out.redirect_map_id = prog.record().map_ids[i];
+    }
+  }
   return out;
 }
 
