@@ -8,7 +8,8 @@
 //   getnext MAP [key ...]
 //   pin MAP PATH
 //   peek|pop|dequeue MAP, push|enqueue MAP value ...   (queue and stack maps)
-// Under -j an entry of a map with BTF also has bpftool's "formatted" member (map_btf.hpp).
+// Under -j an entry of a map with BTF also has bpftool's "formatted" member (map_btf.hpp); plain
+// dump and lookup of such a map print that formatted form as bpftool does (bpftool_json_writer).
 #include "cli/map.hpp"
 
 #include <bpf/btf.h>
@@ -16,8 +17,10 @@
 #include <string.h>
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <ostream>
 
+#include "cli/bpftool_json_writer.hpp"
 #include "cli/map_btf.hpp"
 #include "cli/map_format.hpp"
 #include "cli/prefix_match.hpp"
@@ -156,9 +159,19 @@ void print_entry(Context& ctx, const MapTarget& t, std::span<const uint8_t> key,
                  std::span<const uint8_t> value) {
   if (ctx.json) {
     ctx.print_json(entry_json_of(t, key, value));
-  } else {
-    ctx.out << entry_plain(t.map->spec(), t.map->ncpus(), key, value);
+    return;
   }
+  // bpftool writes an entry of a map with BTF through btf_dumper in plain-text mode.
+  if (t.btf) {
+    nlohmann::ordered_json f = formatted(t, key, value);
+    if (!f.is_null()) {
+      BpftoolJsonWriter writer(ctx.out);
+      writer.value(f);
+      writer.finish();
+      return;
+    }
+  }
+  ctx.out << entry_plain(t.map->spec(), t.map->ncpus(), key, value);
 }
 
 // ---- show / list ----
@@ -241,6 +254,13 @@ Status do_dump(Context& ctx, Args args) {
                                                   " map, use peek or pop instead");
   }
   nlohmann::ordered_json entries = nlohmann::ordered_json::array();
+  // Plain output of a map with BTF: bpftool's `[{ "key": ..., "value": ... },...]` listing
+  // (btf_dumper, plain-text mode) instead of hex lines and the "Found N elements" count.
+  std::optional<BpftoolJsonWriter> btf_writer;
+  if (!ctx.json && t->btf) {
+    btf_writer.emplace(ctx.out);
+    btf_writer->begin_array();
+  }
   std::vector<uint8_t> key(spec.key_size), next(spec.key_size), value(map.user_value_size());
   uint32_t count = 0;
   bool first = true;
@@ -264,6 +284,8 @@ Status do_dump(Context& ctx, Args args) {
     }
     if (ctx.json) {
       entries.push_back(entry_json_of(*t, key, value));
+    } else if (nlohmann::ordered_json f; btf_writer && !(f = formatted(*t, key, value)).is_null()) {
+      btf_writer->value(f);
     } else {
       ctx.out << entry_plain(spec, map.ncpus(), key, value);
     }
@@ -271,6 +293,9 @@ Status do_dump(Context& ctx, Args args) {
   }
   if (ctx.json) {
     ctx.print_json(entries);
+  } else if (btf_writer) {
+    btf_writer->end_array();
+    btf_writer->finish();
   } else {
     ctx.out << "Found " << count << " element" << (count == 1 ? "" : "s") << "\n";
   }

@@ -2,16 +2,21 @@
 // dump of the instructions as loaded, with the source lines of the program's line info before the
 // instructions they start (`; int key = 0;`, with `linum` also
 // ` [file:prog.c line_num:12 line_col:7]`), and map references shown as the kernel shows them,
-// `map[id:N]` and `map[id:N][0]+OFF`. Under -j each instruction object carries "src" (and with
-// linum "file", "line_num", "line_col") as bpftool's JSON does.
+// `map[id:N]` and `map[id:N][0]+OFF`. A program with func_info gets each function's BTF
+// signature before its first instruction (`int hello(void * ctx):`). Under -j each instruction
+// object carries "proto" and "src" (and with linum "file", "line_num", "line_col") as bpftool's
+// JSON does.
+#include <bpf/btf.h>
 #include <fmt/format.h>
 #include <linux/bpf.h>
 
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "cli/func_signature.hpp"
 #include "cli/map_format.hpp"
 #include "cli/prog.hpp"
 #include "cli/runtime_access.hpp"
@@ -78,6 +83,17 @@ Status do_prog_dump_loaded(Context& ctx, Args args) {
     return fmt::format("map[id:{}][0]+{}", id, insn.next_imm);
   };
 
+  // Function signatures by instruction, from func_info and the program's BTF.
+  std::vector<std::string> signature_at(prog->size());
+  if (record->btf_id != 0 && !record->funcs.empty()) {
+    const std::string path = (rt->dir().btf() / (std::to_string(record->btf_id) + ".btf")).string();
+    std::unique_ptr<btf, void (*)(btf*)> b(btf__parse_raw(path.c_str()), btf__free);
+    for (const runtime::FuncInfoRecord& f : record->funcs) {
+      if (b && f.insn < signature_at.size())
+        signature_at[f.insn] = func_signature(b.get(), f.type_id);
+    }
+  }
+
   // Line info by instruction: the first record at an index wins, as bpf_prog_linfo__lfind.
   std::vector<const runtime::SourceLineRecord*> line_at(prog->size(), nullptr);
   for (const runtime::SourceLineRecord& line : record->lines) {
@@ -89,6 +105,7 @@ Status do_prog_dump_loaded(Context& ctx, Args args) {
     for (size_t i = 0; i < prog->size(); ++i) {
       if (prog->insns[i].is_lddw_tail()) continue;
       nlohmann::ordered_json j = nlohmann::ordered_json::object();
+      if (!signature_at[i].empty()) j["proto"] = signature_at[i];
       if (const runtime::SourceLineRecord* line = line_at[i]) {
         j["src"] = ltrim(line->text);
         if (linum) {
@@ -123,6 +140,7 @@ Status do_prog_dump_loaded(Context& ctx, Args args) {
   for (size_t i = 0; i < prog->size(); ++i) {
     const isa::Insn& insn = prog->insns[i];
     if (insn.is_lddw_tail()) continue;
+    if (!signature_at[i].empty()) ctx.out << signature_at[i] << ":\n";
     if (const runtime::SourceLineRecord* line = line_at[i]) {
       ctx.out << "; " << ltrim(line->text);
       if (linum) {

@@ -304,7 +304,9 @@ TEST_F(RuntimeCommands, DumpXlatedWithSourceLines) {
   ASSERT_EQ(list.size(), 2u);
   const ProcessResult dump = run({"prog", "dump", "xlated", "pinned", "/sys/fs/bpf/lm"});
   ASSERT_EQ(dump.exit_code, 0) << dump.err;
-  EXPECT_TRUE(dump.out.starts_with("; int legacy_prog(void *ctx) {\n   0: (b7) r1 = 0\n"))
+  // bpftool prints the function's BTF signature (func_info) before its first instruction.
+  EXPECT_TRUE(dump.out.starts_with(
+      "int legacy_prog(void * ctx):\n; int legacy_prog(void *ctx) {\n   0: (b7) r1 = 0\n"))
       << dump.out;
   EXPECT_NE(dump.out.find("; int key = 0;\n   1: (63) *(u32 *)(r10 -4) = r1\n"), std::string::npos);
   EXPECT_NE(dump.out.find("(18) r1 = map[id:" + std::to_string(list[0].at("id").get<int>()) + "]"),
