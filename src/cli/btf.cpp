@@ -20,6 +20,7 @@
 
 #include "cli/command_args.hpp"
 #include "cli/runtime_access.hpp"
+#include "runtime/runtime_btf.hpp"
 
 namespace userbpf::cli {
 namespace {
@@ -226,11 +227,18 @@ Status do_dump(Context& ctx, Args args) {
   auto words = strip_global_options(ctx, args);
   if (!words) return words.take_error();
   const std::vector<std::string>& w = *words;
-  if (w.size() < 2) {
-    return make_error(Errc::invalid_argument, "'btf dump' needs { file FILE | id BTF_ID }");
+  if (w.empty() || (w.size() < 2 && w[0] != "runtime")) {
+    return make_error(Errc::invalid_argument,
+                      "'btf dump' needs { file FILE | id BTF_ID | runtime }");
   }
   std::string path;
-  if (w[0] == "file") {
+  // `runtime`: the runtime's own BTF, what /sys/kernel/btf/vmlinux is to a kernel: every context
+  // and structure userbpf exposes to programs. `btf dump runtime format c > vmlinux.h` gives the
+  // header CO-RE programs compile against.
+  const bool runtime_source = w[0] == "runtime";
+  if (runtime_source) {
+    // no path: the BTF is built in memory
+  } else if (w[0] == "file") {
     path = w[1];
   } else if (w[0] == "id") {
     auto id = parse_unsigned(w[1], "BTF ID");
@@ -246,7 +254,7 @@ Status do_dump(Context& ctx, Args args) {
     return make_error(Errc::invalid_argument, "unrecognized BTF source specifier: '" + w[0] + "'");
   }
   bool c_format = false;
-  size_t pos = 2;
+  size_t pos = runtime_source ? 1 : 2;
   if (pos < w.size() && w[pos] == "format") {
     if (pos + 1 >= w.size()) return make_error(Errc::invalid_argument, "'format' needs c or raw");
     if (w[pos + 1] == "c") {
@@ -263,10 +271,15 @@ Status do_dump(Context& ctx, Args args) {
   if (c_format && ctx.json) {
     return make_error(Errc::invalid_argument, "JSON output is not supported for C format");
   }
-  std::unique_ptr<btf, void (*)(btf*)> b(btf__parse(path.c_str(), nullptr), btf__free);
-  if (!b) {
-    return make_error(Errc::invalid_argument,
-                      "failed to load BTF from " + path + ": " + strerror(errno));
+  std::shared_ptr<btf> b;
+  if (runtime_source) {
+    b = runtime::runtime_btf();
+  } else {
+    b.reset(btf__parse(path.c_str(), nullptr), btf__free);
+    if (!b) {
+      return make_error(Errc::invalid_argument,
+                        "failed to load BTF from " + path + ": " + strerror(errno));
+    }
   }
   if (c_format) return dump_c(ctx, b.get());
   if (ctx.json) {
@@ -287,7 +300,7 @@ Status do_btf_help(Context& ctx, Args) {
   ctx.err << "Usage: " << bin << " btf dump BTF_SRC [format FORMAT]\n"
           << "       " << bin << " btf help\n"
           << "\n"
-          << "       BTF_SRC := { id BTF_ID | file FILE }\n"
+          << "       BTF_SRC := { id BTF_ID | file FILE | runtime }\n"
           << "       FORMAT  := { raw | c }\n";
   return ok_status();
 }

@@ -38,7 +38,9 @@ Status do_exec(Context& ctx, Args args) {
   if (stripped->empty()) {
     auto attachments = linked_attachments(*rt);
     if (!attachments) return attachments.take_error();
-    return supervise_command(ctx, *rt, *attachments, command, false);
+    SuperviseOptions options;
+    options.print_trace = false;
+    return supervise_command(ctx, *rt, *attachments, command, options);
   }
   std::vector<runtime::ProgramRecord> programs;
   Args rest(*stripped);
@@ -56,7 +58,7 @@ Status do_exec(Context& ctx, Args args) {
     }
     rest = rest.subspan(match->consumed);
   }
-  return supervise_command(ctx, *rt, attach_by_section(programs), command, true);
+  return supervise_command(ctx, *rt, attach_by_section(programs), command, SuperviseOptions{});
 }
 
 }  // namespace userbpf::cli

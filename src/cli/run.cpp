@@ -2,6 +2,7 @@
 // tracepoint programs and runs COMMAND under supervision. The shared supervision lives here too.
 #include <ostream>
 
+#include "cli/event_printer.hpp"
 #include "cli/prog.hpp"
 #include "cli/runtime_access.hpp"
 #include "cli/supervise.hpp"
@@ -12,7 +13,8 @@
 namespace userbpf::cli {
 namespace {
 
-constexpr std::string_view kRunUsage = "run OBJ... [--prog NAME] -- COMMAND [ARGS]";
+constexpr std::string_view kRunUsage =
+    "run OBJ... [--prog NAME] [--events [--event-type TYPE]] -- COMMAND [ARGS]";
 
 void print_new_trace_lines(Context& ctx, runtime::Runtime& rt) {
   bool any = false;
@@ -45,7 +47,7 @@ std::vector<Attachment> attach_by_section(const std::vector<runtime::ProgramReco
 
 Status supervise_command(Context& ctx, runtime::Runtime& rt,
                          const std::vector<Attachment>& attachments,
-                         const std::vector<std::string>& command, bool print_trace) {
+                         const std::vector<std::string>& command, const SuperviseOptions& options) {
   hooks::SyscallDispatcher dispatcher;
   for (const Attachment& attachment : attachments) {
     const runtime::ProgramRecord& record = attachment.program;
@@ -64,7 +66,21 @@ Status supervise_command(Context& ctx, runtime::Runtime& rt,
   if (dispatcher.attached() == 0) {
     return make_error(Errc::invalid_argument, "no program to attach to a supported hook");
   }
-  if (print_trace) dispatcher.set_after_event([&] { print_new_trace_lines(ctx, rt); });
+  std::unique_ptr<EventPrinter> events;
+  if (options.events) {
+    std::vector<runtime::ProgramRecord> programs;
+    for (const Attachment& a : attachments) programs.push_back(a.program);
+    auto printer = EventPrinter::create(ctx, rt, programs, options.event_type);
+    if (!printer) return printer.take_error();
+    if ((*printer)->maps() == 0) {
+      ctx.err << "Warning: --events: the programs use no ringbuf or perf_event_array map\n";
+    }
+    events = std::move(*printer);
+  }
+  dispatcher.set_after_event([&] {
+    if (options.print_trace) print_new_trace_lines(ctx, rt);
+    if (events) events->drain();
+  });
   uint64_t reported = 0;
   dispatcher.set_on_error([&](const runtime::ProgramRecord& record, const Error& error) {
     if (reported++ < 10) {
@@ -76,7 +92,8 @@ Status supervise_command(Context& ctx, runtime::Runtime& rt,
   hooks::CommandSpec spec;
   spec.argv = command;
   auto outcome = supervisor.run(spec, dispatcher.interest(), dispatcher);
-  if (print_trace) print_new_trace_lines(ctx, rt);
+  if (options.print_trace) print_new_trace_lines(ctx, rt);
+  if (events) events->drain();
   if (!outcome) return outcome.take_error();
   if (outcome->detached) {
     ctx.err << "Warning: detached from the command's processes (" << outcome->processes
@@ -95,36 +112,45 @@ Status supervise_command(Context& ctx, runtime::Runtime& rt,
 Status do_run(Context& ctx, Args args) {
   std::vector<std::string> words, command;
   if (Status s = split_command(kRunUsage, args, words, command); !s) return s;
-  auto stripped = strip_global_options(ctx, words);
-  if (!stripped) return stripped.take_error();
+  // run's own options first; the global ones (-j, --state-dir DIR, ...) may sit among them.
   runtime::LoadOptions options;
-  std::vector<std::string> objects;
-  for (size_t i = 0; i < stripped->size(); ++i) {
-    const std::string& word = (*stripped)[i];
-    if (word == "--prog" || word == "prog") {
-      if (i + 1 == stripped->size()) {
-        return make_error(Errc::invalid_argument, "'" + word + "' needs a program name");
-      }
-      options.only_program = (*stripped)[++i];
+  SuperviseOptions supervise;
+  std::vector<std::string> rest;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& word = words[i];
+    const bool takes_value = word == "--event-type" || word == "--prog" || word == "prog";
+    if (takes_value && i + 1 == words.size()) {
+      return make_error(Errc::invalid_argument,
+                        "'" + word + "' needs a value (usage: " + std::string(kRunUsage) + ")");
+    }
+    if (word == "--events") {
+      supervise.events = true;
+    } else if (word == "--event-type") {
+      supervise.events = true;
+      supervise.event_type = words[++i];
+    } else if (word == "--prog" || word == "prog") {
+      options.only_program = words[++i];
     } else {
-      objects.push_back(word);
+      rest.push_back(word);
     }
   }
-  if (objects.empty()) {
+  auto objects = strip_global_options(ctx, rest);
+  if (!objects) return objects.take_error();
+  if (objects->empty()) {
     return make_error(Errc::invalid_argument,
                       "expected an object file (usage: " + std::string(kRunUsage) + ")");
   }
   auto rt = open_runtime(ctx);
   if (!rt) return rt.take_error();
   std::vector<runtime::ProgramRecord> programs;
-  for (const std::string& path : objects) {
+  for (const std::string& path : *objects) {
     auto obj = object::open(path);
     if (!obj) return with_object(obj.take_error(), path);
     auto loaded = rt->load(*obj, options);
     if (!loaded) return with_object(loaded.take_error(), path);
     programs.insert(programs.end(), loaded->begin(), loaded->end());
   }
-  return supervise_command(ctx, *rt, attach_by_section(programs), command, true);
+  return supervise_command(ctx, *rt, attach_by_section(programs), command, supervise);
 }
 
 }  // namespace userbpf::cli

@@ -24,13 +24,20 @@ struct Attachment {
 // Attachments at the programs' own section names (auto-attach).
 std::vector<Attachment> attach_by_section(const std::vector<runtime::ProgramRecord>& programs);
 
+struct SuperviseOptions {
+  // Print (consume) the trace_pipe lines the programs write as they come; otherwise they stay in
+  // the trace buffer for `userbpf trace_pipe`.
+  bool print_trace = true;
+  // Print the records of the programs' ringbuf and perf_event_array maps (event_printer.hpp).
+  bool events = false;
+  std::string event_type;  // BTF type that decodes them; empty: hex
+};
+
 // Attaches every attachment whose hook is supported (warning about the others), runs `command`
-// under supervision, and leaves the command's exit status in ctx.exit_code. With `print_trace`
-// the trace_pipe lines the programs write are printed (consumed) as they come; without, they stay
-// in the trace buffer for `userbpf trace_pipe`.
+// under supervision, and leaves the command's exit status in ctx.exit_code.
 Status supervise_command(Context& ctx, runtime::Runtime& rt,
                          const std::vector<Attachment>& attachments,
-                         const std::vector<std::string>& command, bool print_trace);
+                         const std::vector<std::string>& command, const SuperviseOptions& options);
 
 // Splits `args` at the first "--": the words before and the command after. Error when there is
 // no "--" or no command after it.

@@ -99,6 +99,7 @@ void EventDispatcher::run(Attached& a, Current& current, const void* ctx, size_t
   env.task = current.info;
   env.memory_pid = current.info.tgid;
   env.current_task = reinterpret_cast<uint64_t>(current.task);
+  env.user_regs = current.user_regs;
   std::vector<vm::Region> regions(extra.begin(), extra.end());
   regions.push_back(tasks_.region());
   const vm::Region ctx_region{reinterpret_cast<uint64_t>(ctx), ctx_size, false, "ctx"};
@@ -128,6 +129,7 @@ void EventDispatcher::run_syscall_programs(const SyscallEvent& event) {
   const bool entry = event.phase == SyscallPhase::enter;
   if (!entry) regs[kRegAx] = static_cast<uint64_t>(event.ret);
   const vm::Region regs_region{reinterpret_cast<uint64_t>(regs), sizeof(regs), false, "pt_regs"};
+  current.user_regs = &event.regs;  // as stopped: ip, sp and bp of the syscall's caller
   uint64_t wrapper[kPtRegsSize / 8] = {};
   wrapper[kRegDi] = reinterpret_cast<uint64_t>(regs);
   if (!entry) wrapper[kRegAx] = static_cast<uint64_t>(event.ret);

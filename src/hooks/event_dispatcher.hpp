@@ -83,6 +83,9 @@ class EventDispatcher : public EventSink {
     bool resolved = false;
     helpers::TaskInfo info;
     runtime::TaskModel* task = nullptr;
+    // The thread's user registers at the stop (bpf_get_stack's user stack); nullptr when the
+    // event has none.
+    const void* user_regs = nullptr;
   };
   const TracepointFormat& format_of(SyscallPhase phase, int nr);
   void resolve(Current& current);

@@ -53,6 +53,13 @@ class Builder {
     for (const auto& [n, v] : values) check(btf__add_enum_value(b_, n, v));
     return named_[name] = id;
   }
+  // An enum whose values need 64 bits (BTF_KIND_ENUM64).
+  int enumeration64(const char* name,
+                    std::initializer_list<std::pair<const char*, uint64_t>> values) {
+    const int id = check(btf__add_enum64(b_, name, 8, false));
+    for (const auto& [n, v] : values) check(btf__add_enum64_value(b_, n, v));
+    return id;
+  }
   int type(const char* name) const { return named_.at(name); }
   // The id the next added type gets: lets a pointer name its struct before the struct exists
   // (self-referential task_struct).
@@ -301,6 +308,60 @@ void add_task_model(Builder& t) {
 
 #undef FIELD
 
+// <linux/bpf.h>'s enums, as a kernel's BTF carries them: libbpf-style programs compiled against
+// a vmlinux.h (and not <linux/bpf.h>) name map types and helper flags through these.
+#define E(name) \
+  { #name, name }
+void add_uapi_enums(Builder& t) {
+  t.enumeration("bpf_map_type", {E(BPF_MAP_TYPE_UNSPEC),
+                                 E(BPF_MAP_TYPE_HASH),
+                                 E(BPF_MAP_TYPE_ARRAY),
+                                 E(BPF_MAP_TYPE_PROG_ARRAY),
+                                 E(BPF_MAP_TYPE_PERF_EVENT_ARRAY),
+                                 E(BPF_MAP_TYPE_PERCPU_HASH),
+                                 E(BPF_MAP_TYPE_PERCPU_ARRAY),
+                                 E(BPF_MAP_TYPE_STACK_TRACE),
+                                 E(BPF_MAP_TYPE_CGROUP_ARRAY),
+                                 E(BPF_MAP_TYPE_LRU_HASH),
+                                 E(BPF_MAP_TYPE_LRU_PERCPU_HASH),
+                                 E(BPF_MAP_TYPE_LPM_TRIE),
+                                 E(BPF_MAP_TYPE_ARRAY_OF_MAPS),
+                                 E(BPF_MAP_TYPE_HASH_OF_MAPS),
+                                 E(BPF_MAP_TYPE_DEVMAP),
+                                 E(BPF_MAP_TYPE_SOCKMAP),
+                                 E(BPF_MAP_TYPE_CPUMAP),
+                                 E(BPF_MAP_TYPE_XSKMAP),
+                                 E(BPF_MAP_TYPE_SOCKHASH),
+                                 E(BPF_MAP_TYPE_CGROUP_STORAGE),
+                                 E(BPF_MAP_TYPE_REUSEPORT_SOCKARRAY),
+                                 E(BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE),
+                                 E(BPF_MAP_TYPE_QUEUE),
+                                 E(BPF_MAP_TYPE_STACK),
+                                 E(BPF_MAP_TYPE_SK_STORAGE),
+                                 E(BPF_MAP_TYPE_DEVMAP_HASH),
+                                 E(BPF_MAP_TYPE_STRUCT_OPS),
+                                 E(BPF_MAP_TYPE_RINGBUF),
+                                 E(BPF_MAP_TYPE_INODE_STORAGE),
+                                 E(BPF_MAP_TYPE_TASK_STORAGE),
+                                 E(BPF_MAP_TYPE_BLOOM_FILTER)});
+  t.enumeration("", {E(BPF_ANY), E(BPF_NOEXIST), E(BPF_EXIST), E(BPF_F_LOCK)});
+  t.enumeration("",
+                {E(BPF_F_NO_PREALLOC), E(BPF_F_NO_COMMON_LRU), E(BPF_F_NUMA_NODE), E(BPF_F_RDONLY),
+                 E(BPF_F_WRONLY), E(BPF_F_STACK_BUILD_ID), E(BPF_F_ZERO_SEED), E(BPF_F_RDONLY_PROG),
+                 E(BPF_F_WRONLY_PROG), E(BPF_F_CLONE), E(BPF_F_MMAPABLE)});
+  t.enumeration("", {E(BPF_F_SKIP_FIELD_MASK), E(BPF_F_USER_STACK), E(BPF_F_FAST_STACK_CMP),
+                     E(BPF_F_REUSE_STACKID), E(BPF_F_USER_BUILD_ID)});
+  t.enumeration64("", {E(BPF_F_INDEX_MASK), E(BPF_F_CURRENT_CPU), E(BPF_F_CTXLEN_MASK)});
+  t.enumeration("", {E(BPF_RB_NO_WAKEUP), E(BPF_RB_FORCE_WAKEUP)});
+  t.enumeration(
+      "", {E(BPF_RB_AVAIL_DATA), E(BPF_RB_RING_SIZE), E(BPF_RB_CONS_POS), E(BPF_RB_PROD_POS)});
+  t.enumeration("", {E(BPF_F_RECOMPUTE_CSUM), E(BPF_F_INVALIDATE_HASH)});
+  t.enumeration("", {E(BPF_F_HDR_FIELD_MASK)});
+  t.enumeration("", {E(BPF_F_PSEUDO_HDR), E(BPF_F_MARK_MANGLED_0), E(BPF_F_MARK_ENFORCE)});
+  t.enumeration("", {E(BPF_F_BROADCAST), E(BPF_F_EXCLUDE_INGRESS)});
+}
+#undef E
+
 std::shared_ptr<::btf> build() {
   std::shared_ptr<::btf> b(btf__new_empty(), [](::btf* p) { btf__free(p); });
   if (!b) return nullptr;
@@ -309,6 +370,7 @@ std::shared_ptr<::btf> build() {
   add_contexts(t);
   add_trace_events(t);
   add_task_model(t);
+  add_uapi_enums(t);
   if (t.error() != 0) return nullptr;
   return b;
 }

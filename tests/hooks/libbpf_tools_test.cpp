@@ -1,0 +1,87 @@
+// A libbpf-tools-style program (tests/hooks/core_progs/execsnoop.bpf.c: compiled against the
+// vmlinux.h that `userbpf btf dump runtime format c` writes, CO-RE task reads, a ring buffer of
+// events) run unchanged by `userbpf run --event-type`, its events checked against the commands
+// the test started.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cli/subprocess.hpp"
+
+namespace userbpf::hooks {
+namespace {
+
+const std::string kBinary = std::string(USERBPF_BIN_DIR) + "/userbpf";
+const std::string kExecsnoop = std::string(USERBPF_CORE_PROG_DIR) + "/execsnoop.bpf.o";
+
+class LibbpfTools : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/userbpf-tools-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern), nullptr);
+    state_ = pattern;
+  }
+  void TearDown() override { std::filesystem::remove_all(state_); }
+  std::string state_;
+};
+
+TEST_F(LibbpfTools, RuntimeVmlinuxHeaderDescribesWhatProgramsSee) {
+  const auto r = testing::run_process(kBinary, {"btf", "dump", "runtime", "format", "c"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.out.starts_with("#ifndef __VMLINUX_H__\n")) << r.out.substr(0, 200);
+  for (const char* needle : {"struct task_struct {", "struct task_struct *real_parent;",
+                             "struct pt_regs {", "struct trace_event_raw_sys_enter {",
+                             "struct xdp_md {", "struct __sk_buff {", "BPF_MAP_TYPE_RINGBUF = 27",
+                             "BPF_ANY = 0", "BPF_F_CURRENT_CPU = 4294967295ULL", "XDP_PASS = 2"}) {
+    EXPECT_NE(r.out.find(needle), std::string::npos) << needle;
+  }
+  const auto raw = testing::run_process(kBinary, {"-j", "btf", "dump", "runtime"});
+  ASSERT_EQ(raw.exit_code, 0) << raw.err;
+  EXPECT_FALSE(nlohmann::json::parse(raw.out).at("types").empty());
+}
+
+TEST_F(LibbpfTools, ExecsnoopEventsDecodedByTheirBtfType) {
+  const auto r =
+      testing::run_process(kBinary, {"--state-dir", state_, "-j", "run", kExecsnoop, "--event-type",
+                                     "event", "--", "sh", "-c", "/bin/true; /bin/true"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<nlohmann::json> events;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) events.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(events.size(), 3u) << r.out;  // sh, then two /bin/true
+  for (const auto& e : events) {
+    EXPECT_EQ(e.at("map"), "events");
+    EXPECT_EQ(e.at("size"), 104);
+  }
+  const auto& sh = events[0].at("event");
+  EXPECT_EQ(sh.at("filename"), "/usr/bin/sh");
+  EXPECT_EQ(sh.at("comm"), "userbpf");  // exec's child, before it becomes sh
+  for (size_t i = 1; i < 3; ++i) {
+    const auto& e = events[i].at("event");
+    EXPECT_EQ(e.at("filename"), "/bin/true");
+    EXPECT_EQ(e.at("comm"), "sh");
+    // BPF_CORE_READ(task, real_parent, tgid): the shell that forked it.
+    EXPECT_EQ(e.at("ppid"), sh.at("pid"));
+    EXPECT_NE(e.at("pid"), sh.at("pid"));
+    EXPECT_EQ(e.at("uid").get<uint32_t>(), getuid());
+    // The user stack starts at the syscall's caller.
+    EXPECT_GE(e.at("stack_bytes").get<int>(), 8);
+    EXPECT_NE(e.at("ip").get<uint64_t>(), 0u);
+  }
+}
+
+TEST_F(LibbpfTools, EventsWithoutATypeAreHexAndUnknownTypesAreRefused) {
+  const auto hex = testing::run_process(
+      kBinary, {"--state-dir", state_, "run", kExecsnoop, "--events", "--", "/bin/true"});
+  ASSERT_EQ(hex.exit_code, 0) << hex.err;
+  EXPECT_TRUE(hex.out.starts_with("events: ")) << hex.out;
+  EXPECT_EQ(std::count(hex.out.begin(), hex.out.end(), ' '), 1 + 103) << hex.out;  // 104 bytes
+  const auto bad = testing::run_process(kBinary, {"--state-dir", state_, "run", kExecsnoop,
+                                                  "--event-type", "no_such", "--", "/bin/true"});
+  EXPECT_EQ(bad.exit_code, 255);
+  EXPECT_NE(bad.err.find("--event-type: no type 'no_such'"), std::string::npos) << bad.err;
+}
+
+}  // namespace
+}  // namespace userbpf::hooks
