@@ -1,0 +1,531 @@
+// ALU instructions: scalar arithmetic with bounds (Linux's adjust_scalar_min_max_vals), pointer
+// arithmetic with Linux's rules (adjust_ptr_min_max_vals), moves, sign extension and byte swaps.
+#include <array>
+
+#include "verifier/env.hpp"
+
+namespace userbpf::verifier {
+namespace {
+
+// Linux's bpf_alu_string, indexed by BPF_OP >> 4.
+constexpr std::array<const char*, 16> kAluString = {"+=",   "-=",     "*=",  "/=", "|=", "&=",
+                                                    "<<=",  ">>=",    "neg", "%=", "^=", "=",
+                                                    "s>>=", "endian", "?",   "?"};
+
+const char* alu_string(uint8_t op) {
+  return kAluString[op >> 4];
+}
+
+// One width's view of a scalar: bounds stored in 64-bit variables, tnum restricted to the width.
+struct Range {
+  int64_t smin, smax;
+  uint64_t umin, umax;
+  Tnum t;
+};
+
+Range view(const RegState& r, bool alu64) {
+  if (alu64) return {r.smin, r.smax, r.umin, r.umax, r.var_off};
+  return {r.s32_min, r.s32_max, r.u32_min, r.u32_max, r.var_off.subreg()};
+}
+
+Range unbounded(int width, Tnum t) {
+  if (width == 64)
+    return {std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(), 0, ~0ull, t};
+  return {INT32_MIN, INT32_MAX, 0, 0xffffffffull, t.subreg()};
+}
+
+bool fits_signed(__int128 v, int width) {
+  if (width == 64)
+    return v >= std::numeric_limits<int64_t>::min() && v <= std::numeric_limits<int64_t>::max();
+  return v >= INT32_MIN && v <= INT32_MAX;
+}
+
+bool fits_unsigned(__int128 v, int width) {
+  const __int128 max =
+      width == 64 ? static_cast<__int128>(~0ull) : static_cast<__int128>(0xffffffffull);
+  return v >= 0 && v <= max;
+}
+
+// The result bounds of `a op b` in `width` bits. Where an operation may wrap, the bounds of that
+// signedness become unbounded; sync_bounds later recovers what the tnum and the other ranges say.
+Range scalar_op(const Range& a, const Range& b, uint8_t op, int width, Tnum t) {
+  Range r = unbounded(width, t);
+  switch (op) {
+    case BPF_ADD: {
+      const __int128 s1 = static_cast<__int128>(a.smin) + b.smin;
+      const __int128 s2 = static_cast<__int128>(a.smax) + b.smax;
+      if (fits_signed(s1, width) && fits_signed(s2, width)) {
+        r.smin = static_cast<int64_t>(s1);
+        r.smax = static_cast<int64_t>(s2);
+      }
+      const __int128 u1 = static_cast<__int128>(a.umin) + b.umin;
+      const __int128 u2 = static_cast<__int128>(a.umax) + b.umax;
+      if (fits_unsigned(u1, width) && fits_unsigned(u2, width)) {
+        r.umin = static_cast<uint64_t>(u1);
+        r.umax = static_cast<uint64_t>(u2);
+      }
+      break;
+    }
+    case BPF_SUB: {
+      const __int128 s1 = static_cast<__int128>(a.smin) - b.smax;
+      const __int128 s2 = static_cast<__int128>(a.smax) - b.smin;
+      if (fits_signed(s1, width) && fits_signed(s2, width)) {
+        r.smin = static_cast<int64_t>(s1);
+        r.smax = static_cast<int64_t>(s2);
+      }
+      if (a.umin >= b.umax) {
+        r.umin = a.umin - b.umax;
+        r.umax = a.umax - b.umin;
+      }
+      break;
+    }
+    case BPF_MUL: {
+      const __int128 u2 = static_cast<__int128>(a.umax) * b.umax;
+      if (fits_unsigned(u2, width)) {
+        r.umin = a.umin * b.umin;
+        r.umax = static_cast<uint64_t>(u2);
+      }
+      break;
+    }
+    case BPF_AND:
+      r.umin = t.value;
+      r.umax = std::min(a.umax, b.umax);
+      break;
+    case BPF_OR:
+      r.umin = std::max(a.umin, b.umin);
+      r.umax = t.value | t.mask;
+      break;
+    case BPF_XOR:
+      r.umin = t.value;
+      r.umax = t.value | t.mask;
+      break;
+    case BPF_LSH:
+      if (b.t.is_const()) {
+        const uint64_t s = b.t.value;
+        const __int128 u2 = static_cast<__int128>(a.umax) << s;
+        if (fits_unsigned(u2, width)) {
+          r.umin = a.umin << s;
+          r.umax = static_cast<uint64_t>(u2);
+        }
+      }
+      break;
+    case BPF_RSH:
+      if (b.t.is_const()) {
+        r.umin = a.umin >> b.t.value;
+        r.umax = a.umax >> b.t.value;
+      }
+      break;
+    case BPF_ARSH:
+      if (b.t.is_const()) {
+        r.smin = a.smin >> b.t.value;
+        r.smax = a.smax >> b.t.value;
+      }
+      break;
+    default: break;
+  }
+  return r;
+}
+
+Tnum tnum_op(Tnum a, Tnum b, uint8_t op, int width, bool& known_op) {
+  known_op = true;
+  switch (op) {
+    case BPF_ADD: return tnum_add(a, b);
+    case BPF_SUB: return tnum_sub(a, b);
+    case BPF_MUL: return tnum_mul(a, b);
+    case BPF_AND: return tnum_and(a, b);
+    case BPF_OR: return tnum_or(a, b);
+    case BPF_XOR: return tnum_xor(a, b);
+    case BPF_LSH:
+      if (b.is_const()) return tnum_lshift(a, static_cast<uint8_t>(b.value));
+      break;
+    case BPF_RSH:
+      if (b.is_const()) return tnum_rshift(a, static_cast<uint8_t>(b.value));
+      break;
+    case BPF_ARSH:
+      if (b.is_const()) return tnum_arshift(a, static_cast<uint8_t>(b.value), width);
+      break;
+    default: break;
+  }
+  known_op = false;
+  return Tnum::unknown();
+}
+
+}  // namespace
+
+bool Env::check_reg_read(const VerifierState& st, int regno) {
+  if (st.cur().regs[regno].type == RegType::not_init) return reject("R{} !read_ok", regno);
+  return true;
+}
+
+bool Env::scalar_alu(RegState& dst, const RegState& src, uint8_t op, bool alu64) {
+  const int width = alu64 ? 64 : 32;
+  const Range a = view(dst, alu64);
+  const Range b = view(src, alu64);
+  // Shifts by the width or more are undefined; Linux makes the result unknown.
+  const bool shift = op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH;
+  if (shift && (!b.t.is_const() || b.t.value >= static_cast<uint64_t>(width))) {
+    if (alu64) {
+      mark_unknown(dst);
+    } else {
+      mark_unknown(dst);
+      zext_32_to_64(dst);
+    }
+    return true;
+  }
+  bool known_op = false;
+  Tnum t = tnum_op(a.t, b.t, op, width, known_op);
+  if (!alu64) t = t.subreg();
+  if (!known_op) {
+    // div, mod: constants fold exactly; otherwise the result is unknown.
+    if (a.t.is_const() && b.t.is_const() && (op == BPF_DIV || op == BPF_MOD)) {
+      // Signed division (off == 1) is handled by the caller folding constants.
+      const uint64_t x = a.t.value, y = b.t.value;
+      uint64_t v = op == BPF_DIV ? (y ? x / y : 0) : (y ? x % y : x);
+      if (!alu64) v &= 0xffffffffull;
+      mark_known(dst, v);
+      return true;
+    }
+    mark_unknown(dst);
+    if (!alu64) zext_32_to_64(dst);
+    return true;
+  }
+  const Range r = scalar_op(a, b, op, width, t);
+  const uint32_t keep_id = 0;
+  if (alu64) {
+    dst = RegState{};
+    dst.type = RegType::scalar;
+    dst.var_off = t;
+    dst.smin = r.smin;
+    dst.smax = r.smax;
+    dst.umin = r.umin;
+    dst.umax = r.umax;
+    mark_bounds32_unbounded(dst);
+    sync_bounds(dst);
+  } else {
+    dst = RegState{};
+    dst.type = RegType::scalar;
+    dst.var_off = t;
+    dst.s32_min = static_cast<int32_t>(r.smin);
+    dst.s32_max = static_cast<int32_t>(r.smax);
+    dst.u32_min = static_cast<uint32_t>(r.umin);
+    dst.u32_max = static_cast<uint32_t>(r.umax);
+    dst.umin = 0;
+    dst.umax = ~0ull;
+    dst.smin = std::numeric_limits<int64_t>::min();
+    dst.smax = std::numeric_limits<int64_t>::max();
+    zext_32_to_64(dst);
+  }
+  dst.id = keep_id;
+  if (!bounds_consistent(dst)) mark_unknown(dst);  // never claim an impossible value
+  return true;
+}
+
+bool Env::pointer_alu(VerifierState& st, const isa::Insn& insn, RegState& dst, const RegState& ptr,
+                      const RegState& scalar, int ptr_regno) {
+  (void)st;
+  const uint8_t op = BPF_OP(insn.opcode);
+  const int dst_regno = insn.dst;
+  const bool alu64 = isa::is_alu64(insn.opcode);
+  if (!alu64) {
+    if (op == BPF_SUB && privileged()) {
+      mark_unknown(dst);
+      return true;
+    }
+    return reject("R{} 32-bit pointer arithmetic prohibited", dst_regno);
+  }
+  if (ptr.maybe_null)
+    return reject("R{} pointer arithmetic on {} prohibited, null-check it first", dst_regno,
+                  reg_type_name(ptr));
+  const bool known = scalar.is_const();
+  switch (ptr.type) {
+    case RegType::ptr_to_ctx:
+    case RegType::ptr_to_map_value:
+    case RegType::ptr_to_map_key:
+    case RegType::ptr_to_stack:
+    case RegType::ptr_to_packet_meta:
+    case RegType::ptr_to_packet:
+    case RegType::ptr_to_mem:
+    case RegType::ptr_to_func: break;
+    case RegType::const_ptr_to_map:
+      if (known && scalar.smin == 0 && op == BPF_ADD) break;
+      [[fallthrough]];
+    default:
+      return reject("R{} pointer arithmetic on {} prohibited", dst_regno, reg_type_name(ptr));
+  }
+  // Offsets beyond 2^29 could overflow the checks that follow (Linux's BPF_MAX_VAR_OFF).
+  constexpr int64_t kMaxVarOff = 1 << 29;
+  const std::string type = reg_type_name(ptr.type);
+  if (known && (scalar.smin >= kMaxVarOff || scalar.smin <= -kMaxVarOff))
+    return reject("math between {} pointer and {} is not allowed", type, scalar.smin);
+  if (scalar.smin == std::numeric_limits<int64_t>::min())
+    return reject("math between {} pointer and register with unbounded min value is not allowed",
+                  type);
+  if (scalar.smin >= kMaxVarOff || scalar.smin <= -kMaxVarOff)
+    return reject("value {} makes {} pointer be out of bounds", scalar.smin, type);
+
+  RegState result = ptr;
+  switch (op) {
+    case BPF_ADD:
+      if (known && ptr.is_const()) {
+        const int64_t off = static_cast<int64_t>(ptr.off) + scalar.smin;
+        if (off >= INT32_MIN && off <= INT32_MAX) {
+          result.off = static_cast<int32_t>(off);
+          break;
+        }
+      }
+      if (known) {
+        const int64_t off = static_cast<int64_t>(ptr.off) + scalar.smin;
+        if (off >= INT32_MIN && off <= INT32_MAX) {
+          result.off = static_cast<int32_t>(off);
+          break;
+        }
+      }
+      {
+        RegState sum = ptr;
+        sum.type = RegType::scalar;
+        scalar_alu(sum, scalar, BPF_ADD, true);
+        result.var_off = sum.var_off;
+        result.smin = sum.smin;
+        result.smax = sum.smax;
+        result.umin = sum.umin;
+        result.umax = sum.umax;
+        result.s32_min = sum.s32_min;
+        result.s32_max = sum.s32_max;
+        result.u32_min = sum.u32_min;
+        result.u32_max = sum.u32_max;
+        if (ptr.is_packet()) {
+          result.id = new_id();
+          result.range = 0;
+        }
+      }
+      break;
+    case BPF_SUB:
+      if (dst_regno != ptr_regno)
+        return reject("R{} tried to subtract pointer from scalar", dst_regno);
+      if (ptr.type == RegType::ptr_to_stack)
+        return reject("R{} subtraction from stack pointer prohibited", dst_regno);
+      if (known && scalar.smin != std::numeric_limits<int64_t>::min()) {
+        const int64_t off = static_cast<int64_t>(ptr.off) - scalar.smin;
+        if (off >= INT32_MIN && off <= INT32_MAX) {
+          result.off = static_cast<int32_t>(off);
+          break;
+        }
+      }
+      {
+        RegState diff = ptr;
+        diff.type = RegType::scalar;
+        scalar_alu(diff, scalar, BPF_SUB, true);
+        result.var_off = diff.var_off;
+        result.smin = diff.smin;
+        result.smax = diff.smax;
+        result.umin = diff.umin;
+        result.umax = diff.umax;
+        result.s32_min = diff.s32_min;
+        result.s32_max = diff.s32_max;
+        result.u32_min = diff.u32_min;
+        result.u32_max = diff.u32_max;
+        if (ptr.is_packet()) {
+          result.id = new_id();
+          result.range = 0;
+        }
+      }
+      break;
+    case BPF_AND:
+    case BPF_OR:
+    case BPF_XOR:
+      return reject("R{} bitwise operator {} on pointer prohibited", dst_regno, alu_string(op));
+    default:
+      return reject("R{} pointer arithmetic with {} operator prohibited", dst_regno,
+                    alu_string(op));
+  }
+  if (result.smin <= -kMaxVarOff || result.smin >= kMaxVarOff)
+    return reject("value {} makes {} pointer be out of bounds", result.smin, type);
+  if (!privileged()) {
+    if (result.type == RegType::ptr_to_stack) {
+      if (!result.is_const())
+        return reject("R{} variable stack access prohibited for !root, var_off={} off={}",
+                      dst_regno, to_string(result.var_off), result.off);
+      const int64_t off = result.off + static_cast<int64_t>(result.var_off.value);
+      if (off >= 0 || off < -isa::kStackSize)
+        return reject(
+            "R{} stack pointer arithmetic goes out of range, prohibited for !root; "
+            "off={}",
+            dst_regno, off);
+    } else if (result.type == RegType::ptr_to_map_value) {
+      const MapInfo& map = program().maps[result.map_index];
+      if (result.off + result.smin < 0 ||
+          result.off + static_cast<int64_t>(result.umax) > static_cast<int64_t>(map.value_size))
+        return reject("R{} pointer arithmetic of map value goes out of range, prohibited for !root",
+                      dst_regno);
+    }
+  }
+  dst = result;
+  return true;
+}
+
+bool Env::check_alu(VerifierState& st, const isa::Insn& insn) {
+  auto& regs = st.regs();
+  const uint8_t op = BPF_OP(insn.opcode);
+  const bool alu64 = isa::is_alu64(insn.opcode);
+  const bool use_src = isa::uses_reg_source(insn.opcode);
+  RegState& dst = regs[insn.dst];
+
+  if (insn.kind == isa::Kind::endian) {
+    if (!check_reg_read(st, insn.dst)) return false;
+    if (dst.is_pointer() && !privileged())
+      return reject("R{} pointer arithmetic prohibited", insn.dst);
+    const int bits = insn.width;
+    if (dst.type == RegType::scalar && dst.is_const()) {
+      uint64_t v = dst.const_value();
+      const bool swap = BPF_CLASS(insn.opcode) == BPF_ALU64 || BPF_SRC(insn.opcode) == BPF_X;
+      if (swap) {
+        if (bits == 16)
+          v = __builtin_bswap16(static_cast<uint16_t>(v));
+        else if (bits == 32)
+          v = __builtin_bswap32(static_cast<uint32_t>(v));
+        else
+          v = __builtin_bswap64(v);
+      } else if (bits < 64) {
+        v &= (1ull << bits) - 1;
+      }
+      mark_known(dst, v);
+    } else {
+      mark_unknown(dst);
+      if (bits < 64) {
+        dst.var_off = Tnum::range(0, (1ull << bits) - 1);
+        sync_bounds(dst);
+      }
+    }
+    return true;
+  }
+
+  if (op == BPF_NEG) {
+    if (!check_reg_read(st, insn.dst)) return false;
+    if (dst.is_pointer()) return reject("R{} pointer arithmetic prohibited", insn.dst);
+    if (dst.is_const()) {
+      uint64_t v = 0 - dst.const_value();
+      if (!alu64) v &= 0xffffffffull;
+      mark_known(dst, v);
+    } else {
+      mark_unknown(dst);
+      if (!alu64) zext_32_to_64(dst);
+    }
+    return true;
+  }
+
+  RegState src;
+  if (use_src) {
+    if (!check_reg_read(st, insn.src)) return false;
+    src = regs[insn.src];
+  } else {
+    src = scalar_const(alu64 ? static_cast<uint64_t>(static_cast<int64_t>(insn.imm))
+                             : static_cast<uint32_t>(insn.imm));
+  }
+
+  if (op == BPF_MOV) {
+    if (insn.off != 0) {  // movsx: sign extension of the low 8/16/32 bits
+      if (src.is_pointer()) {
+        if (!privileged()) return reject("R{} sign-extension part of pointer", insn.src);
+        mark_unknown(dst);
+        return true;
+      }
+      const int bits = insn.off;
+      if (src.is_const()) {
+        const int shift = 64 - bits;
+        uint64_t v =
+            static_cast<uint64_t>(static_cast<int64_t>(src.const_value() << shift) >> shift);
+        if (!alu64) v &= 0xffffffffull;
+        mark_known(dst, v);
+      } else {
+        mark_unknown(dst);
+        const int64_t lo = -(int64_t{1} << (bits - 1)), hi = (int64_t{1} << (bits - 1)) - 1;
+        if (alu64) {
+          dst.smin = lo;
+          dst.smax = hi;
+          sync_bounds(dst);
+        } else {
+          dst.s32_min = static_cast<int32_t>(lo);
+          dst.s32_max = static_cast<int32_t>(hi);
+          sync_bounds(dst);
+          zext_32_to_64(dst);
+        }
+      }
+      return true;
+    }
+    if (alu64) {
+      dst = src;
+      return true;
+    }
+    if (src.is_pointer()) {
+      if (!privileged()) return reject("R{} partial copy of pointer", insn.src);
+      mark_unknown(dst);
+      zext_32_to_64(dst);
+      return true;
+    }
+    dst = src;
+    dst.id = 0;
+    mark_bounds_unbounded(dst);
+    dst.s32_min = src.s32_min;
+    dst.s32_max = src.s32_max;
+    dst.u32_min = src.u32_min;
+    dst.u32_max = src.u32_max;
+    dst.var_off = src.var_off.subreg();
+    zext_32_to_64(dst);
+    return true;
+  }
+
+  if (!use_src && (op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH)) {
+    const int width = alu64 ? 64 : 32;
+    if (insn.imm < 0 || insn.imm >= width) return reject("invalid shift {}", insn.imm);
+  }
+  if (!check_reg_read(st, insn.dst)) return false;
+
+  if (dst.is_pointer() && src.is_pointer()) {
+    if (op == BPF_SUB && privileged() && alu64) {
+      mark_unknown(dst);
+      return true;
+    }
+    if (!alu64) return reject("R{} 32-bit pointer arithmetic prohibited", insn.dst);
+    return reject("R{} pointer {} pointer prohibited", insn.dst, alu_string(op));
+  }
+  if (dst.is_pointer()) return pointer_alu(st, insn, dst, dst, src, insn.dst);
+  if (src.is_pointer()) {
+    const RegState ptr = src;
+    const RegState scalar = dst;
+    return pointer_alu(st, insn, dst, ptr, scalar, insn.src);
+  }
+
+  // Signed division and modulo (off == 1) fold constants; otherwise unknown.
+  if ((op == BPF_DIV || op == BPF_MOD) && insn.off == 1) {
+    if (dst.is_const() && src.is_const()) {
+      uint64_t v = 0;
+      if (alu64) {
+        const auto x = static_cast<int64_t>(dst.const_value());
+        const auto y = static_cast<int64_t>(src.const_value());
+        if (y == 0)
+          v = op == BPF_DIV ? 0 : static_cast<uint64_t>(x);
+        else if (y == -1)
+          v = op == BPF_DIV ? 0 - static_cast<uint64_t>(x) : 0;
+        else
+          v = static_cast<uint64_t>(op == BPF_DIV ? x / y : x % y);
+      } else {
+        const auto x = static_cast<int32_t>(dst.const_value());
+        const auto y = static_cast<int32_t>(src.const_value());
+        if (y == 0)
+          v = op == BPF_DIV ? 0 : static_cast<uint32_t>(x);
+        else if (y == -1)
+          v = op == BPF_DIV ? 0u - static_cast<uint32_t>(x) : 0;
+        else
+          v = static_cast<uint32_t>(op == BPF_DIV ? x / y : x % y);
+      }
+      mark_known(dst, v);
+    } else {
+      mark_unknown(dst);
+      if (!alu64) zext_32_to_64(dst);
+    }
+    return true;
+  }
+  return scalar_alu(dst, src, op, alu64);
+}
+
+}  // namespace userbpf::verifier

@@ -1,0 +1,391 @@
+// Loads, stores and atomics: the access is checked against what the pointer points into (stack
+// slots, map values and keys, the context, packet ranges, sized memory), and stack slots track
+// spilled registers, zeros and uninitialized bytes (Linux's check_mem_access and the stack code).
+#include "verifier/env.hpp"
+
+namespace userbpf::verifier {
+namespace {
+
+// The value a `size`-byte load gives when nothing more is known: zero-extended, so bounded.
+RegState loaded_scalar(int size, bool sign_extend) {
+  RegState r = scalar_unknown();
+  if (size < 8) {
+    if (sign_extend) {
+      r.smin = -(int64_t{1} << (size * 8 - 1));
+      r.smax = (int64_t{1} << (size * 8 - 1)) - 1;
+    } else {
+      r.var_off = Tnum::range(0, (uint64_t{1} << (size * 8)) - 1);
+    }
+    sync_bounds(r);
+  }
+  return r;
+}
+
+FuncFrame& frame_of(VerifierState& st, const RegState& ptr) {
+  return st.frames[ptr.frameno];
+}
+
+StackSlot& slot_at(FuncFrame& frame, int64_t byte_off) {
+  const size_t index = static_cast<size_t>((-byte_off - 1) / 8);
+  if (frame.stack.size() <= index) frame.stack.resize(index + 1);
+  return frame.stack[index];
+}
+
+}  // namespace
+
+bool Env::check_stack_write(VerifierState& st, const RegState& ptr, int regno, int32_t off,
+                            int size, const RegState* value, int value_regno) {
+  FuncFrame& frame = frame_of(st, ptr);
+  int64_t min_off = static_cast<int64_t>(ptr.off) + off, max_off = min_off;
+  if (!ptr.is_const()) {
+    min_off += ptr.smin;
+    max_off += ptr.smax;
+    if (ptr.smin == INT64_MIN || ptr.smax == INT64_MAX)
+      return reject("invalid unbounded variable-offset write to stack R{}", regno);
+  } else {
+    min_off = max_off = min_off + static_cast<int64_t>(ptr.var_off.value);
+  }
+  if (min_off < -isa::kStackSize || max_off + size > 0) {
+    if (ptr.is_const())
+      return reject("invalid write to stack R{} off={} size={}", regno, min_off, size);
+    return reject("invalid variable-offset write to stack R{} var_off={} off={} size={}", regno,
+                  to_string(ptr.var_off), ptr.off + off, size);
+  }
+  frame.stack_depth = std::max<uint32_t>(frame.stack_depth, static_cast<uint32_t>(-min_off));
+  if (!ptr.is_const()) {
+    // Any byte in the window may be written: none of them keeps a known spill or zero.
+    for (int64_t b = min_off; b < max_off + size; ++b) {
+      StackSlot& slot = slot_at(frame, b);
+      const int i = static_cast<int>(((b % 8) + 8) % 8);
+      if (slot.is_spill()) slot.bytes.fill(SlotByte::misc);
+      if (slot.bytes[i] != SlotByte::invalid) slot.bytes[i] = SlotByte::misc;
+      if (value_regno < 0 || size == 8) slot.bytes[i] = SlotByte::misc;
+    }
+    return true;
+  }
+  StackSlot& slot = slot_at(frame, min_off);
+  const bool aligned8 = (min_off % 8) == 0;
+  if (value && value->is_pointer()) {
+    if (size != 8) return reject("invalid size of register spill");
+    if (!aligned8) return reject("misaligned stack access off {}+{} size {}", min_off, 0, size);
+    slot.spilled = *value;
+    slot.bytes.fill(SlotByte::spill);
+    return true;
+  }
+  if (value && size == 8 && aligned8) {  // a scalar spill keeps its bounds
+    slot.spilled = *value;
+    if (value->is_const() && value->const_value() == 0 && value_regno < 0) {
+      slot.bytes.fill(SlotByte::zero);
+    } else {
+      slot.bytes.fill(SlotByte::spill);
+    }
+    return true;
+  }
+  // A partial write: the bytes become zero (a known zero) or misc; a spill in the slot is lost.
+  const bool zero = value && value->is_const() && value->const_value() == 0;
+  for (int64_t b = min_off; b < min_off + size; ++b) {
+    StackSlot& s = slot_at(frame, b);
+    if (s.is_spill()) {
+      if (s.spilled.is_pointer() && !privileged())
+        return reject("attempt to corrupt spilled pointer on stack");
+      s.bytes.fill(SlotByte::misc);
+    }
+    s.bytes[static_cast<size_t>(((b % 8) + 8) % 8)] = zero ? SlotByte::zero : SlotByte::misc;
+  }
+  return true;
+}
+
+bool Env::check_stack_read(VerifierState& st, const RegState& ptr, int regno, int32_t off, int size,
+                           RegState* result) {
+  FuncFrame& frame = frame_of(st, ptr);
+  int64_t min_off = static_cast<int64_t>(ptr.off) + off, max_off = min_off;
+  if (!ptr.is_const()) {
+    if (ptr.smin == INT64_MIN || ptr.smax == INT64_MAX)
+      return reject("invalid unbounded variable-offset read from stack R{}", regno);
+    min_off += ptr.smin;
+    max_off += ptr.smax;
+  } else {
+    min_off = max_off = min_off + static_cast<int64_t>(ptr.var_off.value);
+  }
+  if (min_off < -isa::kStackSize || max_off + size > 0) {
+    if (ptr.is_const())
+      return reject("invalid read from stack R{} off={} size={}", regno, min_off, size);
+    return reject("invalid variable-offset read from stack R{} var_off={} off={} size={}", regno,
+                  to_string(ptr.var_off), ptr.off + off, size);
+  }
+  // Root may read stack never written (Linux's allow_uninit_stack); others may not.
+  const bool uninit_ok = privileged();
+  if (ptr.is_const()) {
+    const size_t index = static_cast<size_t>((-min_off - 1) / 8);
+    const StackSlot empty;
+    const StackSlot& slot = index < frame.stack.size() ? frame.stack[index] : empty;
+    if (slot.is_spill()) {
+      if (size == 8 && min_off % 8 == 0) {
+        if (result) *result = slot.spilled;
+        return true;
+      }
+      if (slot.spilled.is_pointer()) {
+        if (!privileged()) return reject("leaking pointer from stack off {}", min_off);
+        return reject("invalid size of register fill");
+      }
+      if (result) *result = loaded_scalar(size, false);
+      return true;
+    }
+    bool all_zero = true;
+    for (int i = 0; i < size; ++i) {
+      const int64_t b = min_off + i;
+      const size_t idx = static_cast<size_t>((-b - 1) / 8);
+      const SlotByte kind = idx < frame.stack.size()
+                                ? frame.stack[idx].bytes[static_cast<size_t>(((b % 8) + 8) % 8)]
+                                : SlotByte::invalid;
+      if (kind == SlotByte::invalid && !uninit_ok)
+        return reject("invalid read from stack off {}+{} size {}", min_off, i, size);
+      if (kind != SlotByte::zero) all_zero = false;
+    }
+    if (result) *result = all_zero ? scalar_const(0) : loaded_scalar(size, false);
+    return true;
+  }
+  // Variable offset: every byte that may be read must be readable.
+  for (int64_t b = min_off; b < max_off + size; ++b) {
+    const size_t idx = static_cast<size_t>((-b - 1) / 8);
+    const SlotByte kind = idx < frame.stack.size()
+                              ? frame.stack[idx].bytes[static_cast<size_t>(((b % 8) + 8) % 8)]
+                              : SlotByte::invalid;
+    if (kind == SlotByte::invalid && !uninit_ok)
+      return reject("invalid variable-offset read from stack R{} var_off={} off={} size={}", regno,
+                    to_string(ptr.var_off), ptr.off + off, size);
+  }
+  if (result) *result = loaded_scalar(size, false);
+  return true;
+}
+
+bool Env::check_mem_access(VerifierState& st, int regno, int32_t off, int size, Access access,
+                           const RegState* value, int value_regno, RegState* result) {
+  const RegState ptr = st.regs()[regno];
+  const bool write = access == Access::write;
+  const bool leaks = write && value && value->is_pointer() && !privileged();
+
+  // Bounds of the variable part, shared by map values, keys, packets and memory.
+  auto region_ok = [&](int64_t limit, const char* what) -> bool {
+    if (ptr.smin < 0 && !ptr.is_const())
+      return reject(
+          "R{} min value is negative, either use unsigned index or do a if (index >=0) check.",
+          regno);
+    const int64_t lo = static_cast<int64_t>(ptr.off) + off + ptr.smin;
+    if (lo < 0 || lo + size > limit) {
+      (void)what;
+      return false;
+    }
+    if (ptr.umax >= (1ull << 29))
+      return reject("R{} unbounded memory access, make sure to bounds check any such access",
+                    regno);
+    const int64_t hi = static_cast<int64_t>(ptr.off) + off + static_cast<int64_t>(ptr.umax);
+    return hi + size <= limit;
+  };
+  auto access_off = [&](bool hi) {
+    return ptr.off + off + static_cast<int32_t>(hi ? ptr.umax : ptr.smin);
+  };
+
+  switch (ptr.type) {
+    case RegType::ptr_to_stack:
+      if (!ptr.maybe_null) {
+        if (write) return check_stack_write(st, ptr, regno, off, size, value, value_regno);
+        return check_stack_read(st, ptr, regno, off, size, result);
+      }
+      break;
+    case RegType::ptr_to_map_value:
+    case RegType::ptr_to_map_key: {
+      if (ptr.maybe_null) break;
+      const MapInfo& map = program().maps[ptr.map_index];
+      const bool key = ptr.type == RegType::ptr_to_map_key;
+      const int64_t limit = key ? map.key_size : map.value_size;
+      if (write && !key && (map.map_flags & BPF_F_RDONLY_PROG))
+        return reject("write into map forbidden, value_size={} off={} size={}", map.value_size,
+                      ptr.off + off, size);
+      if (leaks) return reject("R{} leaks addr into map", value_regno);
+      if (!region_ok(limit, "map")) {
+        if (error_) return false;
+        const bool low_bad = static_cast<int64_t>(ptr.off) + off + ptr.smin < 0 ||
+                             static_cast<int64_t>(ptr.off) + off + ptr.smin + size > limit;
+        const int32_t shown = low_bad ? access_off(false) : access_off(true);
+        if (key)
+          return reject("invalid access to map key, key_size={} off={} size={}", map.key_size,
+                        shown, size);
+        return reject("invalid access to map value, value_size={} off={} size={}", map.value_size,
+                      shown, size);
+      }
+      if (result) *result = loaded_scalar(size, false);
+      return true;
+    }
+    case RegType::ptr_to_ctx: {
+      if (leaks) return reject("R{} leaks addr into ctx", value_regno);
+      if (ptr.off != 0 || !ptr.is_const()) {
+        if (!ptr.is_const())
+          return reject("variable ctx access var_off={} disallowed", to_string(ptr.var_off));
+        return reject("dereference of modified ctx ptr R{} off={} disallowed", regno, ptr.off);
+      }
+      RegType loaded = RegType::scalar;
+      if (!ctx_access_ok(program().prog_type, off, size, access, loaded))
+        return reject("invalid bpf_context access off={} size={}", off, size);
+      if (result) {
+        if (loaded == RegType::scalar) {
+          *result = loaded_scalar(size, false);
+        } else {
+          *result = pointer_to(loaded);
+          // Every load of data starts a new packet pointer family with nothing known in range.
+          if (loaded != RegType::ptr_to_packet_end) result->id = 0;
+        }
+      }
+      return true;
+    }
+    case RegType::ptr_to_packet:
+    case RegType::ptr_to_packet_meta: {
+      if (!may_access_packet(program().prog_type, access)) {
+        if (write) return reject("cannot write into packet");
+        break;
+      }
+      if (leaks) return reject("R{} leaks addr into packet", value_regno);
+      if (!region_ok(ptr.range, "packet")) {
+        if (error_) return false;
+        return reject("invalid access to packet, off={} size={}, R{}(id={},off={},r={})",
+                      ptr.off + off, size, regno, ptr.id, ptr.off + off, ptr.range);
+      }
+      if (result) *result = loaded_scalar(size, false);
+      return true;
+    }
+    case RegType::ptr_to_mem: {
+      if (ptr.maybe_null) break;
+      if (write && ptr.rdonly) return reject("R{} cannot write into {}", regno, reg_type_name(ptr));
+      if (leaks) return reject("R{} leaks addr into mem", value_regno);
+      if (!region_ok(ptr.mem_size, "mem")) {
+        if (error_) return false;
+        return reject("invalid access to memory, mem_size={} off={} size={}", ptr.mem_size,
+                      access_off(false), size);
+      }
+      if (result) *result = loaded_scalar(size, false);
+      return true;
+    }
+    default: break;
+  }
+  return reject("R{} invalid mem access '{}'", regno, reg_type_name(ptr));
+}
+
+bool Env::check_load(VerifierState& st, const isa::Insn& insn) {
+  if (!check_reg_read(st, insn.src)) return false;
+  RegState result = scalar_unknown();
+  if (!check_mem_access(st, insn.src, insn.off, insn.width, Access::read, nullptr, -1, &result))
+    return false;
+  if (BPF_MODE(insn.opcode) == BPF_MEMSX && result.type == RegType::scalar) {
+    if (result.is_const()) {
+      const int shift = 64 - insn.width * 8;
+      result = scalar_const(
+          static_cast<uint64_t>(static_cast<int64_t>(result.const_value() << shift) >> shift));
+    } else {
+      result = loaded_scalar(insn.width, true);
+    }
+  } else if (result.type == RegType::scalar && insn.width < 8 && !result.is_const()) {
+    // A narrow load of a spilled scalar reads only its low bytes.
+    result = loaded_scalar(insn.width, false);
+  }
+  st.regs()[insn.dst] = result;
+  return true;
+}
+
+bool Env::check_store(VerifierState& st, const isa::Insn& insn) {
+  if (!check_reg_read(st, insn.dst)) return false;
+  if (insn.kind == isa::Kind::store_imm) {
+    const RegState value = scalar_const(static_cast<uint64_t>(static_cast<int64_t>(insn.imm)) &
+                                        (insn.width == 8 ? ~0ull : (1ull << (insn.width * 8)) - 1));
+    return check_mem_access(st, insn.dst, insn.off, insn.width, Access::write, &value, -1, nullptr);
+  }
+  if (!check_reg_read(st, insn.src)) return false;
+  const RegState value = st.regs()[insn.src];
+  return check_mem_access(st, insn.dst, insn.off, insn.width, Access::write, &value, insn.src,
+                          nullptr);
+}
+
+bool Env::check_atomic(VerifierState& st, const isa::Insn& insn) {
+  if (!check_reg_read(st, insn.src) || !check_reg_read(st, insn.dst)) return false;
+  if (insn.imm == BPF_CMPXCHG && !check_reg_read(st, 0)) return false;
+  const RegState value = st.regs()[insn.src];
+  if (value.is_pointer() && !privileged()) return reject("R{} leaks addr into mem", insn.src);
+  const RegState& ptr = st.regs()[insn.dst];
+  if (ptr.type == RegType::ptr_to_ctx || ptr.is_packet())
+    return reject("BPF_ATOMIC stores into R{} {} is not allowed", insn.dst, reg_type_name(ptr));
+  RegState loaded = scalar_unknown();
+  if (!check_mem_access(st, insn.dst, insn.off, insn.width, Access::read, nullptr, -1, &loaded))
+    return false;
+  const RegState written = scalar_unknown();
+  if (!check_mem_access(st, insn.dst, insn.off, insn.width, Access::write, &written, -1, nullptr))
+    return false;
+  if (insn.imm == BPF_CMPXCHG) {
+    st.regs()[0] = loaded_scalar(insn.width, false);
+  } else if (insn.imm & BPF_FETCH) {
+    st.regs()[insn.src] = loaded_scalar(insn.width, false);
+  }
+  return true;
+}
+
+bool Env::check_helper_mem(VerifierState& st, int regno, int64_t size, Access access,
+                           bool uninit_ok, bool zero_ok) {
+  const RegState ptr = st.regs()[regno];
+  if (size == 0 && zero_ok) return true;
+  if (ptr.type == RegType::ptr_to_stack && ptr.is_const()) {
+    const int64_t start = ptr.off + static_cast<int64_t>(ptr.var_off.value);
+    if (start < -isa::kStackSize || start + size > 0 || size <= 0)
+      return reject("invalid indirect access to stack R{} off={} size={}", regno, start, size);
+    FuncFrame& frame = st.frames[ptr.frameno];
+    frame.stack_depth = std::max<uint32_t>(frame.stack_depth, static_cast<uint32_t>(-start));
+    for (int64_t b = start; b < start + size; ++b) {
+      StackSlot& slot = slot_at(frame, b);
+      const size_t i = static_cast<size_t>(((b % 8) + 8) % 8);
+      if (access == Access::write && uninit_ok) {
+        if (slot.is_spill()) slot.bytes.fill(SlotByte::misc);
+        slot.bytes[i] = SlotByte::misc;
+        continue;
+      }
+      if (slot.bytes[i] == SlotByte::invalid && !privileged())
+        return reject("invalid indirect read from stack R{} off {}+{} size {}", regno, start,
+                      b - start, size);
+    }
+    return true;
+  }
+  // Other memory: the same checks as a load of `size` bytes, byte granular.
+  if (size <= 0) return reject("R{} invalid zero-sized read", regno);
+  const RegState probe = scalar_unknown();
+  const int chunk = static_cast<int>(std::min<int64_t>(size, 1));
+  (void)chunk;
+  // Check the first and last byte: the region checks are range checks.
+  if (!check_mem_access(st, regno, 0, 1, access, access == Access::write ? &probe : nullptr, -1,
+                        nullptr))
+    return false;
+  return check_mem_access(st, regno, static_cast<int32_t>(size - 1), 1, access,
+                          access == Access::write ? &probe : nullptr, -1, nullptr);
+}
+
+bool Env::check_lddw(VerifierState& st, const isa::Insn& insn) {
+  RegState& dst = st.regs()[insn.dst];
+  switch (insn.src) {
+    case 0: dst = scalar_const(static_cast<uint64_t>(insn.imm64)); return true;
+    case BPF_PSEUDO_MAP_FD:
+    case BPF_PSEUDO_MAP_IDX:
+    case BPF_PSEUDO_MAP_VALUE:
+    case BPF_PSEUDO_MAP_IDX_VALUE: {
+      const auto index = static_cast<uint32_t>(insn.imm);
+      if (index >= program().maps.size())
+        return reject("fd {} is not pointing to valid bpf_map", insn.imm);
+      const bool value = insn.src == BPF_PSEUDO_MAP_VALUE || insn.src == BPF_PSEUDO_MAP_IDX_VALUE;
+      dst = pointer_to(value ? RegType::ptr_to_map_value : RegType::const_ptr_to_map);
+      dst.map_index = index;
+      if (value) dst.off = insn.next_imm;
+      return true;
+    }
+    case BPF_PSEUDO_FUNC:
+      dst = pointer_to(RegType::ptr_to_func);
+      dst.func_insn = static_cast<uint32_t>(insn.target);
+      return true;
+    default: return reject("invalid bpf_ld_imm64 insn");
+  }
+}
+
+}  // namespace userbpf::verifier

@@ -1,0 +1,79 @@
+// The diagnosis for people: the failing instruction, its source line, the registers involved and
+// the usual fix for the usual mistakes. The kernel's message itself is filled in by run().
+#include <regex>
+#include <set>
+
+#include "verifier/env.hpp"
+
+namespace userbpf::verifier {
+namespace {
+
+std::string suggestion_for(const std::string& message) {
+  auto has = [&](const char* s) { return message.find(s) != std::string::npos; };
+  if (has("_or_null"))
+    return "check the pointer against NULL before using it (e.g. the result of "
+           "bpf_map_lookup_elem: if (!value) return 0;)";
+  if (has("invalid access to packet"))
+    return "check the packet bounds first: if (data + offset + size > data_end) return XDP_PASS;";
+  if (has("back-edge") || has("too large") || has("infinite loop"))
+    return "bound the loop with a constant trip count the verifier can see, or use bpf_loop()";
+  if (has("read from stack") || has("!read_ok"))
+    return "initialize the variable (or the whole struct, e.g. with __builtin_memset) before it "
+           "is read";
+  if (has("invalid access to map value") || has("min value is negative") ||
+      has("unbounded memory access"))
+    return "bound the index before using it: if (idx >= max_entries) return 0; (unsigned)";
+  if (has("leaks addr")) return "unprivileged programs may not store or return pointers";
+  if (has("Unreleased reference"))
+    return "submit or discard every reserved ringbuf record on every path";
+  return "";
+}
+
+}  // namespace
+
+void Env::log_line(const std::string& line) {
+  log_ += line;
+  log_ += '\n';
+}
+
+Diagnosis Env::diagnose(const VerifierState& st) const {
+  Diagnosis d;
+  d.insn = cur_insn_;
+  const SourceLine* best = nullptr;
+  for (const SourceLine& line : program_.lines) {
+    if (line.insn > d.insn) break;
+    best = &line;
+  }
+  if (best) d.source = fmt::format("{}:{}: {}", best->file, best->line, best->text);
+  // The registers the instruction uses, and those the message names.
+  std::set<int> regs;
+  if (d.insn < decoded_.size()) {
+    const isa::Insn& insn = decoded_.insns[d.insn];
+    regs.insert(insn.dst);
+    if (isa::uses_reg_source(insn.opcode) || insn.kind == isa::Kind::load ||
+        insn.kind == isa::Kind::store_reg || insn.kind == isa::Kind::atomic)
+      regs.insert(insn.src);
+    if (insn.kind == isa::Kind::call || insn.kind == isa::Kind::exit) {
+      regs.clear();
+      for (int r = 0; r <= 5; ++r) regs.insert(r);
+    }
+  }
+  if (error_) {
+    static const std::regex named("R(\\d+)");
+    for (std::sregex_iterator it(error_->begin(), error_->end(), named), end; it != end; ++it)
+      regs.insert(std::stoi((*it)[1]));
+  }
+  if (!st.frames.empty()) {
+    for (int r : regs) {
+      if (r < 0 || r > 10) continue;
+      const RegState& reg = st.cur().regs[r];
+      if (reg.type == RegType::not_init) continue;
+      if (!d.registers.empty()) d.registers += ' ';
+      d.registers += fmt::format("R{}={}", r, describe(reg));
+    }
+  }
+  d.suggestion = suggestion_for(error_ ? *error_ : std::string());
+  return d;
+}
+
+}  // namespace userbpf::verifier

@@ -1,0 +1,130 @@
+// The verifier's working environment for one program: the decoded instructions, the path being
+// explored, the explored states per instruction, the log and the first error. Its member
+// functions live in one file per concern (explore.cpp, check_alu.cpp, check_jmp.cpp,
+// check_mem.cpp, check_call.cpp, diagnosis.cpp).
+#pragma once
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "isa/decode.hpp"
+#include "isa/helper_prototypes.hpp"
+#include "verifier/state.hpp"
+#include "verifier/verifier.hpp"
+
+namespace userbpf::verifier {
+
+// What a memory access does, for check_mem_access.
+enum class Access : uint8_t { read, write };
+
+class Env {
+ public:
+  Env(const Program& program, const isa::Program& decoded, const Options& options);
+
+  // Explores every path; fills `verdict`.
+  void run(Verdict& verdict);
+
+  // Rejects with the kernel's message at the current instruction. Always returns false so that
+  // checks can `return reject(...)`.
+  template <typename... Args>
+  bool reject(fmt::format_string<Args...> format, Args&&... args) {
+    if (!error_) error_ = fmt::format(format, std::forward<Args>(args)...);
+    return false;
+  }
+
+  // ---- explore.cpp
+  enum class Step : uint8_t { next, jumped, path_done, failed };
+  Step do_insn(VerifierState& st);
+  bool push_branch(const VerifierState& st, uint32_t insn);
+  bool check_exit(VerifierState& st, bool& path_done);
+  uint32_t new_id() { return ++id_gen_; }
+
+  // ---- check_alu.cpp
+  bool check_reg_read(const VerifierState& st, int regno);
+  bool check_alu(VerifierState& st, const isa::Insn& insn);
+  bool scalar_alu(RegState& dst, const RegState& src, uint8_t op, bool alu64);
+  bool pointer_alu(VerifierState& st, const isa::Insn& insn, RegState& dst, const RegState& ptr,
+                   const RegState& scalar, int ptr_regno);
+
+  // ---- check_jmp.cpp
+  // Returns false on rejection; sets `taken` to 1/0 when the branch is decided, -1 otherwise, and
+  // refines `st` (fall-through) and `other` (jump taken).
+  bool check_cond_jmp(VerifierState& st, const isa::Insn& insn, VerifierState& other, int& taken);
+
+  // ---- check_mem.cpp
+  bool check_load(VerifierState& st, const isa::Insn& insn);
+  bool check_store(VerifierState& st, const isa::Insn& insn);
+  bool check_atomic(VerifierState& st, const isa::Insn& insn);
+  bool check_lddw(VerifierState& st, const isa::Insn& insn);
+  // `value` is the register stored (writes), `result` receives what a read gives.
+  bool check_mem_access(VerifierState& st, int regno, int32_t off, int size, Access access,
+                        const RegState* value, int value_regno, RegState* result);
+  bool check_stack_write(VerifierState& st, const RegState& ptr, int regno, int32_t off, int size,
+                         const RegState* value, int value_regno);
+  bool check_stack_read(VerifierState& st, const RegState& ptr, int regno, int32_t off, int size,
+                        RegState* result);
+  // Helper arguments: `size` bytes at the pointer in `regno` must be accessible (and initialized
+  // unless `uninit_ok`, which helpers that write the memory allow).
+  bool check_helper_mem(VerifierState& st, int regno, int64_t size, Access access, bool uninit_ok,
+                        bool zero_ok);
+
+  // ---- check_call.cpp
+  bool check_helper_call(VerifierState& st, const isa::Insn& insn);
+  bool check_local_call(VerifierState& st, const isa::Insn& insn);
+
+  // ---- diagnosis.cpp
+  void log_line(const std::string& line);
+  Diagnosis diagnose(const VerifierState& st) const;
+
+  const Program& program() const { return program_; }
+  const isa::Program& decoded() const { return decoded_; }
+  const Options& options() const { return options_; }
+  bool privileged() const { return options_.privileged; }
+  uint32_t cur_insn() const { return cur_insn_; }
+
+ private:
+  struct Checkpoint {
+    VerifierState state;
+    int32_t parent = -1;
+    uint32_t branches = 0;  // live paths still continuing from this checkpoint
+    uint32_t hits = 0;      // paths it pruned
+    uint32_t misses = 0;    // comparisons that did not prune
+  };
+  bool is_prune_point(uint32_t insn) const { return prune_point_[insn]; }
+  // Returns true when `st` is covered by an explored state (the path ends here).
+  bool visit_state(VerifierState& st, bool& failed);
+  void path_finished(const VerifierState& st);
+
+  const Program& program_;
+  const isa::Program& decoded_;
+  const Options& options_;
+  std::vector<bool> prune_point_;
+  std::vector<std::vector<int32_t>> explored_;  // per insn: indexes into checkpoints_
+  std::vector<Checkpoint> checkpoints_;
+  std::vector<VerifierState> pending_;  // branches still to explore
+  std::optional<std::string> error_;
+  std::string log_;
+  uint32_t id_gen_ = 0;
+  uint32_t cur_insn_ = 0;
+  uint64_t processed_ = 0;
+  uint64_t total_states_ = 0;
+  uint64_t peak_states_ = 0;
+  uint64_t max_states_per_insn_ = 0;
+  uint64_t last_checkpoint_processed_ = 0;
+  uint32_t max_stack_depth_ = 0;
+  VerifierState failed_state_;
+};
+
+// Per program type: whether `size` bytes at ctx offset `off` may be read (or written), and what
+// a read gives (a scalar, or a packet pointer for data/data_end/data_meta). Returns false when
+// the access is not allowed.
+bool ctx_access_ok(uint32_t prog_type, int32_t off, int size, Access access, RegType& loaded);
+
+// Whether programs of this type may read and write packet data directly.
+bool may_access_packet(uint32_t prog_type, Access access);
+
+}  // namespace userbpf::verifier

@@ -1,0 +1,323 @@
+// Path exploration: one path at a time, the other side of each undecided branch kept on a work
+// list, as Linux's do_check does. At prune points (jump targets and the instructions after
+// conditional jumps) a state covered by a completely explored state ends its path (state pruning
+// by subsumption); an exact repeat of a state whose exploration is still open is an infinite loop.
+#include <unordered_map>
+
+#include "verifier/env.hpp"
+
+namespace userbpf::verifier {
+namespace {
+
+// Ids of the old state must map one to one onto ids of the current one (Linux's check_ids).
+struct IdMap {
+  std::unordered_map<uint32_t, uint32_t> old_to_cur, cur_to_old;
+  bool same(uint32_t old_id, uint32_t cur_id) {
+    if (old_id == 0 || cur_id == 0) return old_id == cur_id;
+    auto [a, fresh_a] = old_to_cur.emplace(old_id, cur_id);
+    auto [b, fresh_b] = cur_to_old.emplace(cur_id, old_id);
+    return a->second == cur_id && b->second == old_id;
+  }
+};
+
+bool range_within(const RegState& old, const RegState& cur) {
+  return old.umin <= cur.umin && cur.umax <= old.umax && old.smin <= cur.smin &&
+         cur.smax <= old.smax && old.u32_min <= cur.u32_min && cur.u32_max <= old.u32_max &&
+         old.s32_min <= cur.s32_min && cur.s32_max <= old.s32_max;
+}
+
+// Whether every value `cur` may hold is one `old` may hold, so old's exploration covers cur.
+bool reg_safe(const RegState& old, const RegState& cur, IdMap& ids) {
+  if (old.type == RegType::not_init) return true;
+  if (old.type != cur.type) return false;
+  if (old.type == RegType::scalar)
+    return range_within(old, cur) && old.var_off.contains(cur.var_off);
+  if (old.maybe_null != cur.maybe_null || old.rdonly != cur.rdonly || old.ringbuf != cur.ringbuf)
+    return false;
+  if (old.off != cur.off || old.map_index != cur.map_index || old.mem_size != cur.mem_size ||
+      old.frameno != cur.frameno || old.func_insn != cur.func_insn)
+    return false;
+  if (old.is_packet() && cur.range < old.range) return false;
+  if (!range_within(old, cur) || !old.var_off.contains(cur.var_off)) return false;
+  return ids.same(old.id, cur.id) && ids.same(old.ref_obj_id, cur.ref_obj_id);
+}
+
+bool stack_safe(const FuncFrame& old, const FuncFrame& cur, IdMap& ids) {
+  for (size_t s = 0; s < old.stack.size(); ++s) {
+    const StackSlot& o = old.stack[s];
+    const StackSlot empty;
+    const StackSlot& c = s < cur.stack.size() ? cur.stack[s] : empty;
+    if (o.is_spill()) {
+      if (!c.is_spill() || !reg_safe(o.spilled, c.spilled, ids)) return false;
+      continue;
+    }
+    for (size_t i = 0; i < 8; ++i) {
+      switch (o.bytes[i]) {
+        case SlotByte::invalid: break;
+        case SlotByte::misc:
+          if (c.bytes[i] == SlotByte::invalid) return false;
+          if (c.is_spill() && c.spilled.type != RegType::scalar) return false;
+          break;
+        case SlotByte::zero:
+          if (c.bytes[i] == SlotByte::zero) break;
+          if (c.is_spill() && c.spilled.type == RegType::scalar && c.spilled.is_const() &&
+              c.spilled.const_value() == 0)
+            break;
+          return false;
+        case SlotByte::spill: return false;  // handled above
+      }
+    }
+  }
+  return true;
+}
+
+bool states_cover(const VerifierState& old, const VerifierState& cur) {
+  if (old.frames.size() != cur.frames.size() || old.refs.size() != cur.refs.size()) return false;
+  IdMap ids;
+  for (size_t f = 0; f < old.frames.size(); ++f) {
+    const FuncFrame& o = old.frames[f];
+    const FuncFrame& c = cur.frames[f];
+    if (o.callsite != c.callsite) return false;
+    for (size_t r = 0; r < o.regs.size(); ++r)
+      if (!reg_safe(o.regs[r], c.regs[r], ids)) return false;
+    if (!stack_safe(o, c, ids)) return false;
+  }
+  for (size_t i = 0; i < old.refs.size(); ++i)
+    if (!ids.same(old.refs[i].id, cur.refs[i].id)) return false;
+  return true;
+}
+
+bool states_equal_exact(const VerifierState& a, const VerifierState& b) {
+  return a.frames == b.frames && a.refs == b.refs;
+}
+
+}  // namespace
+
+Env::Env(const Program& program, const isa::Program& decoded, const Options& options)
+    : program_(program), decoded_(decoded), options_(options) {
+  prune_point_.assign(decoded.size(), false);
+  explored_.resize(decoded.size());
+  for (size_t i = 0; i < decoded.size(); ++i) {
+    const isa::Insn& insn = decoded.insns[i];
+    if (insn.kind == isa::Kind::jump_cond || insn.kind == isa::Kind::may_goto) {
+      prune_point_[insn.target] = true;
+      if (i + 1 < decoded.size()) prune_point_[i + 1] = true;
+    } else if (insn.kind == isa::Kind::jump) {
+      prune_point_[insn.target] = true;
+    } else if (insn.kind == isa::Kind::call && insn.call == isa::CallKind::local) {
+      prune_point_[insn.target] = true;
+    }
+  }
+}
+
+bool Env::push_branch(const VerifierState& st, uint32_t insn) {
+  VerifierState copy = st;
+  copy.insn = insn;
+  if (copy.parent >= 0) ++checkpoints_[copy.parent].branches;
+  pending_.push_back(std::move(copy));
+  if (pending_.size() > 8192)
+    return reject("The sequence of {} jumps is too complex.", pending_.size());
+  return true;
+}
+
+void Env::path_finished(const VerifierState& st) {
+  int32_t cp = st.parent;
+  while (cp >= 0) {
+    Checkpoint& c = checkpoints_[cp];
+    if (c.branches > 0) --c.branches;
+    if (c.branches > 0) break;
+    cp = c.parent;
+  }
+}
+
+bool Env::visit_state(VerifierState& st, bool& failed) {
+  failed = false;
+  bool looping = false;
+  std::vector<int32_t>& list = explored_[st.insn];
+  bool pruned = false;
+  for (int32_t index : list) {
+    Checkpoint& cp = checkpoints_[index];
+    if (cp.branches > 0) {
+      // Still being explored: this path came back to it. An identical state loops forever.
+      looping = true;
+      if (states_equal_exact(cp.state, st)) {
+        failed = true;
+        return reject("infinite loop detected at insn {}", st.insn);
+      }
+      ++cp.misses;
+      continue;
+    }
+    if (states_cover(cp.state, st)) {
+      ++cp.hits;
+      pruned = true;
+      break;
+    }
+    ++cp.misses;
+  }
+  // States that keep failing to prune only cost time: drop them from the list (Linux's
+  // miss_cnt > hit_cnt * 3 + 3 rule); the record stays for the parent chain.
+  std::erase_if(list, [&](int32_t index) {
+    const Checkpoint& cp = checkpoints_[index];
+    return cp.misses > cp.hits * 3 + 3;
+  });
+  if (pruned) return true;
+  // Inside a loop every iteration's state differs and rarely helps later pruning: keep one per
+  // 100 processed instructions at most (Linux's heuristic).
+  if (looping && processed_ - last_checkpoint_processed_ < 100) return false;
+  last_checkpoint_processed_ = processed_;
+  Checkpoint cp;
+  cp.state = st;
+  cp.parent = st.parent;
+  cp.branches = 1;
+  checkpoints_.push_back(std::move(cp));
+  st.parent = static_cast<int32_t>(checkpoints_.size() - 1);
+  list.push_back(st.parent);
+  ++total_states_;
+  peak_states_ = std::max<uint64_t>(peak_states_, total_states_);
+  max_states_per_insn_ = std::max<uint64_t>(max_states_per_insn_, list.size());
+  return false;
+}
+
+bool Env::check_exit(VerifierState& st, bool& path_done) {
+  path_done = false;
+  if (!check_reg_read(st, 0)) return false;
+  if (st.frames.size() > 1) {
+    FuncFrame& callee = st.cur();
+    const RegState r0 = callee.regs[0];
+    if (r0.type == RegType::ptr_to_stack && r0.frameno == callee.frameno)
+      return reject("cannot return stack pointer to the caller");
+    const uint32_t callsite = callee.callsite;
+    max_stack_depth_ = std::max(max_stack_depth_, callee.stack_depth);
+    st.frames.pop_back();
+    auto& regs = st.regs();
+    for (int r = 1; r <= 5; ++r) regs[r] = RegState{};
+    regs[0] = r0;
+    st.insn = callsite + 1;
+    return true;
+  }
+  if (st.regs()[0].is_pointer() && !privileged()) return reject("R0 leaks addr as return value");
+  if (!st.refs.empty())
+    return reject("Unreleased reference id={} alloc_insn={}", st.refs.front().id,
+                  st.refs.front().insn);
+  max_stack_depth_ = std::max(max_stack_depth_, st.cur().stack_depth);
+  path_done = true;
+  return true;
+}
+
+Env::Step Env::do_insn(VerifierState& st) {
+  const isa::Insn& insn = decoded_.insns[st.insn];
+  cur_insn_ = st.insn;
+  switch (insn.kind) {
+    case isa::Kind::alu:
+    case isa::Kind::endian: return check_alu(st, insn) ? Step::next : Step::failed;
+    case isa::Kind::load: return check_load(st, insn) ? Step::next : Step::failed;
+    case isa::Kind::store_reg:
+    case isa::Kind::store_imm: return check_store(st, insn) ? Step::next : Step::failed;
+    case isa::Kind::atomic: return check_atomic(st, insn) ? Step::next : Step::failed;
+    case isa::Kind::lddw:
+      if (!check_lddw(st, insn)) return Step::failed;
+      st.insn += 2;
+      return Step::jumped;
+    case isa::Kind::packet_load: {
+      // LD_ABS/LD_IND: only for socket-buffer programs, with the skb in r6.
+      if (!check_reg_read(st, 6)) return Step::failed;
+      if (st.regs()[6].type != RegType::ptr_to_ctx) {
+        reject("at the time of BPF_LD_ABS|IND R6 != pointer to skb");
+        return Step::failed;
+      }
+      if (BPF_MODE(insn.opcode) == BPF_IND && !check_reg_read(st, insn.src)) return Step::failed;
+      for (int r = 1; r <= 5; ++r) st.regs()[r] = RegState{};
+      st.regs()[0] = scalar_unknown();
+      return Step::next;
+    }
+    case isa::Kind::jump: st.insn = static_cast<uint32_t>(insn.target); return Step::jumped;
+    case isa::Kind::may_goto:
+      if (!push_branch(st, static_cast<uint32_t>(insn.target))) return Step::failed;
+      return Step::next;
+    case isa::Kind::jump_cond: {
+      VerifierState other;
+      int taken = -1;
+      if (!check_cond_jmp(st, insn, other, taken)) return Step::failed;
+      if (taken == 1) {
+        st.insn = static_cast<uint32_t>(insn.target);
+        return Step::jumped;
+      }
+      if (taken < 0 && !push_branch(other, static_cast<uint32_t>(insn.target))) return Step::failed;
+      return Step::next;
+    }
+    case isa::Kind::call:
+      if (insn.call == isa::CallKind::helper)
+        return check_helper_call(st, insn) ? Step::next : Step::failed;
+      if (insn.call == isa::CallKind::local)
+        return check_local_call(st, insn) ? Step::jumped : Step::failed;
+      reject("kernel function calls are not supported");
+      return Step::failed;
+    case isa::Kind::exit: {
+      bool done = false;
+      if (!check_exit(st, done)) return Step::failed;
+      return done ? Step::path_done : Step::jumped;
+    }
+    case isa::Kind::invalid: break;
+  }
+  reject("invalid BPF_LD_IMM insn");
+  return Step::failed;
+}
+
+void Env::run(Verdict& verdict) {
+  VerifierState init;
+  init.frames.emplace_back();
+  FuncFrame& main = init.frames.back();
+  main.regs[1] = pointer_to(RegType::ptr_to_ctx);
+  main.regs[isa::kFramePointer] = pointer_to(RegType::ptr_to_stack);
+  pending_.push_back(std::move(init));
+
+  while (!pending_.empty() && !error_) {
+    VerifierState st = std::move(pending_.back());
+    pending_.pop_back();
+    for (;;) {
+      if (is_prune_point(st.insn)) {
+        bool failed = false;
+        cur_insn_ = st.insn;
+        if (visit_state(st, failed)) {
+          path_finished(st);
+          break;
+        }
+        if (failed) break;
+      }
+      if (++processed_ > options_.insn_limit) {
+        cur_insn_ = st.insn;
+        reject("BPF program is too large. Processed {} insn", processed_);
+        break;
+      }
+      const uint32_t at = st.insn;
+      const Step step = do_insn(st);
+      if (step == Step::failed) break;
+      if (step == Step::path_done) {
+        path_finished(st);
+        break;
+      }
+      if (step == Step::next) st.insn = at + 1;
+    }
+    if (error_) failed_state_ = st;
+  }
+
+  verdict.accepted = !error_;
+  verdict.processed_insns = std::min(processed_, options_.insn_limit + 1);
+  verdict.total_states = total_states_;
+  verdict.peak_states = peak_states_;
+  verdict.max_stack_depth = max_stack_depth_;
+  const uint64_t max_per_insn = max_states_per_insn_;
+  if (error_) {
+    verdict.diagnosis = diagnose(failed_state_);
+    verdict.diagnosis.message = *error_;
+    if (options_.log_level > 0) log_line(*error_);
+  }
+  if (options_.log_level > 0)
+    log_line(fmt::format(
+        "processed {} insns (limit {}) max_states_per_insn {} total_states {} "
+        "peak_states {} mark_read 0",
+        verdict.processed_insns, options_.insn_limit, max_per_insn, total_states_, peak_states_));
+  verdict.log = log_;
+}
+
+}  // namespace userbpf::verifier

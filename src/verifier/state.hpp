@@ -1,0 +1,54 @@
+// The abstract state of one path through the program: a stack of function frames (registers and
+// stack slots each) and the references the path holds.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "verifier/reg_state.hpp"
+
+namespace userbpf::verifier {
+
+// What one stack byte holds (Linux's STACK_INVALID, STACK_MISC, STACK_ZERO, STACK_SPILL).
+enum class SlotByte : uint8_t { invalid, misc, zero, spill };
+
+// 8 bytes of stack; `spilled` is meaningful when the bytes are `spill`.
+struct StackSlot {
+  std::array<SlotByte, 8> bytes{};
+  RegState spilled;
+
+  bool is_spill() const { return bytes[7] == SlotByte::spill; }
+  friend bool operator==(const StackSlot&, const StackSlot&) = default;
+};
+
+struct FuncFrame {
+  std::array<RegState, 11> regs{};
+  std::vector<StackSlot> stack;    // slot i covers fp-8*(i+1) .. fp-8*i-1; grows as written
+  uint32_t callsite = UINT32_MAX;  // the call instruction in the caller; UINT32_MAX for main
+  uint32_t subprog_start = 0;
+  uint32_t frameno = 0;
+  uint32_t stack_depth = 0;  // deepest byte touched, for the combined stack limit
+
+  friend bool operator==(const FuncFrame&, const FuncFrame&) = default;
+};
+
+struct Reference {
+  uint32_t id = 0;
+  uint32_t insn = 0;  // where it was acquired
+  friend bool operator==(const Reference&, const Reference&) = default;
+};
+
+struct VerifierState {
+  std::vector<FuncFrame> frames;
+  std::vector<Reference> refs;
+  uint32_t insn = 0;
+  // Pruning bookkeeping: the checkpoint this path continues from (see explore.cpp).
+  int32_t parent = -1;
+
+  FuncFrame& cur() { return frames.back(); }
+  const FuncFrame& cur() const { return frames.back(); }
+  std::array<RegState, 11>& regs() { return frames.back().regs; }
+};
+
+}  // namespace userbpf::verifier

@@ -1,0 +1,98 @@
+// The verifier: decides, as the Linux verifier does, whether a program is safe to run, and says
+// why not in words people can act on. It sits between the object layer and the engines: it reads
+// the decoded program (isa), the facts about the maps it references and the helper prototypes
+// (isa/helper_prototypes.hpp), and never runs anything.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "isa/instruction.hpp"
+#include "userbpf/error.hpp"
+
+namespace userbpf::verifier {
+
+// What the verifier knows of a map the program references. Map references in the program are
+// lddw with src_reg BPF_PSEUDO_MAP_IDX / BPF_PSEUDO_MAP_IDX_VALUE (imm = index into `maps`) or
+// BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE (imm = index into `maps` too: the loader numbers
+// them that way).
+struct MapInfo {
+  uint32_t type = 0;  // enum bpf_map_type
+  uint32_t key_size = 0;
+  uint32_t value_size = 0;
+  uint32_t max_entries = 0;
+  uint32_t map_flags = 0;
+  int32_t spin_lock_off = -1;  // offset of struct bpf_spin_lock in the value, -1 when none
+  int32_t timer_off = -1;
+  uint32_t inner_map_index = UINT32_MAX;  // map-in-map: the template, as an index into `maps`
+  bool frozen = false;                    // .rodata: reads of known offsets give known constants
+  std::vector<uint8_t> frozen_contents;   // the value of a frozen single-entry array
+  std::string name;
+};
+
+// The source position of an instruction (from .BTF.ext line_info), for messages.
+struct SourceLine {
+  uint32_t insn = 0;
+  std::string file;
+  uint32_t line = 0;
+  uint32_t column = 0;
+  std::string text;
+};
+
+// One function of the program (bpf-to-bpf calls): where it starts and its BTF name if known.
+struct FuncInfo {
+  uint32_t insn = 0;
+  std::string name;
+};
+
+struct Program {
+  std::vector<isa::RawInsn> insns;  // as relocated by the loader
+  uint32_t prog_type = 0;           // enum bpf_prog_type
+  uint32_t expected_attach_type = 0;
+  std::string attach_target;  // e.g. the tracepoint for tp_btf, the function for fentry
+  bool gpl = false;
+  std::vector<MapInfo> maps;
+  std::vector<FuncInfo> funcs;    // empty: only the entry function (calls discover the rest)
+  std::vector<SourceLine> lines;  // sorted by insn
+  std::string name;               // for messages
+};
+
+struct Options {
+  bool privileged = true;  // root (CAP_BPF + CAP_PERFMON + CAP_SYS_ADMIN) or unprivileged
+  int log_level = 0;       // 0: none; 1: the kernel's level 1 log; 2: every instruction's state
+  uint64_t insn_limit = 1'000'000;  // BPF_COMPLEXITY_LIMIT_INSNS
+  bool strict_alignment = false;    // BPF_F_STRICT_ALIGNMENT
+};
+
+// For people: what went wrong, where, and what usually fixes it.
+struct Diagnosis {
+  uint32_t insn = 0;
+  std::string message;     // the kernel's message (what selftests' __msg match), e.g.
+                           // "R0 invalid mem access 'map_value_or_null'"
+  std::string source;      // "file.c:42: text" when line_info names the instruction
+  std::string registers;   // the register states that matter, in the kernel's notation
+  std::string suggestion;  // e.g. "check the pointer from bpf_map_lookup_elem against NULL"
+};
+
+struct Verdict {
+  bool accepted = false;
+  Diagnosis diagnosis;           // when rejected
+  std::string log;               // the kernel-style log at Options::log_level
+  uint64_t processed_insns = 0;  // "processed N insns"
+  uint64_t peak_states = 0;
+  uint64_t total_states = 0;
+  uint32_t max_stack_depth = 0;
+  std::chrono::nanoseconds elapsed{0};
+  // Rewrites the engines need (the kernel's convert_ctx_accesses and fixups), e.g. xdp_md data
+  // loads into pointer loads; empty when the program runs as loaded.
+  std::vector<isa::RawInsn> rewritten;
+};
+
+// Verifies `program`. An Error is returned only for input the verifier cannot even look at
+// (e.g. an empty program); a rejected program is a Verdict with accepted == false.
+Result<Verdict> verify(const Program& program, const Options& options = {});
+
+}  // namespace userbpf::verifier
