@@ -12,6 +12,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libfmt-dev
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   valgrind clang-format
+  linux-source-6.12                        # the Linux verifier selftests (cmake/VerifierSelftests.cmake)
 )
 
 missing=()
