@@ -106,7 +106,7 @@ const std::map<std::string, std::string>& object_exceptions() {
 
 // The floor userbpf's verifier must keep (percent of root-mode verdicts agreeing with the
 // annotations). Raise it as the verifier grows; issue 5 asks for 97.
-constexpr double kUserbpfAgreementFloor = 0.0;
+constexpr double kUserbpfAgreementFloor = 70.0;  // 75.5% measured at introduction
 
 struct Side {
   bool ran = false;
@@ -339,7 +339,7 @@ void write_reports(const Suite& s) {
   j["userbpf_verification_ns"] = s.userbpf_ns;
   auto& cases = j["cases"] = nlohmann::json::array();
   std::ostringstream md;
-  md << "| program | mode | expected | kernel | userbpf | userbpf's refusal / missing message |\n"
+  md << "| program | mode | expected | kernel | userbpf | userbpf's refusal (or the kernel's) |\n"
      << "|---|---|---|---|---|---|\n";
   const auto verdict = [](const Side& side) -> std::string {
     if (!side.ran) return "-";
@@ -364,7 +364,9 @@ void write_reports(const Suite& s) {
                         {"userbpf_ns", c.userbpf.ns}};
     cases.push_back(e);
     if (c.userbpf.ran && !c.userbpf_agrees()) {
-      const std::string why = !c.userbpf.error.empty() ? c.userbpf.error : c.userbpf.first_log_line;
+      const std::string why = !c.userbpf.error.empty() ? c.userbpf.error
+                              : c.userbpf.accepted     ? "(kernel: " + c.kernel.first_log_line + ")"
+                                                       : c.userbpf.first_log_line;
       md << "| " << c.file << "/" << c.program << " | " << (c.unpriv ? "unpriv" : "priv") << " | "
          << (c.expect_failure ? "reject" : "accept") << " | " << verdict(c.kernel) << " | "
          << verdict(c.userbpf) << " | " << why << " |\n";
