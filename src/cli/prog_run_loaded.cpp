@@ -4,17 +4,22 @@
 // The runtime's test_run builds the context each program type expects (xdp_md, __sk_buff, a
 // tracepoint record, pt_regs, ...) from data_in / ctx_in, and trace_printk output goes to the
 // runtime's trace buffer, where `userbpf trace_pipe` shows it.
+#include <bpf/btf.h>
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <ostream>
 
 #include "cli/command_args.hpp"
+#include "cli/ctx_json.hpp"
 #include "cli/hex.hpp"
+#include "cli/map_btf.hpp"
 #include "cli/prog.hpp"
 #include "cli/prog_run_redirect.hpp"
 #include "cli/program_input.hpp"
 #include "cli/runtime_access.hpp"
 #include "object/object.hpp"
+#include "runtime/runtime_btf.hpp"
 #include "runtime/test_run.hpp"
 
 namespace userbpf::cli {
@@ -26,6 +31,7 @@ constexpr OptionSpec kLoadedRunOptions[] = {
     {"data-out", 0, "data_out", "FILE", "write the data after the run to FILE; - prints it"},
     {"ctx", 0, "ctx_in", "FILE", "input context (e.g. a tracepoint record)"},
     {"ctx-hex", 0, "", "HEX", "input context as hex"},
+    {"ctx-json", 0, "", "JSON", "input context as a JSON object of its struct's fields"},
     {"ctx-out", 0, "ctx_out", "FILE", "write the context after the run to FILE; - prints it"},
     {"repeat", 0, "repeat", "N", "run N times, print the mean duration"},
     {"prog", 0, "", "NAME", "the object's program to run (default: the first)"},
@@ -57,6 +63,35 @@ Result<std::vector<uint8_t>> input_bytes(const ParsedArgs& parsed, std::string_v
   return std::vector<uint8_t>{};
 }
 
+// The context: raw bytes (ctx_in FILE, --ctx-hex) or JSON (--ctx-json, or a ctx_in file that
+// holds a JSON object), encoded through the runtime's BTF (ctx_json.hpp).
+Result<std::vector<uint8_t>> context_input(const ParsedArgs& parsed,
+                                           const runtime::ProgramRecord& record) {
+  const std::string* json_text = parsed.value("ctx-json");
+  if (json_text && (parsed.value("ctx") || parsed.value("ctx-hex"))) {
+    return make_error(Errc::invalid_argument, "--ctx-json can't be used with ctx_in or --ctx-hex");
+  }
+  std::string text;
+  if (json_text) {
+    text = *json_text;
+  } else {
+    auto bytes = input_bytes(parsed, "ctx", "ctx-hex");
+    if (!bytes || !parsed.value("ctx")) return bytes;
+    const size_t first =
+        std::string_view(reinterpret_cast<const char*>(bytes->data()), bytes->size())
+            .find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos || (*bytes)[first] != '{') return bytes;
+    text.assign(bytes->begin(), bytes->end());
+  }
+  nlohmann::json value = nlohmann::json::parse(text, nullptr, false);
+  if (value.is_discarded() || !value.is_object()) {
+    return make_error(Errc::invalid_argument, "the context is not a JSON object: " + text);
+  }
+  auto type = context_type_name(record);
+  if (!type) return type.take_error();
+  return context_from_json(runtime::runtime_btf().get(), *type, value);
+}
+
 Status write_output(Context& ctx, const std::string& path, std::span<const uint8_t> bytes) {
   if (path == "-") {
     ctx.out << hex_dump(bytes);
@@ -74,7 +109,7 @@ Status run_record(Context& ctx, runtime::Runtime& rt, const runtime::ProgramReco
   auto data = input_bytes(parsed, "data", "data-hex");
   if (!data) return data.take_error();
   input.data_in = std::move(*data);
-  auto ctx_in = input_bytes(parsed, "ctx", "ctx-hex");
+  auto ctx_in = context_input(parsed, record);
   if (!ctx_in) return ctx_in.take_error();
   input.ctx_in = std::move(*ctx_in);
   if (const std::string* repeat = parsed.value("repeat")) {
@@ -121,6 +156,16 @@ Status run_record(Context& ctx, runtime::Runtime& rt, const runtime::ProgramReco
     if (Status s = write_output(ctx, *ctx_out, output->ctx_out); !s) return s;
   } else if (ctx_out) {
     out["ctx_out"] = to_hex(output->ctx_out);
+    // userbpf's own: the context decoded by its BTF type, as --ctx-json takes it.
+    if (auto type = context_type_name(record)) {
+      const ::btf* b = runtime::runtime_btf().get();
+      const int id = btf__find_by_name_kind(b, type->c_str(), BTF_KIND_STRUCT);
+      if (id > 0) {
+        if (auto formatted = btf_format(b, static_cast<uint32_t>(id), output->ctx_out)) {
+          out["ctx_out_formatted"] = *formatted;
+        }
+      }
+    }
   }
   out["retval"] = static_cast<uint32_t>(output->retval);
   out["duration"] = output->duration_ns;
