@@ -23,9 +23,11 @@ struct btf;
 namespace userbpf::object {
 
 // One SEC() name matched against libbpf's section table.
+// Types are plain integers, not the header's enums: Linux numbers newer than the installed
+// <linux/bpf.h> (netfilter, tcx, ...) are valid here, and out-of-range enum values are not.
 struct SectionDef {
-  bpf_prog_type prog_type = BPF_PROG_TYPE_UNSPEC;
-  bpf_attach_type expected_attach_type = static_cast<bpf_attach_type>(0);
+  uint32_t prog_type = BPF_PROG_TYPE_UNSPEC;
+  uint32_t expected_attach_type = 0;
   std::string attach_target;  // what follows "<prefix>/" (e.g. "syscalls/sys_enter_execve")
   bool sleepable = false;     // ".s" variants and SEC("syscall")
   bool known = false;         // false: no table entry matched (program type unspec)

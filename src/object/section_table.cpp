@@ -9,27 +9,27 @@ namespace userbpf::object {
 namespace {
 
 // Values newer than the installed <linux/bpf.h> (Linux 6.1), numbered as Linux numbers them.
-constexpr auto kProgNetfilter = static_cast<bpf_prog_type>(32);
-constexpr auto kAttachNetfilter = static_cast<bpf_attach_type>(45);
-constexpr auto kAttachTcxIngress = static_cast<bpf_attach_type>(46);
-constexpr auto kAttachTcxEgress = static_cast<bpf_attach_type>(47);
-constexpr auto kAttachTraceUprobeMulti = static_cast<bpf_attach_type>(48);
-constexpr auto kAttachUnixConnect = static_cast<bpf_attach_type>(49);
-constexpr auto kAttachUnixSendmsg = static_cast<bpf_attach_type>(50);
-constexpr auto kAttachUnixRecvmsg = static_cast<bpf_attach_type>(51);
-constexpr auto kAttachUnixGetpeername = static_cast<bpf_attach_type>(52);
-constexpr auto kAttachUnixGetsockname = static_cast<bpf_attach_type>(53);
-constexpr auto kAttachNetkitPrimary = static_cast<bpf_attach_type>(54);
-constexpr auto kAttachNetkitPeer = static_cast<bpf_attach_type>(55);
+constexpr uint32_t kProgNetfilter = 32;
+constexpr uint32_t kAttachNetfilter = 45;
+constexpr uint32_t kAttachTcxIngress = 46;
+constexpr uint32_t kAttachTcxEgress = 47;
+constexpr uint32_t kAttachTraceUprobeMulti = 48;
+constexpr uint32_t kAttachUnixConnect = 49;
+constexpr uint32_t kAttachUnixSendmsg = 50;
+constexpr uint32_t kAttachUnixRecvmsg = 51;
+constexpr uint32_t kAttachUnixGetpeername = 52;
+constexpr uint32_t kAttachUnixGetsockname = 53;
+constexpr uint32_t kAttachNetkitPrimary = 54;
+constexpr uint32_t kAttachNetkitPeer = 55;
 
 struct Entry {
   std::string_view pattern;
-  bpf_prog_type type;
-  bpf_attach_type attach;
+  uint32_t type;
+  uint32_t attach;
   bool sleepable;
 };
 
-constexpr bpf_attach_type kNone = static_cast<bpf_attach_type>(0);
+constexpr uint32_t kNone = 0;
 
 // Same order as libbpf's table (first match wins: "sk_reuseport/migrate" before "sk_reuseport").
 constexpr Entry kTable[] = {

@@ -80,8 +80,9 @@ Range scalar_op(const Range& a, const Range& b, uint8_t op, int width, Tnum t) {
       break;
     }
     case BPF_MUL: {
-      const __int128 u2 = static_cast<__int128>(a.umax) * b.umax;
-      if (fits_unsigned(u2, width)) {
+      // Unsigned 128-bit: the product of two u64 may reach 2^128 - 2^65 + 1, beyond __int128.
+      const unsigned __int128 u2 = static_cast<unsigned __int128>(a.umax) * b.umax;
+      if (u2 <= (width == 64 ? ~0ull : 0xffffffffull)) {
         r.umin = a.umin * b.umin;
         r.umax = static_cast<uint64_t>(u2);
       }

@@ -98,8 +98,9 @@ Result<KernelVerdict> kernel_verdict(std::span<const uint8_t> object, const std:
     if (bpf_program__type(prog) == BPF_PROG_TYPE_UNSPEC) {
       const auto def = object::classify_section(bpf_program__section_name(prog));
       if (def.known) {
-        bpf_program__set_type(prog, def.prog_type);
-        bpf_program__set_expected_attach_type(prog, def.expected_attach_type);
+        bpf_program__set_type(prog, static_cast<bpf_prog_type>(def.prog_type));
+        bpf_program__set_expected_attach_type(
+            prog, static_cast<bpf_attach_type>(def.expected_attach_type));
       }
     }
   }
