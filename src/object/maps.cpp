@@ -348,6 +348,15 @@ Status collect_externs(Loader& ld) {
       const int64_t size = btf__resolve_size(ld.btf, t->type);
       if (size <= 0)
         return ld.fail(Errc::decode, ".kconfig", "extern '" + sym.name + "' has no size");
+      // Kconfig values are integers, bools, tristates and strings: a larger extern can only come
+      // from corrupt BTF, and its size would become the .kconfig map's allocation.
+      constexpr int64_t kMaxKconfigExtern = 4096;
+      if (size > kMaxKconfigExtern) {
+        return ld.fail(Errc::decode, ".kconfig",
+                       "extern '" + sym.name + "' has " + std::to_string(size) +
+                           " bytes, more than a kconfig value can have (" +
+                           std::to_string(kMaxKconfigExtern) + ")");
+      }
       ext.kind = ExternKind::kconfig;
       ext.size = static_cast<uint32_t>(size);
     } else if (sec_name == ".ksyms") {
