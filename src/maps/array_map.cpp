@@ -54,16 +54,7 @@ class ArrayMap final : public Map {
   int erase(const void*) override { return -EINVAL; }
 
   int get_next_key(const void* key, void* next_key) override {
-    uint32_t next = 0;
-    if (key != nullptr) {
-      uint32_t index = load_index(key);
-      if (index < spec_.max_entries) {
-        if (index == spec_.max_entries - 1) return -ENOENT;
-        next = index + 1;
-      }
-    }
-    std::memcpy(next_key, &next, sizeof(next));
-    return 0;
+    return index_get_next_key(key, next_key, spec_.max_entries);
   }
 
   void* data() override { return percpu_ ? nullptr : values_; }

@@ -27,12 +27,6 @@ struct CpuVal {
   int32_t prog;  // fd on update, id on lookup (always 0)
 };
 
-uint32_t load_u32(const void* p) {
-  uint32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
 class CpuMap final : public Map {
  public:
   CpuMap(std::shared_ptr<MapFile> file, const MapSpec& spec, uint32_t ncpus)
@@ -75,14 +69,7 @@ class CpuMap final : public Map {
   }
 
   int get_next_key(const void* key, void* next_key) override {
-    const uint32_t index = key ? load_u32(key) : UINT32_MAX;
-    uint32_t next = 0;
-    if (index < spec_.max_entries) {
-      if (index == spec_.max_entries - 1) return -ENOENT;
-      next = index + 1;
-    }
-    std::memcpy(next_key, &next, sizeof(next));
-    return 0;
+    return index_get_next_key(key, next_key, spec_.max_entries);
   }
 
   uint32_t size() const override { return spec_.max_entries; }

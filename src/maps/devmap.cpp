@@ -33,12 +33,6 @@ struct DevVal {
 };
 static_assert(sizeof(DevVal) == sizeof(uint64_t));
 
-uint32_t load_u32(const void* p) {
-  uint32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
 // The value an update carries, padded as Linux pads it (prog fd -1 for 4-byte values).
 DevVal value_in(const void* value, uint32_t value_size) {
   DevVal v{0, -1};
@@ -97,14 +91,7 @@ class DevMap final : public Map {
   }
 
   int get_next_key(const void* key, void* next_key) override {
-    const uint32_t index = key ? load_u32(key) : UINT32_MAX;
-    uint32_t next = 0;
-    if (index < spec_.max_entries) {
-      if (index == spec_.max_entries - 1) return -ENOENT;
-      next = index + 1;
-    }
-    std::memcpy(next_key, &next, sizeof(next));
-    return 0;
+    return index_get_next_key(key, next_key, spec_.max_entries);
   }
 
   uint32_t size() const override { return spec_.max_entries; }

@@ -33,12 +33,6 @@ struct XskSlot {
 };
 static_assert(sizeof(XskSlot) == 16);
 
-uint32_t load_u32(const void* p) {
-  uint32_t v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
 // sockfd_lookup() and the family check of xsk_map_update_elem: the socket's inode, or the
 // negative errno.
 int64_t xdp_socket_inode(int fd) {
@@ -95,14 +89,7 @@ class XskMap final : public Map {
   }
 
   int get_next_key(const void* key, void* next_key) override {
-    const uint32_t index = key ? load_u32(key) : UINT32_MAX;
-    uint32_t next = 0;
-    if (index < spec_.max_entries) {
-      if (index == spec_.max_entries - 1) return -ENOENT;
-      next = index + 1;
-    }
-    std::memcpy(next_key, &next, sizeof(next));
-    return 0;
+    return index_get_next_key(key, next_key, spec_.max_entries);
   }
 
   uint32_t size() const override { return spec_.max_entries; }
