@@ -141,14 +141,13 @@ Status do_show(Context& ctx, Args args) {
   return ok_status();
 }
 
-Result<uint32_t> single_link(Context& ctx, runtime::Runtime& rt, Args words, size_t extra,
+Result<uint32_t> single_link(runtime::Runtime& rt, Args words, size_t extra,
                              std::string_view usage) {
   auto match = resolve_single(rt, HandleKind::link, words);
   if (!match) return match.take_error();
   if (words.size() != match->consumed + extra) {
     return make_error(Errc::invalid_argument, "usage: " + std::string(usage));
   }
-  (void)ctx;
   return match->ids[0];
 }
 
@@ -157,7 +156,7 @@ Status do_pin(Context& ctx, Args args) {
   if (!words) return words.take_error();
   auto rt = open_runtime(ctx);
   if (!rt) return rt.take_error();
-  auto id = single_link(ctx, *rt, *words, 1, "link pin LINK PATH");
+  auto id = single_link(*rt, *words, 1, "link pin LINK PATH");
   if (!id) return id.take_error();
   if (Status s = rt->pin(words->back(), {runtime::PinKind::link, *id}); !s) return s;
   if (ctx.json) ctx.print_json(nullptr);
@@ -169,7 +168,7 @@ Status do_detach(Context& ctx, Args args) {
   if (!words) return words.take_error();
   auto rt = open_runtime(ctx);
   if (!rt) return rt.take_error();
-  auto id = single_link(ctx, *rt, *words, 0, "link detach LINK");
+  auto id = single_link(*rt, *words, 0, "link detach LINK");
   if (!id) return id.take_error();
   if (Status s = rt->detach_link(*id); !s) return s;
   if (ctx.json) ctx.print_json(nullptr);
