@@ -344,6 +344,9 @@ void add_uapi_enums(Builder& t) {
                                  E(BPF_MAP_TYPE_INODE_STORAGE),
                                  E(BPF_MAP_TYPE_TASK_STORAGE),
                                  E(BPF_MAP_TYPE_BLOOM_FILTER)});
+  // The kernel's BTF has C's truth values as an anonymous enum (include/linux/stddef.h), so a
+  // vmlinux.h defines `false` and `true`: libbpf-tools programs use them without <stdbool.h>.
+  t.enumeration("", {{"false", 0}, {"true", 1}});
   t.enumeration("", {E(BPF_ANY), E(BPF_NOEXIST), E(BPF_EXIST), E(BPF_F_LOCK)});
   t.enumeration("",
                 {E(BPF_F_NO_PREALLOC), E(BPF_F_NO_COMMON_LRU), E(BPF_F_NUMA_NODE), E(BPF_F_RDONLY),
