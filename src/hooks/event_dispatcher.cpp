@@ -34,8 +34,36 @@ bool changes_identity(const SyscallEvent& event) {
 
 size_t EventDispatcher::attach(const HookPoint& hook,
                                std::unique_ptr<runtime::RunnableProgram> program) {
-  attached_.push_back({hook, std::move(program), {}});
+  uint32_t site = 0;
+  if (hook.kind == HookKind::uprobe && hook.uprobe) site = uprobe_sites_.add_uprobe(*hook.uprobe);
+  attached_.push_back({hook, std::move(program), {}, site});
   return attached_.size() - 1;
+}
+
+Result<size_t> EventDispatcher::attach_uprobe(std::unique_ptr<runtime::RunnableProgram> program,
+                                              std::string_view path, const UprobeFunc& func,
+                                              bool retprobe, uint64_t cookie) {
+  auto hook = uprobe_hook_point(path, func, retprobe);
+  if (!hook) return hook.take_error();
+  program->env().attach_cookie = cookie;
+  return attach(*hook, std::move(program));
+}
+
+void EventDispatcher::on_uprobe(const UprobeEvent& event) {
+  Current current;
+  current.tid = event.tid;
+  current.tgid = event.tgid;
+  current.user_regs = &event.regs;
+  uint64_t regs[kPtRegsSize / 8];
+  static_assert(sizeof(user_regs_struct) >= kPtRegsSize);
+  std::memcpy(regs, &event.regs, kPtRegsSize);
+  bool ran = false;
+  for (Attached& a : attached_) {
+    if (a.hook.kind != HookKind::uprobe || a.site != event.site) continue;
+    ran = true;
+    run(a, current, regs, sizeof(regs));
+  }
+  if (ran && after_event_) after_event_();
 }
 
 HookInterest EventDispatcher::interest() const {
@@ -107,7 +135,13 @@ void EventDispatcher::run(Attached& a, Current& current, const void* ctx, size_t
   ++a.stats.runs;
   if (!out) {
     ++a.stats.failures;
-    if (on_error_) on_error_(a.program->record(), out.error());
+    if (on_error_) {
+      // Which traced thread hit the fault: the program's own error says where in the program.
+      Error e = out.error();
+      e.message += " (traced pid " + std::to_string(current.info.tgid) + ", tid " +
+                   std::to_string(current.tid) + ")";
+      on_error_(a.program->record(), e);
+    }
   }
 }
 

@@ -14,6 +14,9 @@
 //                             syscall's arguments (PT_REGS_PARM1_CORE_SYSCALL, BPF_KSYSCALL)
 //   kretprobe/__x64_sys_<name>: struct pt_regs with ax (PT_REGS_RC) = the return value
 //   tracepoint/sched/sched_process_{exec,fork,exit}: sched_records.hpp
+//   uprobe/..., uretprobe/...: struct pt_regs of the thread that hit the probe (uprobe_event.hpp:
+//                             ip is the probed address; at a return ax is the return value),
+//                             PT_REGS_PARM1..6 are di, si, dx, cx, r8, r9 of the call
 //
 // Programs run in checked mode (there is no verifier in front of them yet): the context, the
 // pt_regs copy, the task model and the program's own data are all they may touch directly.
@@ -45,8 +48,17 @@ struct AttachStats {
 
 class EventDispatcher : public EventSink {
  public:
-  // Attaches a program instance to a hook point; returns its index for stats().
+  // Attaches a program instance to a hook point; returns its index for stats(). The program's
+  // env().attach_cookie is what bpf_get_attach_cookie returns.
   size_t attach(const HookPoint& hook, std::unique_ptr<runtime::RunnableProgram> program);
+
+  // Attaches a program instance to a uprobe (retprobe false) or uretprobe on `func` of the file
+  // `path` (a symbol, symbol+offset, or a file offset: uprobe_target.hpp) with the cookie
+  // bpf_get_attach_cookie returns. The interface the CLI, the C++ API and USDT attach through.
+  // Errors (missing file or symbol, ...) name the file and the symbol; nothing is attached then.
+  Result<size_t> attach_uprobe(std::unique_ptr<runtime::RunnableProgram> program,
+                               std::string_view path, const UprobeFunc& func, bool retprobe,
+                               uint64_t cookie);
 
   // The events the attached programs need, plus the exits of the syscalls that change a
   // thread's cached identity (prctl, the setuid family, setpriority).
@@ -54,6 +66,7 @@ class EventDispatcher : public EventSink {
 
   void on_syscall(const SyscallEvent& event) override;
   void on_process_event(const ProcessEvent& event) override;
+  void on_uprobe(const UprobeEvent& event) override;
 
   // Called after the programs of each event ran (e.g. to print new trace_pipe lines).
   void set_after_event(std::function<void()> callback) { after_event_ = std::move(callback); }
@@ -75,6 +88,7 @@ class EventDispatcher : public EventSink {
     HookPoint hook;
     std::unique_ptr<runtime::RunnableProgram> program;
     AttachStats stats;
+    uint32_t site = 0;  // uprobes: the HookInterest::uprobes index (interest() adds in this order)
   };
   // The current task of an event, looked up once for all its programs.
   struct Current {
@@ -94,6 +108,7 @@ class EventDispatcher : public EventSink {
   void run_syscall_programs(const SyscallEvent& event);
 
   std::vector<Attached> attached_;
+  HookInterest uprobe_sites_;  // the uprobe sites in attach order, as interest() numbers them
   std::unordered_map<int64_t, TracepointFormat> formats_;  // by (phase, nr)
   TaskTable tasks_;
   std::function<void()> after_event_;

@@ -4,6 +4,7 @@
 
 #include "hooks/process_event.hpp"
 #include "hooks/syscall_event.hpp"
+#include "hooks/uprobe_event.hpp"
 
 namespace userbpf::hooks {
 
@@ -12,6 +13,7 @@ class EventSink {
   virtual ~EventSink() = default;
   virtual void on_syscall(const SyscallEvent& event) = 0;
   virtual void on_process_event(const ProcessEvent&) {}
+  virtual void on_uprobe(const UprobeEvent&) {}
 };
 
 // The name from when syscalls were the only events.

@@ -86,13 +86,34 @@ std::string HookPoint::name() const {
     case HookKind::process_exec: return "tracepoint/sched/sched_process_exec";
     case HookKind::process_fork: return "tracepoint/sched/sched_process_fork";
     case HookKind::process_exit: return "tracepoint/sched/sched_process_exit";
+    case HookKind::uprobe: return uprobe ? uprobe->name() : "uprobe";
   }
   return {};
+}
+
+Result<HookPoint> uprobe_hook_point(std::string_view path, const UprobeFunc& func, bool retprobe) {
+  auto target = resolve_uprobe(path, func, retprobe);
+  if (!target) return target.take_error();
+  HookPoint hook;
+  hook.kind = HookKind::uprobe;
+  hook.phase = retprobe ? SyscallPhase::exit : SyscallPhase::enter;
+  hook.uprobe = std::make_shared<const UprobeTarget>(std::move(*target));
+  return hook;
 }
 
 Result<HookPoint> parse_hook_point(std::string_view section) {
   std::string_view rest = section;
   HookPoint hook;
+  if (is_uprobe_section(section)) {
+    auto parsed = parse_uprobe_section(section);
+    if (!parsed) return parsed.take_error();
+    if (!parsed->has_target) {
+      return make_error(Errc::unsupported, "section '" + std::string(section) +
+                                               "' names no file and function: a bare uprobe "
+                                               "attaches only through an explicit target");
+    }
+    return uprobe_hook_point(parsed->path, parsed->func, parsed->retprobe);
+  }
   if (consume(rest, "raw_tracepoint/") || consume(rest, "raw_tp/")) {
     hook.kind = HookKind::raw_syscalls;
     if (rest == "sys_enter") return hook;

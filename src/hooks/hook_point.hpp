@@ -9,12 +9,15 @@
 //   tracepoint/sched/sched_process_exec    (also tp/...)  a successful execve
 //   tracepoint/sched/sched_process_fork                   a fork, vfork or clone (threads too)
 //   tracepoint/sched/sched_process_exit                   a thread's exit
+//   uprobe/PATH:FUNC[+OFF], uprobe/PATH:0xOFF, uretprobe/PATH:FUNC (and .s)  uprobe_target.hpp
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
+#include "hooks/uprobe_target.hpp"
 #include "userbpf/error.hpp"
 
 namespace userbpf::hooks {
@@ -28,6 +31,7 @@ enum class HookKind : uint8_t {
   process_exec,        // tracepoint/sched/sched_process_exec
   process_fork,        // tracepoint/sched/sched_process_fork
   process_exit,        // tracepoint/sched/sched_process_exit
+  uprobe,              // uprobe (phase enter) or uretprobe (phase exit) on a file's function
 };
 
 // The process events a source reports (sched_process_* and the bookkeeping around them).
@@ -37,6 +41,7 @@ struct HookPoint {
   HookKind kind = HookKind::syscall_tracepoint;
   SyscallPhase phase = SyscallPhase::enter;  // syscall kinds: entry or exit/return
   int nr = -1;  // the syscall of syscall_tracepoint and syscall_kprobe hooks; -1 otherwise
+  std::shared_ptr<const UprobeTarget> uprobe;  // the uprobe kind's resolved target
 
   bool is_syscall() const {
     return kind == HookKind::syscall_tracepoint || kind == HookKind::raw_syscalls ||
@@ -60,8 +65,13 @@ struct HookPoint {
 };
 
 // The hook a section names. Errc::unsupported for sections that name no hook userbpf can feed
-// (kprobes on other kernel functions, XDP, other tracepoints); Errc::not_found for a syscall the
-// host does not have.
+// (kprobes on other kernel functions, XDP, other tracepoints, a uprobe section without a target);
+// Errc::not_found for a syscall the host does not have, or a uprobe's missing file or symbol
+// (uprobe targets are resolved here: the file is read).
 Result<HookPoint> parse_hook_point(std::string_view section);
+
+// The hook of a uprobe (retprobe false) or uretprobe on `func` of the file `path`: the explicit
+// target of a bare SEC("uprobe") program, or of USDT notes (a file offset).
+Result<HookPoint> uprobe_hook_point(std::string_view path, const UprobeFunc& func, bool retprobe);
 
 }  // namespace userbpf::hooks

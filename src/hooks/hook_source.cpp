@@ -18,7 +18,29 @@ void HookInterest::add(const HookPoint& hook) {
         (hook.phase == SyscallPhase::enter ? enter : exit).set(static_cast<size_t>(hook.nr));
       }
       return;
+    case HookKind::uprobe:
+      if (hook.uprobe) add_uprobe(*hook.uprobe);
+      return;
   }
+}
+
+uint32_t HookInterest::add_uprobe(const UprobeTarget& target) {
+  for (size_t i = 0; i < uprobes.size(); ++i) {
+    const UprobeTarget& u = uprobes[i];
+    if (u.dev == target.dev && u.ino == target.ino && u.file_offset == target.file_offset &&
+        u.retprobe == target.retprobe) {
+      return static_cast<uint32_t>(i);
+    }
+  }
+  uprobes.push_back(target);
+  return static_cast<uint32_t>(uprobes.size() - 1);
+}
+
+bool HookInterest::watches_mappings() const {
+  for (const UprobeTarget& u : uprobes) {
+    if (u.library) return true;
+  }
+  return false;
 }
 
 void HookInterest::add_exit(int nr) {
@@ -34,7 +56,8 @@ bool HookInterest::wants(SyscallPhase phase, int nr) const {
 
 bool HookInterest::stops_at(int nr) const {
   if (all_enter || all_exit || wants_any(nr)) return true;
-  return process_exec && (nr == __NR_execve || nr == __NR_execveat);
+  if (process_exec && (nr == __NR_execve || nr == __NR_execveat)) return true;
+  return (nr == __NR_mmap || nr == __NR_mprotect) && watches_mappings();
 }
 
 }  // namespace userbpf::hooks

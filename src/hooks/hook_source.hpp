@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hooks/event_sink.hpp"
+#include "hooks/uprobe_target.hpp"
 #include "userbpf/error.hpp"
 
 namespace userbpf::hooks {
@@ -26,20 +27,27 @@ struct HookInterest {
   bool process_fork = false;
   // sched_process_exit: a stop at each thread's exit (PTRACE_O_TRACEEXIT).
   bool process_exit = false;
+  // The uprobe sites: one per distinct (file, offset, entry or return). UprobeEvent::site indexes
+  // this list. When one is in a library (mapped later by the dynamic loader) the source also
+  // stops at mmap/mprotect calls that map code, to insert breakpoints into new mappings.
+  std::vector<UprobeTarget> uprobes;
 
   void add(const HookPoint& hook);
+  // The site index of `target` (added when new).
+  uint32_t add_uprobe(const UprobeTarget& target);
+  bool watches_mappings() const;
   // Reports the exit of syscall `nr` (e.g. one that changes the identity a receiver caches).
   void add_exit(int nr);
   bool wants(SyscallPhase phase, int nr) const;
   bool wants_any(int nr) const {
     return wants(SyscallPhase::enter, nr) || wants(SyscallPhase::exit, nr);
   }
-  // The syscalls whose entry the source must stop at: the hooked ones and, for process_exec,
-  // execve and execveat.
+  // The syscalls whose entry the source must stop at: the hooked ones, for process_exec execve
+  // and execveat, and mmap and mprotect when watches_mappings().
   bool stops_at(int nr) const;
   bool empty() const {
     return !all_enter && !all_exit && enter.none() && exit.none() && !process_exec &&
-           !process_fork && !process_exit;
+           !process_fork && !process_exit && uprobes.empty();
   }
 };
 
