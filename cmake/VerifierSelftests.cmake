@@ -35,6 +35,9 @@ function(userbpf_add_verifier_selftests test_target)
       set(bpftool "")
     endif()
     cmake_host_system_information(RESULT jobs QUERY NUMBER_OF_LOGICAL_CORES)
+    # Several targets (the tests, the verifier benchmark) may use the selftests: one command
+    # and one target build them.
+    if(NOT TARGET userbpf_verifier_selftests)
     add_custom_command(
       OUTPUT "${out}/built.stamp"
       COMMAND "${_userbpf_vst_dir}/verifier_selftests_build.sh" "${USERBPF_LINUX_SOURCE_TARBALL}"
@@ -43,6 +46,7 @@ function(userbpf_add_verifier_selftests test_target)
       COMMENT "Linux verifier selftests: extracting and compiling progs/verifier_*.c"
       VERBATIM)
     add_custom_target(userbpf_verifier_selftests DEPENDS "${out}/built.stamp")
+    endif()
     add_dependencies(${test_target} userbpf_verifier_selftests)
     target_compile_definitions(${test_target} PRIVATE USERBPF_VERIFIER_SELFTESTS_DIR="${out}")
   else()
