@@ -112,6 +112,17 @@ class Generator {
 
   std::vector<RawInsn> run() {
     if (c_.chance(75)) mov_reg(6, 1);  // keep the context where calls do not clobber it
+    // Registers with values: constants, or unknown but bounded scalars from the context.
+    if (c_.chance(70)) {
+      for (uint8_t r : {0, 2, 3, 4, 5, 7, 8, 9}) {
+        if (!c_.chance(50)) continue;
+        if (c_.chance(60))
+          mov_imm(r, imm());
+        else
+          emit(make_raw(BPF_LDX | BPF_MEM | (prog_type_ == BPF_PROG_TYPE_KPROBE ? BPF_DW : BPF_W),
+                        r, 1, scalar_ctx_off(), 0));
+      }
+    }
     const uint32_t count = 1 + c_.below(40);
     for (uint32_t i = 0; i < count && !c_.done(); ++i) snippet();
     const size_t main_exit = epilogue();
@@ -181,6 +192,15 @@ class Generator {
       case BPF_PROG_TYPE_KPROBE: return pick(c_, kRegs);
       case BPF_PROG_TYPE_TRACEPOINT: return pick(c_, kTp);
       default: return pick(c_, kSkb);
+    }
+  }
+  // A context offset whose load gives a scalar (for register initialization).
+  int16_t scalar_ctx_off() {
+    switch (prog_type_) {
+      case BPF_PROG_TYPE_XDP: return 12;         // rx_queue_index
+      case BPF_PROG_TYPE_TRACEPOINT: return 16;  // past the common header
+      case BPF_PROG_TYPE_KPROBE: return 8 * static_cast<int16_t>(c_.below(21));
+      default: return 0;  // __sk_buff len
     }
   }
   void jump(RawInsn insn) {

@@ -241,6 +241,45 @@ void build_world(uint32_t prog_type, std::mt19937_64& rng, RunWorld& w) {
   }
 }
 
+// ---- Pointer leaks (unprivileged programs may not expose addresses)
+
+// Which memory `value` points into, if any: the context, packet and array values, any map's
+// memory, or this thread's stack (where the interpreter keeps the program's frames).
+std::optional<std::string> pointer_into(uint64_t value, const std::vector<vm::Region>& regions,
+                                        const std::vector<std::shared_ptr<maps::Map>>& maps) {
+  for (const vm::Region& r : regions)
+    if (value >= r.start && value - r.start <= r.size) return std::string(r.name);
+  for (const auto& m : maps) {
+    const auto start = reinterpret_cast<uint64_t>(m->mapping());
+    if (value >= start && value - start <= m->mapping_size()) return std::string("map memory");
+  }
+  const uint64_t here = reinterpret_cast<uint64_t>(__builtin_frame_address(0));
+  constexpr uint64_t kStackReach = 8u << 20;  // the interpreter's frames are below this one
+  if (value <= here && here - value <= kStackReach) return std::string("stack");
+  return std::nullopt;
+}
+
+// An address in any 8-byte word of the array and hash maps' values.
+std::optional<std::string> pointer_in_maps(const std::vector<vm::Region>& regions,
+                                           const std::vector<std::shared_ptr<maps::Map>>& maps) {
+  for (const auto& m : maps) {
+    const maps::MapSpec& s = m->spec();
+    if (s.type != BPF_MAP_TYPE_ARRAY && s.type != BPF_MAP_TYPE_HASH) continue;
+    for (uint32_t key = 0; key < 8; ++key) {
+      const auto* value = static_cast<const uint8_t*>(m->lookup(&key));
+      if (!value) continue;
+      for (uint32_t off = 0; off + 8 <= s.value_size; off += 4) {  // 4: stores may be unaligned
+        uint64_t word;
+        std::memcpy(&word, value + off, 8);
+        if (auto where = pointer_into(word, regions, maps))
+          return fmt::format("{} key {} offset {} holds {:#x} ({})", maps::map_type_name(s.type),
+                             key, off, word, *where);
+      }
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> run_accepted_program(const FuzzCase& fc, uint64_t seed) {
@@ -306,6 +345,14 @@ std::optional<std::string> run_accepted_program(const FuzzCase& fc, uint64_t see
     if (!result && (result.error().code == Errc::fault || result.error().code == Errc::budget))
       return fmt::format("run {}: {} (insn {})", run, result.error().message,
                          result.error().where.insn);
+    if (result && !fc.privileged) {
+      if (auto where = pointer_into(result->r0, world.regions, maps))
+        return fmt::format("run {}: an unprivileged program returned the address {:#x} ({})", run,
+                           result->r0, *where);
+      if (auto leak = pointer_in_maps(world.regions, maps))
+        return fmt::format("run {}: an unprivileged program stored an address in a map: {}", run,
+                           *leak);
+    }
   }
   return std::nullopt;
 }
