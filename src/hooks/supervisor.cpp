@@ -1,6 +1,7 @@
 #include "hooks/supervisor.hpp"
 
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -12,6 +13,7 @@
 
 #include "hooks/seccomp_filter.hpp"
 #include "hooks/tracee_reads.hpp"
+#include "hooks/uprobe_breakpoints.hpp"
 
 namespace userbpf::hooks {
 namespace {
@@ -29,6 +31,7 @@ struct Tracee {
   bool announced = false;
   bool held = false;
   bool exit_reported = false;  // PTRACE_EVENT_EXIT seen (the live-thread count already dropped)
+  bool rescan_maps = false;    // at this syscall's exit: code may have been mapped (uprobes)
 };
 
 Error sys_error(const std::string& what) {
@@ -84,7 +87,7 @@ std::string resolve_command(const std::string& name) {
 class Session {
  public:
   Session(const HookInterest& interest, EventSink& sink, std::atomic<bool>& stop)
-      : interest_(interest), sink_(sink), stop_(stop) {}
+      : interest_(interest), sink_(sink), stop_(stop), uprobes_(interest.uprobes, sink) {}
 
   Result<CommandOutcome> run(const CommandSpec& command);
 
@@ -95,6 +98,7 @@ class Session {
   void on_new_task(pid_t tid, Tracee& t, int event);
   void on_exec(pid_t tid);
   void on_exit_stop(pid_t tid, Tracee& t);
+  bool on_breakpoint(pid_t tid, Tracee& t);
   void forget(pid_t tid, int status);
   void deliver(const ProcessEvent& event);
   void resume(pid_t tid, int signal = 0);
@@ -110,6 +114,7 @@ class Session {
   std::unordered_map<pid_t, int> live_threads_;           // by tgid
   std::unordered_map<pid_t, std::string> exec_filename_;  // by tid, from execve entry to exec
   CommandOutcome outcome_;
+  UprobeBreakpoints uprobes_;
 };
 
 Result<CommandOutcome> Session::run(const CommandSpec& command) {
@@ -248,6 +253,7 @@ void Session::handle(pid_t tid, int status) {
     on_syscall_stop(tid, t);
     return;
   }
+  if (sig == SIGTRAP && event == 0 && uprobes_.active() && on_breakpoint(tid, t)) return;
   if (sig == SIGTRAP && event != 0) {
     switch (event) {
       case PTRACE_EVENT_SECCOMP: on_seccomp_stop(tid, t); return;
@@ -266,6 +272,22 @@ void Session::handle(pid_t tid, int status) {
   siginfo_t info;
   const bool delivery = ptrace(PTRACE_GETSIGINFO, tid, nullptr, &info) == 0;
   resume(tid, delivery ? sig : 0);
+}
+
+// A SIGTRAP: a uprobe breakpoint (the programs run, the thread resumes) or a signal for the
+// program (false).
+bool Session::on_breakpoint(pid_t tid, Tracee& t) {
+  int signal = 0;
+  int status = 0;
+  switch (uprobes_.on_trap(tid, t.tgid, signal, status)) {
+    case UprobeBreakpoints::Trap::not_ours: return false;
+    case UprobeBreakpoints::Trap::thread_gone: handle(tid, status); return true;
+    case UprobeBreakpoints::Trap::handled:
+      ++outcome_.events;
+      resume(tid, signal);
+      return true;
+  }
+  return false;
 }
 
 void Session::deliver(const ProcessEvent& event) {
@@ -289,6 +311,7 @@ void Session::on_new_task(pid_t tid, Tracee& parent, int event) {
   child.announced = true;
   child.tgid = thread ? parent.tgid : child_tid;
   ++live_threads_[child.tgid];
+  if (uprobes_.active()) uprobes_.on_new_task(tid, parent.tgid, child_tid, thread);
 
   ProcessEvent fork;
   fork.kind = ProcessEvent::Kind::fork;
@@ -319,6 +342,7 @@ void Session::on_exec(pid_t tid) {
       tracees_[tid] = moved;
     }
   }
+  if (uprobes_.active()) uprobes_.on_exec(tid, tracees_[tid].tgid, former);
   ProcessEvent exec;
   exec.kind = ProcessEvent::Kind::exec;
   exec.tid = tid;
@@ -362,9 +386,13 @@ void Session::forget(pid_t tid, int status) {
         deliver(exit);
       }
     }
-    if (live_threads_[t.tgid] <= 0) live_threads_.erase(t.tgid);
+    if (live_threads_[t.tgid] <= 0) {
+      live_threads_.erase(t.tgid);
+      uprobes_.on_process_gone(t.tgid);
+    }
     tracees_.erase(it);
   }
+  uprobes_.on_thread_gone(tid);
   exec_filename_.erase(tid);
   ProcessEvent gone;
   gone.kind = ProcessEvent::Kind::gone;
@@ -396,7 +424,11 @@ void Session::on_seccomp_stop(pid_t tid, Tracee& t) {
     ++outcome_.events;
     sink_.on_syscall(event);
   }
-  t.awaiting_exit = interest_.wants(SyscallPhase::exit, nr);
+  // Code mapped from a file (the dynamic loader's mmap of a library's text, or an mprotect
+  // adding PROT_EXEC): look for probed files in the mappings at the syscall's exit.
+  t.rescan_maps = uprobes_.watches_mappings() && (nr == __NR_mmap || nr == __NR_mprotect) &&
+                  (args[2] & PROT_EXEC) != 0;
+  t.awaiting_exit = interest_.wants(SyscallPhase::exit, nr) || t.rescan_maps;
   t.exit_nr = nr;
   resume(tid);
 }
@@ -407,6 +439,14 @@ void Session::on_syscall_stop(pid_t tid, Tracee& t) {
       ptrace(PTRACE_GET_SYSCALL_INFO, tid, reinterpret_cast<void*>(sizeof(info)), &info) > 0;
   if (t.awaiting_exit && have && info.op == PTRACE_SYSCALL_INFO_EXIT) {
     t.awaiting_exit = false;
+    if (t.rescan_maps) {
+      t.rescan_maps = false;
+      if (info.exit.rval >= 0 || info.exit.rval < -4095) uprobes_.on_mappings_changed(tid, t.tgid);
+    }
+    if (!interest_.wants(SyscallPhase::exit, t.exit_nr)) {
+      resume(tid);
+      return;
+    }
     SyscallEvent event;
     event.phase = SyscallPhase::exit;
     event.tid = tid;
@@ -420,31 +460,45 @@ void Session::on_syscall_stop(pid_t tid, Tracee& t) {
   resume(tid);
 }
 
-// Stops every tracee (SIGSTOP), detaches it at that stop, then lets the processes run on.
+// Stops every tracee (SIGSTOP), removes the uprobe breakpoints and restores hijacked return
+// addresses while all are stopped, detaches each at its stop, then lets the processes run on.
 void Session::detach_all() {
   outcome_.detached = true;
   std::vector<pid_t> tgids;
+  struct Stopped {
+    pid_t tid;
+    pid_t tgid;
+    int deliver;
+  };
+  std::vector<Stopped> stopped;
   for (auto& [tid, t] : tracees_) syscall(SYS_tkill, tid, SIGSTOP);
   for (auto& [tid, t] : tracees_) {
     tgids.push_back(tid);
     if (t.held) {  // already in its reported initial stop: detach right there
-      ptrace(PTRACE_DETACH, tid, nullptr, nullptr);
+      stopped.push_back({tid, t.tgid, 0});
       continue;
     }
-    for (;;) {
-      int status = 0;
-      if (waitpid(tid, &status, __WALL) != tid) break;
-      if (!WIFSTOPPED(status)) break;  // exited meanwhile
-      const int sig = WSTOPSIG(status);
-      int deliver = 0;
-      siginfo_t info;
-      if ((status >> 16) == 0 && sig != SIGSTOP && sig != kSyscallTrap &&
-          ptrace(PTRACE_GETSIGINFO, tid, nullptr, &info) == 0) {
-        deliver = sig;  // a signal on its way in: hand it over with the detach
-      }
-      ptrace(PTRACE_DETACH, tid, nullptr, reinterpret_cast<void*>(static_cast<long>(deliver)));
-      break;
+    int status = 0;
+    if (waitpid(tid, &status, __WALL) != tid) continue;
+    if (!WIFSTOPPED(status)) continue;  // exited meanwhile
+    const int sig = WSTOPSIG(status);
+    int deliver = 0;
+    siginfo_t info;
+    if ((status >> 16) == 0 && sig != SIGSTOP && sig != kSyscallTrap &&
+        ptrace(PTRACE_GETSIGINFO, tid, nullptr, &info) == 0) {
+      deliver = sig;  // a signal on its way in: hand it over with the detach
+      // ... unless it is a breakpoint hit nobody handled yet: run the instruction again instead.
+      if (sig == SIGTRAP && uprobes_.active() && uprobes_.rewind_trap(tid, t.tgid)) deliver = 0;
     }
+    stopped.push_back({tid, t.tgid, deliver});
+  }
+  if (uprobes_.active()) {
+    std::vector<std::pair<pid_t, pid_t>> threads;
+    for (const Stopped& s : stopped) threads.emplace_back(s.tid, s.tgid);
+    uprobes_.restore(threads);
+  }
+  for (const Stopped& s : stopped) {
+    ptrace(PTRACE_DETACH, s.tid, nullptr, reinterpret_cast<void*>(static_cast<long>(s.deliver)));
   }
   // Our SIGSTOP may still be pending where the detach happened at another stop.
   for (pid_t tid : tgids) syscall(SYS_tkill, tid, SIGCONT);

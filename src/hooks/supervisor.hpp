@@ -5,13 +5,18 @@
 // the return value. Process events come from the ptrace event stops: PTRACE_EVENT_FORK/VFORK/
 // CLONE (sched_process_fork, reported before the child runs), PTRACE_EVENT_EXEC
 // (sched_process_exec, with the file name captured at the execve entry) and, only when
-// sched_process_exit is hooked, PTRACE_EVENT_EXIT.
+// sched_process_exit is hooked, PTRACE_EVENT_EXIT. Uprobes are int3 breakpoints written into the
+// tracees (uprobe_breakpoints.hpp): inserted at exec and, for probes in shared libraries, at the
+// exits of mmap/mprotect calls that map code (the filter traces those two only then); the
+// SIGTRAP of a hit runs the programs and the displaced instruction is single-stepped.
 //
 // Stopping: SIGINT or SIGTERM sent to the supervising process (while run() is active they are
 // blocked and taken synchronously) or request_stop() detaches every tracee (PTRACE_DETACH) and
-// run() returns with `detached` set. Caveat of the seccomp design: the filter stays in the
-// detached processes and, with no tracer, the hooked syscalls then fail with ENOSYS (what
-// SECCOMP_RET_TRACE means without a tracer); use kill_on_exit to end the tree instead.
+// run() returns with `detached` set. Before the detach, with every tracee stopped, each uprobe
+// breakpoint's original byte and each live uretprobe frame's return address are written back.
+// Caveat of the seccomp design: the filter stays in the detached processes and, with no tracer,
+// the hooked syscalls then fail with ENOSYS (what SECCOMP_RET_TRACE means without a tracer); use
+// kill_on_exit to end the tree instead. (Uprobes only in executables need no filter at all.)
 #pragma once
 
 #include <atomic>
