@@ -8,13 +8,14 @@
 #include "cli/supervise.hpp"
 #include "hooks/supervisor.hpp"
 #include "hooks/syscall_dispatcher.hpp"
+#include "hooks/usdt_attach.hpp"
 #include "object/object.hpp"
 
 namespace userbpf::cli {
 namespace {
 
 constexpr std::string_view kRunUsage =
-    "run OBJ... [--prog NAME] [--events [--event-type TYPE]] -- COMMAND [ARGS]";
+    "run OBJ... [--prog NAME] [--events [--event-type TYPE]] [--unverified] -- COMMAND [ARGS]";
 
 void print_new_trace_lines(Context& ctx, runtime::Runtime& rt) {
   bool any = false;
@@ -49,8 +50,20 @@ Status supervise_command(Context& ctx, runtime::Runtime& rt,
                          const std::vector<Attachment>& attachments,
                          const std::vector<std::string>& command, const SuperviseOptions& options) {
   hooks::SyscallDispatcher dispatcher;
+  hooks::UsdtAttacher usdt(dispatcher);  // usdt targets: uprobes at their notes, semaphores
   for (const Attachment& attachment : attachments) {
     const runtime::ProgramRecord& record = attachment.program;
+    if (hooks::is_usdt_section(attachment.target)) {
+      auto sites = usdt.attach(rt, record, attachment.target, attachment.cookie);
+      if (!sites) {
+        ctx.err << "Warning: prog '" << record.name << "': " << sites.error().to_string()
+                << "; not attached\n";
+      } else if (ctx.debug) {
+        ctx.err << "prog '" << record.name << "' attached to " << attachment.target << " ("
+                << *sites << " sites)\n";
+      }
+      continue;
+    }
     auto hook = hooks::parse_hook_point(attachment.target);
     if (!hook) {
       ctx.err << "Warning: prog '" << record.name << "': " << hook.error().message
@@ -91,7 +104,8 @@ Status supervise_command(Context& ctx, runtime::Runtime& rt,
   hooks::PtraceSupervisor supervisor;
   hooks::CommandSpec spec;
   spec.argv = command;
-  auto outcome = supervisor.run(spec, dispatcher.interest(), dispatcher);
+  auto outcome = supervisor.run(spec, usdt.interest(), usdt.sink());
+  usdt.release();
   if (options.print_trace) print_new_trace_lines(ctx, rt);
   if (events) events->drain();
   if (!outcome) return outcome.take_error();
@@ -130,6 +144,8 @@ Status do_run(Context& ctx, Args args) {
       supervise.event_type = words[++i];
     } else if (word == "--prog" || word == "prog") {
       options.only_program = words[++i];
+    } else if (word == "--unverified") {
+      options.unverified = true;  // verified at load otherwise; hooks always run checked
     } else {
       rest.push_back(word);
     }

@@ -2,8 +2,8 @@
 // <bpf/usdt.bpf.h>, BPF_USDT, bpf_usdt_arg, bpf_usdt_arg_cnt, bpf_usdt_cookie. Every hit becomes a
 // ringbuf record of what the program read, so the test can check each probe hit once with its
 // arguments. The probe binary is tests/hooks/usdt/usdt_probes.c, found through PATH.
-#include <linux/types.h>
 #include <linux/bpf.h>
+#include <linux/types.h>
 // clang-format off
 #include "runtime_kernel.h"
 #include <stdbool.h>  // usdt.bpf.h uses bool, which vmlinux.h would declare
@@ -30,13 +30,16 @@ struct usdt_event {
   char str[16];  // wide: the string its pointer argument points to
 };
 
+// Keeps the record type in the object's BTF for `userbpf run --event-type usdt_event`.
+struct usdt_event* unused_usdt_event __attribute__((unused));
+
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 256 * 1024);
 } usdt_events SEC(".maps");
 
-static __always_inline struct usdt_event *start(struct pt_regs *ctx, __u32 probe) {
-  struct usdt_event *e = bpf_ringbuf_reserve(&usdt_events, sizeof(*e), 0);
+static __always_inline struct usdt_event* start(struct pt_regs* ctx, __u32 probe) {
+  struct usdt_event* e = bpf_ringbuf_reserve(&usdt_events, sizeof(*e), 0);
   if (!e) return 0;
   __builtin_memset(e, 0, sizeof(*e));
   e->probe = probe;
@@ -54,8 +57,8 @@ static __always_inline struct usdt_event *start(struct pt_regs *ctx, __u32 probe
 }
 
 // Generic: every argument through bpf_usdt_arg.
-static __always_inline int record_args(struct pt_regs *ctx, __u32 probe) {
-  struct usdt_event *e = start(ctx, probe);
+static __always_inline int record_args(struct pt_regs* ctx, __u32 probe) {
+  struct usdt_event* e = start(ctx, probe);
   if (!e) return 0;
   for (int i = 0; i < 4; ++i) {
     long value = 0;
@@ -68,7 +71,7 @@ static __always_inline int record_args(struct pt_regs *ctx, __u32 probe) {
 
 SEC("usdt/usdt_probes:userbpf_test:small")
 int BPF_USDT(on_small, int a, int b, int c) {
-  struct usdt_event *e = start(ctx, PROBE_SMALL);
+  struct usdt_event* e = start(ctx, PROBE_SMALL);
   if (!e) return 0;
   e->args[0] = a;
   e->args[1] = b;
@@ -78,8 +81,8 @@ int BPF_USDT(on_small, int a, int b, int c) {
 }
 
 SEC("usdt/usdt_probes:userbpf_test:wide")
-int BPF_USDT(on_wide, long d, unsigned long e_, const char *name, int k) {
-  struct usdt_event *e = start(ctx, PROBE_WIDE);
+int BPF_USDT(on_wide, long d, unsigned long e_, const char* name, int k) {
+  struct usdt_event* e = start(ctx, PROBE_WIDE);
   if (!e) return 0;
   e->args[0] = d;
   e->args[1] = (long)e_;
@@ -91,14 +94,22 @@ int BPF_USDT(on_wide, long d, unsigned long e_, const char *name, int k) {
 }
 
 SEC("usdt/usdt_probes:userbpf_test:none")
-int on_none(struct pt_regs *ctx) { return record_args(ctx, PROBE_NONE); }
+int on_none(struct pt_regs* ctx) {
+  return record_args(ctx, PROBE_NONE);
+}
 
 SEC("usdt/usdt_probes:userbpf_test:stack")
-int on_stack(struct pt_regs *ctx) { return record_args(ctx, PROBE_STACK); }
+int on_stack(struct pt_regs* ctx) {
+  return record_args(ctx, PROBE_STACK);
+}
 
 SEC("usdt/usdt_probes:userbpf_test:guarded")
-int on_guarded(struct pt_regs *ctx) { return record_args(ctx, PROBE_GUARDED); }
+int on_guarded(struct pt_regs* ctx) {
+  return record_args(ctx, PROBE_GUARDED);
+}
 
 // No target: attached through an explicit one only.
 SEC("usdt")
-int on_explicit(struct pt_regs *ctx) { return record_args(ctx, 0); }
+int on_explicit(struct pt_regs* ctx) {
+  return record_args(ctx, 0);
+}
