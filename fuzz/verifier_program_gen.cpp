@@ -104,6 +104,7 @@ constexpr uint32_t kHelpers[] = {
     BPF_FUNC_map_peek_elem,
     BPF_FUNC_get_current_uid_gid,
     BPF_FUNC_ktime_get_boot_ns,
+    BPF_FUNC_for_each_map_elem,
 };
 
 class Generator {
