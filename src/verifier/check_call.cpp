@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "isa/helper_ids.hpp"
+#include "verifier/context.hpp"
 #include "verifier/env.hpp"
 
 namespace userbpf::verifier {
@@ -37,6 +38,8 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
   const isa::HelperPrototype* proto = isa::helper_prototype(id);
   if (!proto) return reject("invalid func unknown#{}", insn.imm);
   const std::string fname = isa::helper_name(id);
+  if (!helper_available(program(), id))  // helper_availability.cpp
+    return reject("program of this type cannot use helper bpf_{}#{}", fname, id);
   if (proto->gpl_only && !program().gpl)
     return reject("cannot call GPL-restricted function from non-GPL compatible program");
 
@@ -181,10 +184,14 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
     }
   }
 
-  if (id == BPF_FUNC_tail_call && map_index &&
-      program().maps[*map_index].type != BPF_MAP_TYPE_PROG_ARRAY)
-    return reject("cannot pass map_type {} into func {}#{}", program().maps[*map_index].type, fname,
-                  id);
+  // get_local_storage() cannot fail, so it has no flags to fail on.
+  if (id == BPF_FUNC_get_local_storage &&
+      !(regs[2].type == RegType::scalar && regs[2].is_const() && regs[2].const_value() == 0))
+    return reject("get_local_storage() doesn't support non-zero flags");
+  // Special maps go only to their own helpers and back (map_helper_rules.cpp).
+  if (map_index && !map_func_compatible(program(), program().maps[*map_index].type, id))
+    return reject("cannot pass map_type {} into func bpf_{}#{}", program().maps[*map_index].type,
+                  fname, id);
 
   // The call clobbers r1..r5; r0 holds what the prototype returns.
   for (int r = 1; r <= 5; ++r) regs[r] = RegState{};
@@ -220,6 +227,7 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
       mark_unknown(r0);
       break;
   }
+  if (helper_changes_packet_data(id)) clear_packet_pointers(st);  // packet_access.cpp
   return true;
 }
 

@@ -199,7 +199,9 @@ void mark_ptr_or_null(VerifierState& st, uint32_t id, bool is_null) {
 }
 
 void find_good_pkt_pointers(VerifierState& st, const RegState& reg, bool right_open) {
-  if (reg.umax > 0xffff || reg.off < 0) return;  // MAX_PACKET_OFF
+  // pkt < pkt_end with no offset tells nothing; offsets past MAX_PACKET_OFF could overflow.
+  if (reg.off < 0 || (reg.off == 0 && right_open)) return;
+  if (reg.umax > 0xffff || reg.umax + static_cast<uint64_t>(reg.off) > 0xffff) return;
   int32_t new_range = reg.off;
   if (right_open) ++new_range;
   for_each_reg(st, [&](RegState& r) {
@@ -209,9 +211,11 @@ void find_good_pkt_pointers(VerifierState& st, const RegState& reg, bool right_o
 
 bool try_match_pkt_pointers(uint8_t op, const RegState& dst, const RegState& src,
                             VerifierState& fall, VerifierState& taken) {
+  // Meta pointers are compared with the packet start itself (reg_is_init_pkt_pointer).
   auto pkt_vs_end = [](const RegState& p, const RegState& e) {
     return (p.type == RegType::ptr_to_packet && e.type == RegType::ptr_to_packet_end) ||
-           (p.type == RegType::ptr_to_packet_meta && e.type == RegType::ptr_to_packet);
+           (p.type == RegType::ptr_to_packet_meta && e.type == RegType::ptr_to_packet &&
+            e.off == 0 && e.is_const() && e.const_value() == 0);
   };
   const bool dst_pkt = pkt_vs_end(dst, src);
   const bool src_pkt = pkt_vs_end(src, dst);
@@ -225,9 +229,9 @@ bool try_match_pkt_pointers(uint8_t op, const RegState& dst, const RegState& src
       return true;
     case BPF_JLT:
       if (dst_pkt)
-        find_good_pkt_pointers(taken, dst, false);
+        find_good_pkt_pointers(taken, dst, true);
       else
-        find_good_pkt_pointers(fall, src, true);
+        find_good_pkt_pointers(fall, src, false);
       return true;
     case BPF_JGE:
       if (dst_pkt)
@@ -237,9 +241,9 @@ bool try_match_pkt_pointers(uint8_t op, const RegState& dst, const RegState& src
       return true;
     case BPF_JLE:
       if (dst_pkt)
-        find_good_pkt_pointers(taken, dst, true);
+        find_good_pkt_pointers(taken, dst, false);
       else
-        find_good_pkt_pointers(fall, src, false);
+        find_good_pkt_pointers(fall, src, true);
       return true;
     default: return false;
   }
@@ -282,7 +286,8 @@ bool Env::check_cond_jmp(VerifierState& st, const isa::Insn& insn, VerifierState
       mark_ptr_or_null(other, dst.id, op == BPF_JEQ);
       return true;
     }
-    if (!try_match_pkt_pointers(op, dst, src, st, other) && dst.is_pointer() && !privileged())
+    const bool pkt_match = is64 && use_src && try_match_pkt_pointers(op, dst, src, st, other);
+    if (!pkt_match && dst.is_pointer() && !privileged())
       return reject("R{} pointer comparison prohibited", insn.dst);
     return true;
   }

@@ -1,6 +1,7 @@
 // Loads, stores and atomics: the access is checked against what the pointer points into (stack
 // slots, map values and keys, the context, packet ranges, sized memory), and stack slots track
 // spilled registers, zeros and uninitialized bytes (Linux's check_mem_access and the stack code).
+#include "verifier/context.hpp"
 #include "verifier/env.hpp"
 
 namespace userbpf::verifier {
@@ -219,37 +220,27 @@ bool Env::check_mem_access(VerifierState& st, int regno, int32_t off, int size, 
     }
     case RegType::ptr_to_ctx: {
       if (leaks) return reject("R{} leaks addr into ctx", value_regno);
-      if (ptr.off != 0 || !ptr.is_const()) {
-        if (!ptr.is_const())
-          return reject("variable ctx access var_off={} disallowed", to_string(ptr.var_off));
-        return reject("dereference of modified ctx ptr R{} off={} disallowed", regno, ptr.off);
-      }
-      RegType loaded = RegType::scalar;
-      if (!ctx_access_ok(program().prog_type, off, size, access, loaded))
-        return reject("invalid bpf_context access off={} size={}", off, size);
-      if (result) {
-        if (loaded == RegType::scalar) {
-          *result = loaded_scalar(size, false);
-        } else {
-          *result = pointer_to(loaded);
-          // Every load of data starts a new packet pointer family with nothing known in range.
-          if (loaded != RegType::ptr_to_packet_end) result->id = 0;
-        }
-      }
+      const isa::Insn& insn = decoded().insns[cur_insn()];
+      const bool sign_extend = insn.kind == isa::Kind::load && BPF_MODE(insn.opcode) == BPF_MEMSX;
+      if (!check_ctx_access(st, ptr, regno, off, size, access, sign_extend, result)) return false;
+      if (result && result->type == RegType::scalar) *result = loaded_scalar(size, false);
       return true;
     }
     case RegType::ptr_to_packet:
     case RegType::ptr_to_packet_meta: {
-      if (!may_access_packet(program().prog_type, access)) {
-        if (write) return reject("cannot write into packet");
-        break;
-      }
+      if (write && !may_access_packet(program().prog_type, access))
+        return reject("cannot write into packet");
       if (leaks) return reject("R{} leaks addr into packet", value_regno);
-      if (!region_ok(ptr.range, "packet")) {
-        if (error_) return false;
-        return reject("invalid access to packet, off={} size={}, R{}(id={},off={},r={})",
-                      ptr.off + off, size, regno, ptr.id, ptr.off + off, ptr.range);
-      }
+      if (!check_packet_access(ptr, regno, off, size, access)) return false;
+      if (result) *result = loaded_scalar(size, false);
+      return true;
+    }
+    case RegType::ptr_to_sock_common:
+    case RegType::ptr_to_socket:
+    case RegType::ptr_to_tcp_sock:
+    case RegType::ptr_to_xdp_sock: {
+      if (ptr.maybe_null) break;
+      if (!check_sock_access(ptr, regno, off, size, access)) return false;
       if (result) *result = loaded_scalar(size, false);
       return true;
     }

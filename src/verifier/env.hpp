@@ -72,6 +72,17 @@ class Env {
   bool check_helper_mem(VerifierState& st, int regno, int64_t size, Access access, bool uninit_ok,
                         bool zero_ok);
 
+  // ---- context_access.cpp, return_code.cpp, packet_access.cpp (context.hpp has the rules)
+  bool check_ctx_access(VerifierState& st, const RegState& ptr, int regno, int32_t off, int size,
+                        Access access, bool sign_extend, RegState* result);
+  bool check_packet_access(const RegState& ptr, int regno, int32_t off, int size, Access access);
+  bool check_sock_access(const RegState& ptr, int regno, int32_t off, int size, Access access);
+  bool check_return_code(const VerifierState& st);
+  Step check_ld_abs(VerifierState& st, const isa::Insn& insn);
+  // After a helper that may move the packet (bpf_helper_changes_pkt_data): every packet pointer
+  // of every frame becomes unusable (clear_all_pkt_pointers).
+  void clear_packet_pointers(VerifierState& st);
+
   // ---- check_call.cpp
   bool check_helper_call(VerifierState& st, const isa::Insn& insn);
   bool check_local_call(VerifierState& st, const isa::Insn& insn);
@@ -119,12 +130,6 @@ class Env {
   VerifierState failed_state_;
 };
 
-// Per program type: whether `size` bytes at ctx offset `off` may be read (or written), and what
-// a read gives (a scalar, or a packet pointer for data/data_end/data_meta). Returns false when
-// the access is not allowed.
-bool ctx_access_ok(uint32_t prog_type, int32_t off, int size, Access access, RegType& loaded);
-
-// Whether programs of this type may read and write packet data directly.
-bool may_access_packet(uint32_t prog_type, Access access);
+// The context access rules per program type are in verifier/context.hpp.
 
 }  // namespace userbpf::verifier

@@ -199,6 +199,7 @@ bool Env::check_exit(VerifierState& st, bool& path_done) {
   if (!st.refs.empty())
     return reject("Unreleased reference id={} alloc_insn={}", st.refs.front().id,
                   st.refs.front().insn);
+  if (!check_return_code(st)) return false;  // return_code.cpp
   max_stack_depth_ = std::max(max_stack_depth_, st.cur().stack_depth);
   path_done = true;
   return true;
@@ -218,18 +219,7 @@ Env::Step Env::do_insn(VerifierState& st) {
       if (!check_lddw(st, insn)) return Step::failed;
       st.insn += 2;
       return Step::jumped;
-    case isa::Kind::packet_load: {
-      // LD_ABS/LD_IND: only for socket-buffer programs, with the skb in r6.
-      if (!check_reg_read(st, 6)) return Step::failed;
-      if (st.regs()[6].type != RegType::ptr_to_ctx) {
-        reject("at the time of BPF_LD_ABS|IND R6 != pointer to skb");
-        return Step::failed;
-      }
-      if (BPF_MODE(insn.opcode) == BPF_IND && !check_reg_read(st, insn.src)) return Step::failed;
-      for (int r = 1; r <= 5; ++r) st.regs()[r] = RegState{};
-      st.regs()[0] = scalar_unknown();
-      return Step::next;
-    }
+    case isa::Kind::packet_load: return check_ld_abs(st, insn);  // packet_access.cpp
     case isa::Kind::jump: st.insn = static_cast<uint32_t>(insn.target); return Step::jumped;
     case isa::Kind::may_goto:
       if (!push_branch(st, static_cast<uint32_t>(insn.target))) return Step::failed;

@@ -19,6 +19,11 @@ std::string reg_type_name(RegType type) {
     case RegType::ptr_to_packet_end: return "pkt_end";
     case RegType::ptr_to_mem: return "mem";
     case RegType::ptr_to_func: return "func";
+    case RegType::ptr_to_sock_common: return "sock_common";
+    case RegType::ptr_to_socket: return "sock";
+    case RegType::ptr_to_tcp_sock: return "tcp_sock";
+    case RegType::ptr_to_xdp_sock: return "xdp_sock";
+    case RegType::ptr_to_flow_keys: return "flow_keys";
   }
   return "?";
 }

@@ -25,6 +25,14 @@ enum class RegType : uint8_t {
   ptr_to_packet_end,
   ptr_to_mem,  // memory of `mem_size` bytes (ringbuf records, helper-returned buffers)
   ptr_to_func,
+  // Kernel objects reached through the context or socket helpers (Linux's PTR_TO_SOCK_COMMON,
+  // PTR_TO_SOCKET, PTR_TO_TCP_SOCK, PTR_TO_XDP_SOCK, PTR_TO_FLOW_KEYS); their field access rules
+  // are in context_sock.cpp.
+  ptr_to_sock_common,
+  ptr_to_socket,
+  ptr_to_tcp_sock,
+  ptr_to_xdp_sock,
+  ptr_to_flow_keys,
 };
 
 struct RegState {

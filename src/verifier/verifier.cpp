@@ -5,6 +5,7 @@
 
 #include "isa/decode.hpp"
 #include "verifier/cfg.hpp"
+#include "verifier/context.hpp"
 #include "verifier/env.hpp"
 
 namespace userbpf::verifier {
@@ -25,6 +26,13 @@ Result<Verdict> verify(const Program& program, const Options& options) {
         std::chrono::steady_clock::now() - start);
     return verdict;
   };
+  if (lsm_hook_disabled(program)) {  // refused when the attach target is resolved, as in Linux
+    verdict.diagnosis.message = "attach target " + program.attach_target +
+                                " points to disabled hook bpf_lsm_" + program.attach_target;
+    if (options.log_level > 0) verdict.log = verdict.diagnosis.message + "\n";
+    stats_line();
+    return finish();
+  }
   auto decoded = isa::decode(program.insns);
   if (!decoded) {
     // The decoder's messages are the kernel's where the kernel has one ("jump out of range from
