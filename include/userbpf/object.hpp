@@ -35,6 +35,17 @@ struct OpenOptions {
   std::string object_name;
 };
 
+// How Object::load treats the verifier. Every program is verified before anything is created; a
+// refused program fails load() with Errc::verify and a diagnosis (the kernel's message, the
+// instruction and its source line, the registers involved, a suggestion).
+struct LoadOptions {
+  // Skip the verifier. Such programs always run in the checked interpreter (every memory access
+  // checked, an instruction budget), whatever RunOptions::checked says.
+  bool unverified = false;
+  bool unprivileged = false;  // verify as an unprivileged user would be verified
+  int log_level = 0;          // the verifier's kernel-style log (1, 2): Object::verifier_log()
+};
+
 // A map of the object as declared; `id` is the runtime's map id once loaded (else 0).
 struct MapInfo {
   std::string name;     // libbpf's name; internal maps "<object>.rodata", ".data", ".bss", ...
@@ -116,8 +127,11 @@ class Object {
   // bpf_object__load: creates the maps (filled with the globals' values; .rodata then frozen),
   // applies CO-RE against the runtime's types and registers every program. load() without a
   // runtime uses a private one. An object loads once.
-  Status load();
-  Status load(const Runtime& runtime);
+  Status load(const LoadOptions& options = {});
+  Status load(const Runtime& runtime, const LoadOptions& options = {});
+  // The verifier logs of the last load() at LoadOptions::log_level, program after program (also
+  // when the verifier refused one).
+  const std::string& verifier_log() const;
   bool loaded() const;
   // The runtime the object was loaded into (not_found before load).
   Result<Runtime> runtime() const;

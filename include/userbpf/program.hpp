@@ -25,8 +25,8 @@ struct RunOptions {
   std::vector<uint8_t> data_in;
   std::vector<uint8_t> ctx_in;
   uint32_t repeat = 1;  // 0 counts as 1, as in Linux
-  // Memory checks and an instruction budget: userbpf has no verifier yet, so a program that
-  // nobody verified runs checked unless the caller trusts it.
+  // Memory checks and an instruction budget. Programs the verifier accepted may run unchecked
+  // (false); a program loaded with LoadOptions::unverified always runs checked.
   bool checked = true;
 };
 
@@ -49,6 +49,8 @@ class Program {
   size_t insn_count() const;           // instructions, called subprograms included
   bool loaded() const;
   uint32_t id() const;  // the runtime's program id (`userbpf prog show id N`), 0 before load
+  // Whether the verifier accepted it at load (false before load and for LoadOptions::unverified).
+  bool verified() const;
 
   Result<RunResult> run(const RunOptions& options) const;
   // Shorthands: a packet (XDP, skb) or a context (the other types), run `repeat` times.

@@ -215,20 +215,32 @@ Result<std::vector<uint8_t>> Object::global(std::string_view name) const {
   return out;
 }
 
-Status Object::load() {
+Status Object::load(const LoadOptions& options) {
   auto rt = Runtime::open_private();
   if (!rt) return rt.take_error();
-  return load(*rt);
+  return load(*rt, options);
 }
 
-Status Object::load(const Runtime& runtime) {
+const std::string& Object::verifier_log() const {
+  return state_->verifier_log;
+}
+
+Status Object::load(const Runtime& runtime, const LoadOptions& options) {
   std::lock_guard<std::mutex> guard(state_->mutex);
   if (state_->loaded())
     return api::object_error(state_->obj, Errc::invalid_argument, "the object is already loaded");
   std::vector<runtime::ProgramRecord> records;
   {
     std::lock_guard<std::mutex> rt_guard(runtime.state_->mutex);
-    auto loaded = runtime.state_->rt.load(state_->obj);
+    runtime::LoadOptions load_options;
+    load_options.unverified = options.unverified;
+    load_options.verifier.privileged = !options.unprivileged;
+    load_options.verifier.log_level = options.log_level;
+    state_->verifier_log.clear();
+    load_options.on_verdict = [this](const object::Program&, const verifier::Verdict& verdict) {
+      state_->verifier_log += verdict.log;
+    };
+    auto loaded = runtime.state_->rt.load(state_->obj, load_options);
     if (!loaded) return loaded.take_error();
     records = std::move(*loaded);
   }

@@ -45,6 +45,7 @@ struct ObjectState {
   std::vector<uint32_t> map_ids;
   std::vector<std::shared_ptr<maps::Map>> maps;
   std::mutex mutex;  // guards load() and the lazily built runnables
+  std::string verifier_log;  // of the last load(), at LoadOptions::log_level
 
   bool loaded() const { return runtime != nullptr; }
 };

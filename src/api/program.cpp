@@ -42,6 +42,10 @@ uint32_t Program::id() const {
   std::lock_guard<std::mutex> guard(state_->mutex);
   return state_->loaded() ? state_->programs[index_]->record.id : 0;
 }
+bool Program::verified() const {
+  std::lock_guard<std::mutex> guard(state_->mutex);
+  return state_->loaded() && state_->programs[index_]->record.verified;
+}
 
 Result<RunResult> Program::run(const RunOptions& options) const {
   api::LoadedProgram* prog = nullptr;

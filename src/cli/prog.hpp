@@ -25,6 +25,10 @@ Status do_prog_run_loaded(Context& ctx, Args args);
 // prog dump xlated PROG (prog_dump_loaded.cpp).
 Status do_prog_dump_loaded(Context& ctx, Args args);
 
+// `type TYPE` of prog load/loadall and verify: bpftool's program type names ("xdp",
+// "tracepoint", ...) or, as bpftool also accepts, a section name ("kprobe/foo", "tp/a/b").
+Result<uint32_t> parse_prog_type(const std::string& text);
+
 // Gives an object-loading error the object file's name when it lacks one.
 Error with_object(Error error, const std::string& path);
 

@@ -1,5 +1,7 @@
 // `userbpf prog load OBJ PATH [type TYPE] [pinmaps DIR]`, `prog loadall OBJ PATH [type TYPE]
-// [pinmaps DIR]` and `prog pin PROG PATH`: bpftool's loading and pinning over the runtime.
+// [pinmaps DIR]` and `prog pin PROG PATH`: bpftool's loading and pinning over the runtime. Every
+// program is verified first; a refused one fails the command with its diagnosis (--unverified
+// skips the verifier, -d / --log-level N print its log: verify_options.hpp).
 //
 // bpftool's rules: `load` pins the object's first program at PATH; `loadall` pins every program
 // as PATH/<function name>; `pinmaps DIR` pins every map as DIR/<map name>. A pinned program lives
@@ -14,6 +16,7 @@
 #include "cli/command_args.hpp"
 #include "cli/prog.hpp"
 #include "cli/runtime_access.hpp"
+#include "cli/verify_options.hpp"
 #include "object/object.hpp"
 
 namespace userbpf::cli {
@@ -22,20 +25,11 @@ namespace {
 constexpr OptionSpec kLoadOptions[] = {
     {"type", 0, "type", "TYPE", "program type (bpftool's names or a section name)"},
     {"pinmaps", 0, "pinmaps", "DIR", "pin the object's maps under DIR"},
+    kUnverifiedOption,
+    kLogLevelOption,
 };
 
 constexpr std::string_view kLoadArgs[] = {"OBJ", "PATH"};
-
-// `type TYPE`: bpftool's program type names ("xdp", "tracepoint", ...) or, as bpftool also
-// accepts, a section name ("kprobe/foo", "tp/a/b").
-Result<uint32_t> parse_prog_type(const std::string& text) {
-  for (uint32_t type = 1; type < 64; ++type) {
-    if (runtime::prog_type_name(type) == text) return type;
-  }
-  const object::SectionDef def = object::classify_section(text);
-  if (def.known && def.prog_type != BPF_PROG_TYPE_UNSPEC) return uint32_t(def.prog_type);
-  return make_error(Errc::invalid_argument, "unknown program type '" + text + "'");
-}
 
 std::string join_path(const std::string& dir, const std::string& name) {
   return dir.ends_with('/') ? dir + name : dir + "/" + name;
@@ -62,6 +56,7 @@ Status load_and_pin(Context& ctx, Args args, bool all) {
     options.prog_type = *prog_type;
   }
   if (!all) options.only_program = obj->programs.front().name;
+  if (Status s = apply_verify_options(*parsed, ctx, options); !s) return s;
 
   auto rt = open_runtime(ctx);
   if (!rt) return rt.take_error();
@@ -110,6 +105,15 @@ Status load_and_pin(Context& ctx, Args args, bool all) {
 }
 
 }  // namespace
+
+Result<uint32_t> parse_prog_type(const std::string& text) {
+  for (uint32_t type = 1; type < 64; ++type) {
+    if (runtime::prog_type_name(type) == text) return type;
+  }
+  const object::SectionDef def = object::classify_section(text);
+  if (def.known && def.prog_type != BPF_PROG_TYPE_UNSPEC) return uint32_t(def.prog_type);
+  return make_error(Errc::invalid_argument, "unknown program type '" + text + "'");
+}
 
 Error with_object(Error error, const std::string& path) {
   if (error.where.file.empty()) error.where.file = path;

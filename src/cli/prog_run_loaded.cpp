@@ -18,6 +18,7 @@
 #include "cli/prog_run_redirect.hpp"
 #include "cli/program_input.hpp"
 #include "cli/runtime_access.hpp"
+#include "cli/verify_options.hpp"
 #include "object/object.hpp"
 #include "runtime/runtime_btf.hpp"
 #include "runtime/test_run.hpp"
@@ -36,7 +37,9 @@ constexpr OptionSpec kLoadedRunOptions[] = {
     {"repeat", 0, "repeat", "N", "run N times, print the mean duration"},
     {"prog", 0, "", "NAME", "the object's program to run (default: the first)"},
     {"checked", 0, "", "", "check every memory access (default)"},
-    {"unchecked", 0, "", "", "run without checks"},
+    {"unchecked", 0, "", "", "run without checks (only verified programs)"},
+    kUnverifiedOption,
+    kLogLevelOption,
 };
 
 constexpr std::string_view kObjectArg[] = {"OBJ"};
@@ -125,6 +128,12 @@ Status run_record(Context& ctx, runtime::Runtime& rt, const runtime::ProgramReco
     return make_error(Errc::invalid_argument, "--checked and --unchecked can't be used together");
   }
   input.checked = !parsed.has("unchecked");
+  if (!input.checked && !record.verified) {
+    return make_error(Errc::invalid_argument,
+                      "prog '" + record.name +
+                          "' was loaded unverified and runs only checked; --unchecked needs a "
+                          "program the verifier accepted");
+  }
 
   auto runnable = rt.instantiate(record);
   if (!runnable) return runnable.take_error();
@@ -258,6 +267,7 @@ Status do_prog_run_loaded(Context& ctx, Args args) {
   } else {
     options.only_program = obj->programs.front().name;
   }
+  if (Status s = apply_verify_options(*parsed, ctx, options); !s) return s;
   auto loaded = rt->load(*obj, options);
   if (!loaded) return with_object(loaded.take_error(), path);
   if (loaded->empty()) return make_error(Errc::invalid_argument, "no program was loaded");

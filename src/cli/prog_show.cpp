@@ -43,6 +43,8 @@ void print_plain(Context& ctx, const runtime::ProgramRecord& rec,
   }
   for (const std::string& pin : pins) out << "\n\tpinned " << pin;
   if (rec.btf_id != 0) out << "\n\tbtf_id " << rec.btf_id;
+  // userbpf's own line, only for programs loaded with --unverified (bpftool has no such state).
+  if (!rec.verified) out << "\n\tunverified: runs only in the checked interpreter";
   out << "\n";
 }
 
@@ -66,6 +68,8 @@ nlohmann::ordered_json to_json_object(const runtime::ProgramRecord& rec,
   if (const auto used = runtime::used_map_ids(rec); !used.empty()) j["map_ids"] = used;
   if (rec.btf_id != 0) j["btf_id"] = rec.btf_id;
   if (!pins.empty()) j["pinned"] = pins;
+  j["verified"] = rec.verified;  // false: loaded with --unverified, runs only checked
+  if (rec.verified) j["verified_insns"] = rec.verified_insns;  // bpf_prog_info's verified_insns
   return j;
 }
 

@@ -15,7 +15,7 @@ namespace userbpf::cli {
 namespace {
 
 constexpr std::string_view kRunUsage =
-    "run OBJ... [--prog NAME] [--events [--event-type TYPE]] -- COMMAND [ARGS]";
+    "run OBJ... [--prog NAME] [--events [--event-type TYPE]] [--unverified] -- COMMAND [ARGS]";
 
 void print_new_trace_lines(Context& ctx, runtime::Runtime& rt) {
   bool any = false;
@@ -144,6 +144,8 @@ Status do_run(Context& ctx, Args args) {
       supervise.event_type = words[++i];
     } else if (word == "--prog" || word == "prog") {
       options.only_program = words[++i];
+    } else if (word == "--unverified") {
+      options.unverified = true;  // verified at load otherwise; hooks always run checked
     } else {
       rest.push_back(word);
     }

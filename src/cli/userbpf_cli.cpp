@@ -11,6 +11,7 @@
 #include "cli/prog.hpp"
 #include "cli/supervise.hpp"
 #include "cli/trace.hpp"
+#include "cli/verify.hpp"
 
 namespace userbpf::cli {
 namespace {
@@ -27,6 +28,8 @@ Status do_help(Context& ctx, Args) {
           << "       " << bin << " trace_pipe\n"
           << "       " << bin << " run OBJ... [--prog NAME] -- COMMAND [ARGS]\n"
           << "       " << bin << " exec [PROG...] -- COMMAND [ARGS]\n"
+          << "       " << bin
+          << " verify OBJ [--prog NAME] [--type TYPE] [--unpriv] [--log-level N]\n"
           << "\n"
           << "       OBJECT := { prog | map | link | btf }\n"
           << "       OPTIONS := { {-j|--json} [{-p|--pretty}] | {-d|--debug} |\n"
@@ -66,6 +69,8 @@ constexpr Command kObjects[] = {
     // userbpf's own: programs on syscall hooks of a supervised command (supervise.hpp).
     {"run", do_run},
     {"exec", do_exec},
+    // The verifier on an object's programs, without loading them (cli/verify.hpp).
+    {"verify", do_verify},
 };
 
 // Is -j/--json/-p/--pretty anywhere on the line? Decides the form of an error found while the

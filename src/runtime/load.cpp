@@ -11,6 +11,7 @@
 #include "runtime/runtime.hpp"
 #include "runtime/runtime_btf.hpp"
 #include "runtime/tag.hpp"
+#include "runtime/verify.hpp"
 #include "userbpf/map_in_map.hpp"
 
 namespace userbpf::runtime {
@@ -18,14 +19,6 @@ namespace {
 
 // libbpf's LIBBPF_PIN_BY_NAME (enum libbpf_pin_type in the BPF-side bpf_helpers.h).
 constexpr uint32_t kPinByName = 1;
-
-// The licenses the kernel treats as GPL-compatible (include/linux/license.h).
-bool gpl_compatible(const std::string& license) {
-  for (const char* ok : {"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL",
-                         "Dual MIT/GPL", "Dual MPL/GPL"})
-    if (license == ok) return true;
-  return false;
-}
 
 // Writes the object's raw BTF once per load so dumps can print typed values later.
 uint32_t save_btf(const StateDir& dir, const object::Object& obj) {
@@ -134,10 +127,7 @@ Result<std::vector<ProgramRecord>> Runtime::load(const object::Object& original,
                                                  const LoadOptions& options) {
   // CO-RE: relocate against the runtime's own BTF, the structures programs really get here.
   object::Object obj = original;
-  if (auto core = object::apply_core(obj, runtime_btf().get()); !core) return core.take_error();
-  if (auto kconfig = object::resolve_kconfig(obj, kconfig_value); !kconfig) {
-    return kconfig.take_error();
-  }
+  if (Status prepared = prepare_for_runtime(obj); !prepared) return prepared.take_error();
 
   std::vector<const object::Program*> selected;
   for (const auto& prog : obj.programs)
@@ -154,6 +144,22 @@ Result<std::vector<ProgramRecord>> Runtime::load(const object::Object& original,
                       where);
   }
 
+  // The verifier first, so that a refused program leaves nothing behind (no maps, no records).
+  std::vector<uint64_t> verified_insns(selected.size(), 0);
+  if (!options.unverified) {
+    for (size_t i = 0; i < selected.size(); ++i) {
+      auto verdict = verify_program(obj, *selected[i], options.verifier, options.prog_type);
+      if (!verdict) {
+        Error e = verdict.take_error();
+        if (e.where.file.empty()) e.where.file = obj.path;
+        return e;
+      }
+      if (options.on_verdict) options.on_verdict(*selected[i], *verdict);
+      if (!verdict->accepted) return rejection_error(obj.path, *selected[i], *verdict);
+      verified_insns[i] = verdict->processed_insns;
+    }
+  }
+
   // The object's BTF first: map records name it so dumps can print typed keys and values.
   const uint32_t btf_id = save_btf(dir_, obj);
   std::vector<uint32_t> map_ids;
@@ -164,7 +170,8 @@ Result<std::vector<ProgramRecord>> Runtime::load(const object::Object& original,
   }
 
   std::vector<ProgramRecord> loaded;
-  for (const object::Program* prog : selected) {
+  for (size_t index = 0; index < selected.size(); ++index) {
+    const object::Program* prog = selected[index];
     auto id = dir_.allocate_id();
     if (!id) return id.take_error();
     ProgramRecord r;
@@ -176,7 +183,7 @@ Result<std::vector<ProgramRecord>> Runtime::load(const object::Object& original,
     r.expected_attach_type = prog->def.expected_attach_type;
     r.attach_target = prog->def.attach_target;
     r.license = obj.license;
-    r.gpl = gpl_compatible(obj.license);
+    r.gpl = gpl_compatible(obj.license);  // runtime/verify.hpp
     r.insns = prog->insns;
     r.tag = program_tag(r.insns);
     r.loaded_at = static_cast<uint64_t>(::time(nullptr));
@@ -186,6 +193,8 @@ Result<std::vector<ProgramRecord>> Runtime::load(const object::Object& original,
     r.object_path = obj.path;
     r.map_ids = map_ids;
     r.btf_id = btf_id;
+    r.verified = !options.unverified;
+    r.verified_insns = verified_insns[index];
     for (const auto& fi : prog->func_info) r.funcs.push_back({fi.insn, fi.type_id});
     for (const auto& li : prog->line_info) {
       auto line = object::line_of(obj, *prog, li.insn);

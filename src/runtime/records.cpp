@@ -92,6 +92,8 @@ std::string to_json(const ProgramRecord& r) {
   json funcs = json::array();
   for (const auto& f : r.funcs) funcs.push_back({f.insn, f.type_id});
   j["funcs"] = funcs;
+  j["verified"] = r.verified;
+  j["verified_insns"] = r.verified_insns;
   return j.dump(1) + "\n";
 }
 
@@ -173,6 +175,8 @@ Result<ProgramRecord> program_from_json(std::string_view text, const std::string
       for (const auto& f : j.at("funcs"))
         r.funcs.push_back({f.at(0).get<uint32_t>(), f.at(1).get<uint32_t>()});
     }
+    r.verified = j.value("verified", false);  // older records: loaded without a verifier
+    r.verified_insns = j.value("verified_insns", uint64_t{0});
     return r;
   } catch (const std::exception& e) {
     return corrupt(origin, e.what());

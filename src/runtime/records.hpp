@@ -49,6 +49,11 @@ struct ProgramRecord {
   std::vector<SourceLineRecord> lines;
   std::vector<FuncInfoRecord> funcs;  // by instruction, the entry function first
   uint32_t btf_id = 0;  // raw BTF in <state>/btf/<btf_id>.btf, 0 when none
+  // Whether the verifier accepted the program at load. An unverified program (loaded with
+  // `--unverified` / LoadOptions::unverified) always runs in the checked interpreter and is
+  // never handed to a JIT. Records written before verification existed read as unverified.
+  bool verified = false;
+  uint64_t verified_insns = 0;  // the verifier's processed instructions (bpf_prog_info's)
 };
 
 struct MapRecord {

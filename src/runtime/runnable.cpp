@@ -116,6 +116,7 @@ Result<RunnableProgram::RunOutput> RunnableProgram::run(uint64_t ctx, const vm::
   std::vector<vm::Region> regions = global_regions_;
   if (ctx_region.size) regions.push_back(ctx_region);
   regions.insert(regions.end(), extra.begin(), extra.end());
+  if (!record_.verified) checked = true;  // nothing proved it safe: the interpreter checks it
   env_.checked = checked;
 
   vm::RunOptions options;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +24,7 @@
 #include "trace/trace_buffer.hpp"
 #include "userbpf/error.hpp"
 #include "userbpf/map.hpp"
+#include "verifier/verifier.hpp"
 #include "vm/interpreter.hpp"
 
 namespace userbpf::runtime {
@@ -37,6 +39,13 @@ struct PinTarget {
 struct LoadOptions {
   std::string only_program;  // function or section name; empty: every program
   uint32_t prog_type = 0;    // overrides the section's type when not 0 (bpftool's `type`)
+  // Every selected program is verified before anything is created; a refused one fails the
+  // load with its diagnosis (Errc::verify, runtime/verify.hpp). `unverified` skips the verifier:
+  // such a program is recorded as unverified and always runs in the checked interpreter.
+  bool unverified = false;
+  verifier::Options verifier;  // privilege, log level, instruction limit
+  // Called with each verified program's verdict, accepted or refused (e.g. to print its log).
+  std::function<void(const object::Program&, const verifier::Verdict&)> on_verdict;
 };
 
 struct LinkOptions {
@@ -58,7 +67,8 @@ class RunnableProgram {
     uint64_t duration_ns = 0;  // mean over the repetitions
   };
   // Runs `repeat` times with r1 = ctx. Checked runs may touch only `ctx_region`, `extra` regions,
-  // the program's global data and what helpers hand out.
+  // the program's global data and what helpers hand out. A program the verifier did not accept
+  // (record().verified false) always runs checked, whatever `checked` says.
   Result<RunOutput> run(uint64_t ctx, const vm::Region& ctx_region, bool checked,
                         uint32_t repeat = 1, std::span<const vm::Region> extra = {},
                         std::span<const uint8_t> packet = {});

@@ -41,8 +41,10 @@ struct LoadedProgram {
   }
 };
 
-inline std::unique_ptr<LoadedProgram> load_program(const std::string& file,
-                                                   const std::string& name) {
+// `unverified`: load without the verifier (the program then runs only checked), for programs that
+// test runtime behaviour the verifier refuses (listed where they are used).
+inline std::unique_ptr<LoadedProgram> load_program(const std::string& file, const std::string& name,
+                                                   bool unverified = false) {
   static int counter = 0;
   auto out = std::make_unique<LoadedProgram>();
   out->dir = std::filesystem::temp_directory_path() /
@@ -61,6 +63,7 @@ inline std::unique_ptr<LoadedProgram> load_program(const std::string& file,
   out->rt.emplace(std::move(*rt));
   runtime::LoadOptions options;
   options.only_program = name;
+  options.unverified = unverified;
   auto records = out->rt->load(*obj, options);
   if (!records) {
     out->error = records.error().to_string();

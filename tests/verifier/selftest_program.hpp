@@ -1,6 +1,5 @@
-// What userbpf's verifier is given for a program of an object opened by src/object: the
-// relocated instructions, the program type from the section, the maps as verifier::MapInfo
-// (map-in-map templates appended after the object's maps), function and line information.
+// What userbpf's verifier is given for a program of an object opened by src/object: the library's
+// runtime::verifier_program (src/runtime/verify.hpp), the same code every load goes through.
 #pragma once
 
 #include "object/object.hpp"

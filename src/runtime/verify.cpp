@@ -1,0 +1,135 @@
+#include "runtime/verify.hpp"
+
+#include <bpf/btf.h>
+
+#include "runtime/kconfig.hpp"
+#include "runtime/runtime_btf.hpp"
+
+namespace userbpf::runtime {
+namespace {
+
+const btf_type* skip_mods(const ::btf* btf, const btf_type* t) {
+  while (t != nullptr && (btf_is_typedef(t) || btf_is_mod(t))) t = btf__type_by_id(btf, t->type);
+  return t;
+}
+
+// Offset of a top-level member of struct type `name` (bpf_spin_lock, bpf_timer) in the value
+// type, -1 when there is none.
+int32_t member_offset(const ::btf* btf, uint32_t value_type_id, const char* name) {
+  if (btf == nullptr || value_type_id == 0) return -1;
+  const btf_type* t = skip_mods(btf, btf__type_by_id(btf, value_type_id));
+  if (t == nullptr || !btf_is_struct(t)) return -1;
+  const btf_member* m = btf_members(t);
+  for (uint16_t i = 0; i < btf_vlen(t); ++i, ++m) {
+    const btf_type* mt = skip_mods(btf, btf__type_by_id(btf, m->type));
+    if (mt != nullptr && btf_is_struct(mt) &&
+        std::string(btf__name_by_offset(btf, mt->name_off)) == name) {
+      return static_cast<int32_t>(btf_member_bit_offset(t, i) / 8);
+    }
+  }
+  return -1;
+}
+
+verifier::MapInfo map_info(const ::btf* btf, const object::MapDef& def) {
+  verifier::MapInfo info;
+  info.type = def.type;
+  info.key_size = def.key_size;
+  info.value_size = def.value_size;
+  info.max_entries = def.max_entries;
+  info.map_flags = def.map_flags;
+  info.spin_lock_off = member_offset(btf, def.value_type_id, "bpf_spin_lock");
+  info.timer_off = member_offset(btf, def.value_type_id, "bpf_timer");
+  info.frozen = def.frozen;
+  if (def.frozen) {
+    info.frozen_contents = def.initial_data;
+    info.frozen_contents.resize(def.value_size, 0);
+  }
+  info.name = def.name;
+  return info;
+}
+
+}  // namespace
+
+Status prepare_for_runtime(object::Object& obj) {
+  if (auto core = object::apply_core(obj, runtime_btf().get()); !core) return core.take_error();
+  if (auto kconfig = object::resolve_kconfig(obj, kconfig_value); !kconfig) {
+    return kconfig.take_error();
+  }
+  return ok_status();
+}
+
+bool gpl_compatible(const std::string& license) {
+  for (const char* ok : {"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL",
+                         "Dual MIT/GPL", "Dual MPL/GPL"})
+    if (license == ok) return true;
+  return false;
+}
+
+verifier::Program verifier_program(const object::Object& obj, const object::Program& prog,
+                                   uint32_t prog_type) {
+  const ::btf* btf = obj.btf.get();
+  verifier::Program p;
+  p.insns = prog.insns;
+  p.prog_type = prog_type != 0 ? prog_type : static_cast<uint32_t>(prog.def.prog_type);
+  p.expected_attach_type = prog.def.expected_attach_type;
+  p.attach_target = prog.def.attach_target;
+  p.gpl = gpl_compatible(obj.license);
+  p.name = prog.name;
+  for (const auto& def : obj.maps) p.maps.push_back(map_info(btf, def));
+  for (size_t i = 0; i < obj.maps.size(); ++i) {
+    if (obj.maps[i].inner) {
+      p.maps[i].inner_map_index = static_cast<uint32_t>(p.maps.size());
+      p.maps.push_back(map_info(btf, *obj.maps[i].inner));
+    }
+  }
+  for (const auto& fi : prog.func_info) {
+    std::string name;
+    if (btf != nullptr) {
+      if (const btf_type* t = btf__type_by_id(btf, fi.type_id)) {
+        name = btf__name_by_offset(btf, t->name_off);
+      }
+    }
+    p.funcs.push_back({fi.insn, name});
+  }
+  for (const auto& li : prog.line_info) {
+    if (auto line = object::line_of(obj, prog, li.insn)) {
+      p.lines.push_back({li.insn, line->file, line->line, line->column, line->text});
+    }
+  }
+  return p;
+}
+
+Result<verifier::Verdict> verify_program(const object::Object& obj, const object::Program& prog,
+                                         const verifier::Options& options, uint32_t prog_type) {
+  auto verdict = verifier::verify(verifier_program(obj, prog, prog_type), options);
+  if (!verdict) {
+    Error e = verdict.take_error();
+    e.message = "prog '" + prog.name + "': " + e.message;
+    if (e.where.section.empty()) e.where.section = prog.section;
+    return e;
+  }
+  return verdict;
+}
+
+std::string format_diagnosis(const verifier::Diagnosis& d, bool with_insn) {
+  std::string out = d.message;
+  if (with_insn) out += "\n  at insn " + std::to_string(d.insn);
+  if (!d.source.empty()) out += "\n  source: " + d.source;
+  if (!d.registers.empty()) out += "\n  registers: " + d.registers;
+  if (!d.suggestion.empty()) out += "\n  suggestion: " + d.suggestion;
+  return out;
+}
+
+Error rejection_error(const std::string& object_path, const object::Program& prog,
+                      const verifier::Verdict& verdict) {
+  Location where;
+  where.file = object_path;
+  where.section = prog.section;
+  where.insn = verdict.diagnosis.insn;
+  return make_error(Errc::verify,
+                    "prog '" + prog.name + "': the verifier refused the program: " +
+                        format_diagnosis(verdict.diagnosis, false),
+                    where);
+}
+
+}  // namespace userbpf::runtime
