@@ -246,7 +246,11 @@ bool Env::pointer_alu(VerifierState& st, const isa::Insn& insn, RegState& dst, c
     case RegType::ptr_to_packet_meta:
     case RegType::ptr_to_packet:
     case RegType::ptr_to_mem:
+    case RegType::ptr_to_btf_id:  // Linux's PTR_TO_BTF_ID: offsets are checked at the access
     case RegType::ptr_to_func: break;
+    case RegType::ptr_to_flow_keys:
+      if (known) break;
+      [[fallthrough]];
     case RegType::const_ptr_to_map:
       if (known && scalar.smin == 0 && op == BPF_ADD) break;
       [[fallthrough]];
@@ -454,6 +458,12 @@ bool Env::check_alu(VerifierState& st, const isa::Insn& insn) {
       return true;
     }
     if (alu64) {
+      // A copy of an unknown scalar shares its id, so that bounds learned on one apply to both
+      // (Linux assigns the id at the copy).
+      if (use_src && src.type == RegType::scalar && src.id == 0 && !src.is_const()) {
+        regs[insn.src].id = new_id();
+        src.id = regs[insn.src].id;
+      }
       dst = src;
       return true;
     }
@@ -475,6 +485,10 @@ bool Env::check_alu(VerifierState& st, const isa::Insn& insn) {
     return true;
   }
 
+  if ((op == BPF_DIV || op == BPF_MOD) && !use_src && insn.imm == 0) {
+    if (!check_reg_read(st, insn.dst)) return false;
+    return reject("div by zero");
+  }
   if (!use_src && (op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH)) {
     const int width = alu64 ? 64 : 32;
     if (insn.imm < 0 || insn.imm >= width) return reject("invalid shift {}", insn.imm);

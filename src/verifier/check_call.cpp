@@ -19,6 +19,31 @@ constexpr uint32_t kMaxVarSize = 1u << 29;  // BPF_MAX_VAR_SIZ
 constexpr const char* kMemTypes =
     "fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_";
 
+// Linux's sock_types and btf_id_sock_common_types, in its message order.
+constexpr const char* kSockTypes = "sock_common, sock, tcp_sock, xdp_sock";
+constexpr const char* kBtfIdSockCommonTypes =
+    "sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_";
+
+bool is_sock_type(const RegState& r) {
+  return r.type == RegType::ptr_to_sock_common || r.type == RegType::ptr_to_socket ||
+         r.type == RegType::ptr_to_tcp_sock || r.type == RegType::ptr_to_xdp_sock;
+}
+
+// Kernel socket structs that begin with a struct sock_common (btf_struct_ids_match with the
+// first member walk that bpf_sk_release's BTF_SOCK_TYPE_SOCK_COMMON argument allows).
+bool btf_starts_with_sock_common(std::string_view name) {
+  static constexpr std::string_view kSocks[] = {"sock_common",        "sock",
+                                                "inet_sock",          "inet_connection_sock",
+                                                "tcp_sock",           "udp_sock",
+                                                "udp6_sock",          "tcp6_sock",
+                                                "mptcp_sock",         "unix_sock",
+                                                "inet_timewait_sock", "tcp_timewait_sock",
+                                                "request_sock",       "inet_request_sock",
+                                                "tcp_request_sock",   "raw_sock",
+                                                "raw6_sock"};
+  return std::find(std::begin(kSocks), std::end(kSocks), name) != std::end(kSocks);
+}
+
 bool is_mem_type(const RegState& r) {
   switch (r.type) {
     case RegType::ptr_to_stack:
@@ -48,7 +73,10 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
   uint32_t mem_flags = 0;
   uint64_t alloc_size = 0;
   uint32_t release_ref = 0;
+  uint32_t arg_ref_obj_id = 0;
   auto& regs = st.regs();
+  if (st.lock.held() && id != BPF_FUNC_spin_unlock)
+    return reject("function calls are not allowed while holding a lock");
 
   for (uint32_t i = 0; i < proto->args.size(); ++i) {
     const isa::ArgSpec& arg = proto->args[i];
@@ -145,11 +173,34 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
       case ArgType::ptr_to_stack:
         if (reg.type != RegType::ptr_to_stack) return mismatch("fp");
         break;
+      case ArgType::ptr_to_sock_common:
+        if (!is_sock_type(reg) || reg.maybe_null) return mismatch(kSockTypes);
+        break;
+      case ArgType::ptr_to_socket:
+        if (reg.type != RegType::ptr_to_socket || reg.maybe_null) return mismatch("sock");
+        break;
+      case ArgType::ptr_to_btf_id_sock_common:
+        if (reg.maybe_null ||
+            !(is_sock_type(reg) || (reg.type == RegType::ptr_to_btf_id && !reg.untrusted)))
+          return mismatch(kBtfIdSockCommonTypes);
+        if (reg.type == RegType::ptr_to_btf_id && !btf_starts_with_sock_common(reg.btf_name))
+          return reject("R{} is of type {} but {} is expected", regno, reg.btf_name, "sock_common");
+        break;
+      case ArgType::ptr_to_btf_id: {
+        if (reg.type != RegType::ptr_to_btf_id || reg.maybe_null || reg.untrusted)
+          return mismatch("ptr_, trusted_ptr_, rcu_ptr_");
+        if (arg.btf_type && reg.btf_name != arg.btf_type)
+          return reject("R{} is of type {} but {} is expected", regno, reg.btf_name, arg.btf_type);
+        break;
+      }
+      case ArgType::ptr_to_spin_lock:
+        if (reg.type != RegType::ptr_to_map_value || reg.maybe_null)
+          return mismatch("map_value, ptr_");
+        if (!process_spin_lock(st, reg, regno, id == BPF_FUNC_spin_lock)) return false;
+        break;
       case ArgType::ptr_to_ringbuf_mem:
         if (reg.type != RegType::ptr_to_mem || !reg.ringbuf || reg.maybe_null)
           return mismatch("ringbuf_mem");
-        if (reg.off != 0 || !reg.is_const())
-          return reject("R{} must have zero offset when passed to release func", regno);
         break;
       case ArgType::ptr_to_func:
         if (reg.type != RegType::ptr_to_func) return mismatch("func");
@@ -166,23 +217,29 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
     if (arg.flags & tf::kObjRelease) {
       if (!reg.ref_obj_id)
         return reject("R{} must be referenced when passed to release function", regno);
+      if (reg.off != 0 || !reg.is_const())
+        return reject("R{} must have zero offset when passed to release func", regno);
       release_ref = reg.ref_obj_id;
+    }
+    // The argument's reference, for pointer casts that return the same object (Linux's
+    // meta->ref_obj_id).
+    if (reg.ref_obj_id) {
+      if (arg_ref_obj_id && arg_ref_obj_id != reg.ref_obj_id)
+        return reject("verifier internal error: more than one arg with ref_obj_id R{} {} {}", regno,
+                      reg.ref_obj_id, arg_ref_obj_id);
+      arg_ref_obj_id = reg.ref_obj_id;
     }
   }
 
-  if (release_ref) {
-    const auto it = std::find_if(st.refs.begin(), st.refs.end(),
-                                 [&](const Reference& r) { return r.id == release_ref; });
-    if (it == st.refs.end()) return reject("release reference id={} expected", release_ref);
-    st.refs.erase(it);
-    // Every copy of the released pointer becomes unusable.
-    for (FuncFrame& frame : st.frames) {
-      for (RegState& r : frame.regs)
-        if (r.ref_obj_id == release_ref) mark_unknown(r);
-      for (StackSlot& slot : frame.stack)
-        if (slot.is_spill() && slot.spilled.ref_obj_id == release_ref) mark_unknown(slot.spilled);
-    }
+  if (release_ref && !release_reference(st, release_ref))
+    return reject("func {}#{} reference has not been acquired before", fname, id);
+
+  if (id == BPF_FUNC_tail_call && !st.refs.empty()) {
+    log_unreleased(st);
+    return reject("tail_call would lead to reference leak");
   }
+  if (id == BPF_FUNC_tail_call && st.lock.held())
+    return reject("tail_call cannot be used inside bpf_spin_lock-ed region");
 
   // get_local_storage() cannot fail, so it has no flags to fail on.
   if (id == BPF_FUNC_get_local_storage &&
@@ -192,6 +249,8 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
   if (map_index && !map_func_compatible(program(), program().maps[*map_index].type, id))
     return reject("cannot pass map_type {} into func bpf_{}#{}", program().maps[*map_index].type,
                   fname, id);
+
+  if (calls_callback(id) && !push_callback_call(st, id)) return false;
 
   // The call clobbers r1..r5; r0 holds what the prototype returns.
   for (int r = 1; r <= 5; ++r) regs[r] = RegState{};
@@ -212,20 +271,46 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
         r0.ringbuf = true;
         r0.mem_size = static_cast<uint32_t>(alloc_size);
         r0.maybe_null = (ret.flags & tf::kPtrMaybeNull) != 0;
-        // Linux numbers the NULL-check id first, then the reference (which replaces it).
-        if (r0.maybe_null) new_id();
-        r0.id = new_id();
-        r0.ref_obj_id = r0.id;
-        st.refs.push_back({r0.id, cur_insn()});
         break;
       }
       mark_unknown(r0);
       break;
+    case isa::RetType::ptr_to_socket:
+    case isa::RetType::ptr_to_sock_common:
+    case isa::RetType::ptr_to_tcp_sock:
+      r0 = pointer_to(ret.type == isa::RetType::ptr_to_socket        ? RegType::ptr_to_socket
+                      : ret.type == isa::RetType::ptr_to_sock_common ? RegType::ptr_to_sock_common
+                                                                     : RegType::ptr_to_tcp_sock);
+      r0.maybe_null = (ret.flags & tf::kPtrMaybeNull) != 0;
+      break;
+    case isa::RetType::ptr_to_btf_id:
+      if (!ret.btf_type) {
+        mark_unknown(r0);  // kptr_xchg: the map field's type is not tracked yet
+        break;
+      }
+      r0 = pointer_to(RegType::ptr_to_btf_id);
+      r0.btf_name = ret.btf_type;
+      r0.maybe_null = (ret.flags & tf::kPtrMaybeNull) != 0;
+      r0.trusted = (ret.flags & tf::kPtrTrusted) != 0;
+      r0.untrusted = (ret.flags & tf::kPtrUntrusted) != 0;
+      break;
     default:
-      // Kernel objects (sockets, BTF-typed pointers) are not modelled yet: a scalar can never be
-      // dereferenced, so this only ever refuses more than Linux does.
+      // Other kernel objects are not modelled yet: a scalar can never be dereferenced, so this
+      // only ever refuses more than Linux does.
       mark_unknown(r0);
       break;
+  }
+  if (r0.maybe_null) r0.id = new_id();
+  const uint32_t lookup_map_type = map_index ? program().maps[*map_index].type : 0;
+  if (is_ptr_cast_function(id)) {
+    r0.ref_obj_id = arg_ref_obj_id;  // the same object: released with its source
+  } else if (is_acquire_function(id, lookup_map_type) && r0.is_pointer()) {
+    // The reference replaces the NULL-check id (Linux's acquire_reference_state).
+    r0.id = acquire_reference(st);
+    r0.ref_obj_id = r0.id;
+  } else if (r0.type == RegType::ptr_to_map_value && map_index &&
+             program().maps[*map_index].spin_lock_off >= 0 && !r0.id) {
+    r0.id = new_id();  // the lock's identity (process_spin_lock compares it)
   }
   if (helper_changes_packet_data(id)) clear_packet_pointers(st);  // packet_access.cpp
   return true;

@@ -181,21 +181,67 @@ void for_each_reg(VerifierState& st, F&& f) {
   }
 }
 
-// After a NULL check of the pointer with `id`: NULL in one branch, valid in the other.
-void mark_ptr_or_null(VerifierState& st, uint32_t id, bool is_null) {
-  uint32_t ref = 0;
+// Copies the bounds of `reg` to every scalar that shares its id (copies made by mov).
+void sync_linked(VerifierState& st, const RegState reg) {
+  if (reg.type != RegType::scalar || reg.id == 0) return;
+  for_each_reg(st, [&](RegState& r) {
+    if (r.type == RegType::scalar && r.id == reg.id) r = reg;
+  });
+}
+
+// Pointers known not to be NULL, so that a comparison with 0 decides the branch (Linux 6.12's
+// reg_not_null: not the context or the stack).
+bool reg_not_null(const RegState& r) {
+  if (r.maybe_null) return false;
+  constexpr int64_t kMaxVarOff = 1 << 29;  // an unbounded offset could wrap the base to 0
+  if (r.smin <= -kMaxVarOff || r.smax >= kMaxVarOff) return false;
+  switch (r.type) {
+    case RegType::ptr_to_socket:
+    case RegType::ptr_to_tcp_sock:
+    case RegType::ptr_to_xdp_sock:
+    case RegType::ptr_to_map_value:
+    case RegType::ptr_to_map_key:
+    case RegType::ptr_to_sock_common:
+    case RegType::ptr_to_mem:
+    case RegType::const_ptr_to_map: return true;
+    case RegType::ptr_to_btf_id: return r.trusted;
+    default: return false;
+  }
+}
+
+// After a NULL check of the pointer with `id`: NULL in one branch, valid in the other
+// (Linux's mark_ptr_or_null_regs). A valid map value of a map-in-map is the inner map, of a
+// sockmap a socket.
+void mark_ptr_or_null(const Program& program, VerifierState& st, uint32_t id, bool is_null) {
+  bool acquired_here = false;
   for_each_reg(st, [&](RegState& r) {
     if (!r.maybe_null || r.id != id) return;
     if (is_null) {
-      if (r.ref_obj_id) ref = r.ref_obj_id;
+      if (r.ref_obj_id == id) acquired_here = true;
       r = scalar_const(0);
-    } else {
-      r.maybe_null = false;
-      if (r.type != RegType::ptr_to_packet) r.id = 0;  // Linux keeps ids only where needed
+      return;
     }
+    r.maybe_null = false;
+    bool keep_id = false;
+    if (r.type == RegType::ptr_to_map_value && r.map_index < program.maps.size()) {
+      const MapInfo& map = program.maps[r.map_index];
+      if (map.inner_map_index < program.maps.size()) {
+        r.type = RegType::const_ptr_to_map;
+        r.map_index = map.inner_map_index;
+      } else if (map.type == BPF_MAP_TYPE_XSKMAP) {
+        r.type = RegType::ptr_to_xdp_sock;
+      } else if (map.type == BPF_MAP_TYPE_SOCKMAP || map.type == BPF_MAP_TYPE_SOCKHASH) {
+        r.type = RegType::ptr_to_socket;
+      } else {
+        keep_id = map.spin_lock_off >= 0;  // the lock's identity
+      }
+    }
+    if (!keep_id) r.id = 0;
   });
-  // A NULL result was never acquired: the reference is gone on that path.
-  if (is_null && ref) std::erase_if(st.refs, [&](const Reference& x) { return x.id == ref; });
+  // A NULL result was never acquired: the reference is gone on that path (only the acquired
+  // pointer itself, not a cast of it, tells that).
+  if (is_null && acquired_here)
+    std::erase_if(st.refs, [&](const Reference& x) { return x.id == id; });
 }
 
 void find_good_pkt_pointers(VerifierState& st, const RegState& reg, bool right_open) {
@@ -274,16 +320,15 @@ bool Env::check_cond_jmp(VerifierState& st, const isa::Insn& insn, VerifierState
     // A pointer that cannot be NULL compared with 0 decides the branch.
     const RegState& ptr = dst.is_pointer() ? dst : src;
     const RegState& other_reg = dst.is_pointer() ? src : dst;
-    if (is64 && !ptr.maybe_null && other_reg.type == RegType::scalar && other_reg.is_const() &&
-        other_reg.const_value() == 0 && ptr.type != RegType::ptr_to_packet_end &&
-        (op == BPF_JEQ || op == BPF_JNE)) {
+    if (is64 && reg_not_null(ptr) && other_reg.type == RegType::scalar && other_reg.is_const() &&
+        other_reg.const_value() == 0 && (op == BPF_JEQ || op == BPF_JNE)) {
       taken = op == BPF_JNE ? 1 : 0;
       return true;
     }
     other = st;
     if (is64 && !use_src && insn.imm == 0 && (op == BPF_JEQ || op == BPF_JNE) && dst.maybe_null) {
-      mark_ptr_or_null(st, dst.id, op == BPF_JEQ ? false : true);
-      mark_ptr_or_null(other, dst.id, op == BPF_JEQ);
+      mark_ptr_or_null(program(), st, dst.id, op == BPF_JEQ ? false : true);
+      mark_ptr_or_null(program(), other, dst.id, op == BPF_JEQ);
       return true;
     }
     const bool pkt_match = is64 && use_src && try_match_pkt_pointers(op, dst, src, st, other);
@@ -309,6 +354,13 @@ bool Env::check_cond_jmp(VerifierState& st, const isa::Insn& insn, VerifierState
   if (use_src) {
     other.regs()[insn.src] = src_taken;
     st.regs()[insn.src] = src_fall;
+  }
+  // What a branch tells of a scalar it tells of every copy of it (Linux's sync_linked_regs).
+  if (taken_ok && fall_ok) {
+    for (VerifierState* branch : {&st, &other}) {
+      sync_linked(*branch, branch->regs()[insn.dst]);
+      if (use_src) sync_linked(*branch, branch->regs()[insn.src]);
+    }
   }
   if (!taken_ok)
     taken = 0;

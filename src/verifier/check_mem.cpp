@@ -215,6 +215,18 @@ bool Env::check_mem_access(VerifierState& st, int regno, int32_t off, int size, 
         return reject("invalid access to map value, value_size={} off={} size={}", map.value_size,
                       shown, size);
       }
+      // Special fields are reached only through their helpers (Linux's check_map_access).
+      if (!key) {
+        const int64_t lo = static_cast<int64_t>(ptr.off) + off + ptr.smin;
+        const int64_t hi = static_cast<int64_t>(ptr.off) + off + static_cast<int64_t>(ptr.umax);
+        auto overlaps = [&](int32_t field_off, int field_size) {
+          return field_off >= 0 && lo < field_off + field_size && field_off < hi + size;
+        };
+        if (overlaps(map.spin_lock_off, 4))
+          return reject("bpf_spin_lock cannot be accessed directly by load/store");
+        if (overlaps(map.timer_off, 16))
+          return reject("bpf_timer cannot be accessed directly by load/store");
+      }
       if (result) *result = loaded_scalar(size, false);
       return true;
     }

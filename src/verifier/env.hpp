@@ -13,6 +13,7 @@
 
 #include "isa/decode.hpp"
 #include "isa/helper_prototypes.hpp"
+#include "verifier/log.hpp"
 #include "verifier/state.hpp"
 #include "verifier/verifier.hpp"
 
@@ -118,7 +119,7 @@ class Env {
   std::vector<Checkpoint> checkpoints_;
   std::vector<VerifierState> pending_;  // branches still to explore
   std::optional<std::string> error_;
-  std::string log_;
+  VerifierLog vlog_{program_, decoded_, options_.log_level};  // log.hpp; log_line writes to it
   uint32_t id_gen_ = 0;
   uint32_t cur_insn_ = 0;
   uint64_t processed_ = 0;

@@ -115,6 +115,7 @@ bool Env::push_branch(const VerifierState& st, uint32_t insn) {
   copy.insn = insn;
   if (copy.parent >= 0) ++checkpoints_[copy.parent].branches;
   pending_.push_back(std::move(copy));
+  vlog_.pushed(cur_insn_);  // log.hpp: level 1 truncates back to here when the branch is taken
   if (pending_.size() > 8192)
     return reject("The sequence of {} jumps is too complex.", pending_.size());
   return true;
@@ -229,10 +230,12 @@ Env::Step Env::do_insn(VerifierState& st) {
       int taken = -1;
       if (!check_cond_jmp(st, insn, other, taken)) return Step::failed;
       if (taken == 1) {
+        vlog_.after_cond_jmp(st);
         st.insn = static_cast<uint32_t>(insn.target);
         return Step::jumped;
       }
       if (taken < 0 && !push_branch(other, static_cast<uint32_t>(insn.target))) return Step::failed;
+      vlog_.after_cond_jmp(st);
       return Step::next;
     }
     case isa::Kind::call:
@@ -264,11 +267,13 @@ void Env::run(Verdict& verdict) {
   while (!pending_.empty() && !error_) {
     VerifierState st = std::move(pending_.back());
     pending_.pop_back();
+    vlog_.popped(st.insn);
     for (;;) {
       if (is_prune_point(st.insn)) {
         bool failed = false;
         cur_insn_ = st.insn;
         if (visit_state(st, failed)) {
+          vlog_.pruned(st.insn);
           path_finished(st);
           break;
         }
@@ -280,9 +285,12 @@ void Env::run(Verdict& verdict) {
         break;
       }
       const uint32_t at = st.insn;
+      vlog_.before_insn(st, at);
       const Step step = do_insn(st);
       if (step == Step::failed) break;
+      vlog_.after_insn(st, at);
       if (step == Step::path_done) {
+        vlog_.path_ended();
         path_finished(st);
         break;
       }
@@ -302,12 +310,13 @@ void Env::run(Verdict& verdict) {
     verdict.diagnosis.message = *error_;
     if (options_.log_level > 0) log_line(*error_);
   }
+  vlog_.finish(verdict.accepted);
   if (options_.log_level > 0)
     log_line(fmt::format(
         "processed {} insns (limit {}) max_states_per_insn {} total_states {} "
         "peak_states {} mark_read 0",
         verdict.processed_insns, options_.insn_limit, max_per_insn, total_states_, peak_states_));
-  verdict.log = log_;
+  verdict.log = vlog_.text();
 }
 
 }  // namespace userbpf::verifier

@@ -24,6 +24,7 @@ std::string reg_type_name(RegType type) {
     case RegType::ptr_to_tcp_sock: return "tcp_sock";
     case RegType::ptr_to_xdp_sock: return "xdp_sock";
     case RegType::ptr_to_flow_keys: return "flow_keys";
+    case RegType::ptr_to_btf_id: return "ptr_";
   }
   return "?";
 }
@@ -32,6 +33,8 @@ std::string reg_type_name(const RegState& reg) {
   std::string name;
   if (reg.rdonly) name += "rdonly_";
   if (reg.ringbuf) name += "ringbuf_";
+  if (reg.trusted) name += "trusted_";
+  if (reg.untrusted) name += "untrusted_";
   name += reg_type_name(reg.type);
   if (reg.maybe_null) name += "_or_null";
   return name;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
 
 #include "verifier/tnum.hpp"
 
@@ -33,6 +34,9 @@ enum class RegType : uint8_t {
   ptr_to_tcp_sock,
   ptr_to_xdp_sock,
   ptr_to_flow_keys,
+  // A pointer to a kernel struct named by BTF (Linux's PTR_TO_BTF_ID): helper and kfunc returns,
+  // tracing arguments; `btf_name` names the struct.
+  ptr_to_btf_id,
 };
 
 struct RegState {
@@ -40,6 +44,8 @@ struct RegState {
   bool maybe_null = false;  // PTR_MAYBE_NULL: "_or_null" until a NULL check
   bool rdonly = false;      // MEM_RDONLY
   bool ringbuf = false;     // MEM_RINGBUF
+  bool trusted = false;     // PTR_TRUSTED (ptr_to_btf_id): may be passed to kfuncs
+  bool untrusted = false;   // PTR_UNTRUSTED (ptr_to_btf_id): read through probe_read only
 
   // Pointers: the constant part of the offset; the variable part is the scalar fields below.
   int32_t off = 0;
@@ -56,12 +62,13 @@ struct RegState {
   // Pointers that may be NULL, and packet pointers, share an id with their copies, so a check of
   // one refines them all. Scalars copied by mov share one too (for bounds learned later).
   uint32_t id = 0;
-  uint32_t ref_obj_id = 0;  // the acquired reference this pointer belongs to (ringbuf records)
-  uint32_t map_index = 0;   // const_ptr_to_map, ptr_to_map_value/key: index into Program::maps
-  uint32_t mem_size = 0;    // ptr_to_mem: bytes
-  int32_t range = 0;        // packet pointers: bytes known to be before packet end
-  uint32_t frameno = 0;     // ptr_to_stack: the frame it points into
-  uint32_t func_insn = 0;   // ptr_to_func: the callback's first instruction
+  uint32_t ref_obj_id = 0;    // the acquired reference this pointer belongs to (ringbuf records)
+  uint32_t map_index = 0;     // const_ptr_to_map, ptr_to_map_value/key: index into Program::maps
+  uint32_t mem_size = 0;      // ptr_to_mem: bytes
+  int32_t range = 0;          // packet pointers: bytes known to be before packet end
+  uint32_t frameno = 0;       // ptr_to_stack: the frame it points into
+  uint32_t func_insn = 0;     // ptr_to_func: the callback's first instruction
+  std::string_view btf_name;  // ptr_to_btf_id: the struct ("task_struct"); static storage
 
   bool is_pointer() const { return type != RegType::not_init && type != RegType::scalar; }
   bool is_packet() const {

@@ -29,6 +29,14 @@ struct FuncFrame {
   uint32_t subprog_start = 0;
   uint32_t frameno = 0;
   uint32_t stack_depth = 0;  // deepest byte touched, for the combined stack limit
+  // Callback frames (bpf_loop, for_each_map_elem, timers, ...): how their exit continues and the
+  // values their r0 may return (Linux's in_callback_fn, in_async_callback_fn,
+  // callback_ret_range).
+  enum class Callback : uint8_t { none, iterating, async };
+  Callback callback = Callback::none;
+  int32_t callback_ret_min = 0;
+  int32_t callback_ret_max = 0;
+  bool in_callback = false;  // a helper's callback (callback.hpp): returns into the helper
 
   friend bool operator==(const FuncFrame&, const FuncFrame&) = default;
 };
@@ -39,9 +47,25 @@ struct Reference {
   friend bool operator==(const Reference&, const Reference&) = default;
 };
 
+// The bpf_spin_lock a path holds (Linux's active_lock): the map whose value holds it and the id
+// of the map value pointer it was taken through.
+struct ActiveLock {
+  uint32_t map_index = UINT32_MAX;
+  uint32_t id = 0;
+  bool held() const { return map_index != UINT32_MAX; }
+  friend bool operator==(const ActiveLock&, const ActiveLock&) = default;
+};
+
 struct VerifierState {
   std::vector<FuncFrame> frames;
   std::vector<Reference> refs;
+  ActiveLock lock;
+  // may_goto iterations on this path (Linux's may_goto_depth): a loop whose state repeats with a
+  // different depth is bounded by may_goto, not infinite.
+  uint32_t may_goto_depth = 0;
+  // A path the CPU may only execute speculatively (Linux's sanitize_speculative_path): checked
+  // for unprivileged programs, never used to prune a real path.
+  bool speculative = false;
   uint32_t insn = 0;
   // Pruning bookkeeping: the checkpoint this path continues from (see explore.cpp).
   int32_t parent = -1;
