@@ -31,10 +31,7 @@ std::string suggestion_for(const std::string& message) {
 
 }  // namespace
 
-void Env::log_line(const std::string& line) {
-  log_ += line;
-  log_ += '\n';
-}
+void Env::log_line(const std::string& line) { vlog_.line(line); }
 
 Diagnosis Env::diagnose(const VerifierState& st) const {
   Diagnosis d;
@@ -69,7 +66,7 @@ Diagnosis Env::diagnose(const VerifierState& st) const {
       const RegState& reg = st.cur().regs[r];
       if (reg.type == RegType::not_init) continue;
       if (!d.registers.empty()) d.registers += ' ';
-      d.registers += fmt::format("R{}={}", r, describe(reg));
+      d.registers += fmt::format("R{}={}", r, format_reg_state(reg, st.cur(), program_));
     }
   }
   d.suggestion = suggestion_for(error_ ? *error_ : std::string());

@@ -6,6 +6,7 @@
 #include <linux/bpf.h>
 #include <unistd.h>
 
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -275,7 +276,9 @@ TEST(VerifierCoreApi, DiagnosisNamesSourceRegistersAndFix) {
   ASSERT_FALSE(verdict->accepted);
   EXPECT_EQ(verdict->diagnosis.insn, 6u);
   EXPECT_EQ(verdict->diagnosis.source, "prog.c:12: return *value;");
-  EXPECT_NE(verdict->diagnosis.registers.find("R0=map_value_or_null(id=1)"), std::string::npos)
+  // The kernel's notation (log.hpp's format_reg_state): the map's key and value sizes too.
+  EXPECT_TRUE(std::regex_search(verdict->diagnosis.registers,
+                                std::regex("R0=map_value_or_null\\(id=\\d+,ks=4,vs=8\\)")))
       << verdict->diagnosis.registers;
   EXPECT_NE(verdict->diagnosis.suggestion.find("NULL"), std::string::npos);
 }
