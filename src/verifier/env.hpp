@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "isa/decode.hpp"
@@ -88,6 +89,20 @@ class Env {
   bool check_helper_call(VerifierState& st, const isa::Insn& insn);
   bool check_local_call(VerifierState& st, const isa::Insn& insn);
 
+  // ---- callbacks.cpp
+  // Starts the path into the callback that helper `func_id` calls (from `st`, the caller's state
+  // at the call with its arguments still in r1..r5).
+  bool push_callback_call(const VerifierState& st, uint32_t func_id);
+  // The exit of a callback frame: checks r0, returns to the call (iterating) or ends (async).
+  bool callback_exit(VerifierState& st, bool& path_done);
+
+  // ---- references.cpp
+  uint32_t acquire_reference(VerifierState& st);  // a new reference id, held by `st`
+  // Drops the reference and invalidates every pointer that carries it; false when not held.
+  bool release_reference(VerifierState& st, uint32_t ref_obj_id);
+  void log_unreleased(const VerifierState& st);  // "Unreleased reference id=..." lines
+  bool process_spin_lock(VerifierState& st, const RegState& reg, int regno, bool lock);
+
   // ---- diagnosis.cpp
   void log_line(const std::string& line);
   Diagnosis diagnose(const VerifierState& st) const;
@@ -107,6 +122,8 @@ class Env {
     uint32_t misses = 0;    // comparisons that did not prune
   };
   bool is_prune_point(uint32_t insn) const { return prune_point_[insn]; }
+  void widen(const VerifierState& old, VerifierState& cur);
+  static constexpr uint32_t kWidenAfterIterations = 8;
   // Returns true when `st` is covered by an explored state (the path ends here).
   bool visit_state(VerifierState& st, bool& failed);
   void path_finished(const VerifierState& st);
@@ -115,6 +132,8 @@ class Env {
   const isa::Program& decoded_;
   const Options& options_;
   std::vector<bool> prune_point_;
+  std::vector<bool> converge_point_;  // callback calls and may_goto: loops converge there
+  std::unordered_map<uint32_t, uint32_t> iterations_;  // per converge point: unpruned revisits
   std::vector<std::vector<int32_t>> explored_;  // per insn: indexes into checkpoints_
   std::vector<Checkpoint> checkpoints_;
   std::vector<VerifierState> pending_;  // branches still to explore
@@ -132,5 +151,13 @@ class Env {
 };
 
 // The context access rules per program type are in verifier/context.hpp.
+
+// references.cpp: helpers whose result is a new reference (sockets, ringbuf records, sockmap
+// lookups: Linux's is_acquire_function) or the same object as their argument
+// (is_ptr_cast_function).
+bool is_acquire_function(uint32_t func_id, uint32_t map_type);
+bool is_ptr_cast_function(uint32_t func_id);
+// callbacks.cpp: helpers that call a BPF function given as an argument.
+bool calls_callback(uint32_t func_id);
 
 }  // namespace userbpf::verifier

@@ -4,6 +4,7 @@
 // by subsumption); an exact repeat of a state whose exploration is still open is an infinite loop.
 #include <unordered_map>
 
+#include "verifier/callback.hpp"
 #include "verifier/env.hpp"
 
 namespace userbpf::verifier {
@@ -12,6 +13,8 @@ namespace {
 // Ids of the old state must map one to one onto ids of the current one (Linux's check_ids).
 struct IdMap {
   std::unordered_map<uint32_t, uint32_t> old_to_cur, cur_to_old;
+  uint32_t next_fresh = 0x80000000u;  // ids no state uses
+  uint32_t fresh() { return ++next_fresh; }
   bool same(uint32_t old_id, uint32_t cur_id) {
     if (old_id == 0 || cur_id == 0) return old_id == cur_id;
     auto [a, fresh_a] = old_to_cur.emplace(old_id, cur_id);
@@ -30,9 +33,14 @@ bool range_within(const RegState& old, const RegState& cur) {
 bool reg_safe(const RegState& old, const RegState& cur, IdMap& ids) {
   if (old.type == RegType::not_init) return true;
   if (old.type != cur.type) return false;
-  if (old.type == RegType::scalar)
+  if (old.type == RegType::scalar) {
+    // Scalars linked in the old state must be linked the same way now (Linux's
+    // check_scalar_ids); an unlinked current scalar gets a fresh id of its own.
+    if (old.id != 0 && !ids.same(old.id, cur.id != 0 ? cur.id : ids.fresh())) return false;
     return range_within(old, cur) && old.var_off.contains(cur.var_off);
-  if (old.maybe_null != cur.maybe_null || old.rdonly != cur.rdonly || old.ringbuf != cur.ringbuf)
+  }
+  if (old.maybe_null != cur.maybe_null || old.rdonly != cur.rdonly || old.ringbuf != cur.ringbuf ||
+      old.trusted != cur.trusted || old.untrusted != cur.untrusted || old.btf_name != cur.btf_name)
     return false;
   if (old.off != cur.off || old.map_index != cur.map_index || old.mem_size != cur.mem_size ||
       old.frameno != cur.frameno || old.func_insn != cur.func_insn)
@@ -73,7 +81,10 @@ bool stack_safe(const FuncFrame& old, const FuncFrame& cur, IdMap& ids) {
 
 bool states_cover(const VerifierState& old, const VerifierState& cur) {
   if (old.frames.size() != cur.frames.size() || old.refs.size() != cur.refs.size()) return false;
+  if (old.lock.map_index != cur.lock.map_index) return false;
+  if (old.speculative && !cur.speculative) return false;
   IdMap ids;
+  if (old.lock.held() && !ids.same(old.lock.id, cur.lock.id)) return false;
   for (size_t f = 0; f < old.frames.size(); ++f) {
     const FuncFrame& o = old.frames[f];
     const FuncFrame& c = cur.frames[f];
@@ -87,25 +98,58 @@ bool states_cover(const VerifierState& old, const VerifierState& cur) {
   return true;
 }
 
+// Widening: every scalar of `cur` that `old` does not cover becomes unknown.
+void widen_regs(const RegState& old, RegState& cur) {
+  IdMap ids;
+  if (old.type == RegType::scalar && cur.type == RegType::scalar && !reg_safe(old, cur, ids))
+    mark_unknown(cur);
+}
+
 bool states_equal_exact(const VerifierState& a, const VerifierState& b) {
-  return a.frames == b.frames && a.refs == b.refs;
+  return a.frames == b.frames && a.refs == b.refs && a.lock == b.lock &&
+         a.may_goto_depth == b.may_goto_depth;
 }
 
 }  // namespace
 
+void Env::widen(const VerifierState& old, VerifierState& cur) {
+  if (old.frames.size() != cur.frames.size()) return;
+  for (size_t f = 0; f < old.frames.size(); ++f) {
+    const FuncFrame& o = old.frames[f];
+    FuncFrame& c = cur.frames[f];
+    for (size_t r = 0; r < o.regs.size(); ++r) widen_regs(o.regs[r], c.regs[r]);
+    for (size_t s = 0; s < std::min(o.stack.size(), c.stack.size()); ++s)
+      if (o.stack[s].is_spill() && c.stack[s].is_spill())
+        widen_regs(o.stack[s].spilled, c.stack[s].spilled);
+  }
+}
+
 Env::Env(const Program& program, const isa::Program& decoded, const Options& options)
     : program_(program), decoded_(decoded), options_(options) {
   prune_point_.assign(decoded.size(), false);
+  converge_point_.assign(decoded.size(), false);
   explored_.resize(decoded.size());
   for (size_t i = 0; i < decoded.size(); ++i) {
     const isa::Insn& insn = decoded.insns[i];
     if (insn.kind == isa::Kind::jump_cond || insn.kind == isa::Kind::may_goto) {
       prune_point_[insn.target] = true;
       if (i + 1 < decoded.size()) prune_point_[i + 1] = true;
+      // may_goto loops converge where the may_goto is (Linux's force checkpoint there).
+      if (insn.kind == isa::Kind::may_goto) {
+        prune_point_[i] = true;
+        converge_point_[i] = true;
+      }
     } else if (insn.kind == isa::Kind::jump) {
       prune_point_[insn.target] = true;
     } else if (insn.kind == isa::Kind::call && insn.call == isa::CallKind::local) {
       prune_point_[insn.target] = true;
+    } else if (insn.kind == isa::Kind::call && insn.call == isa::CallKind::helper &&
+               calls_callback(static_cast<uint32_t>(insn.imm))) {
+      // Iterating callbacks come back to their call: iterations converge there.
+      prune_point_[i] = true;
+      converge_point_[i] = true;
+    } else if (insn.kind == isa::Kind::lddw && insn.src == BPF_PSEUDO_FUNC) {
+      prune_point_[insn.target] = true;  // a callback's entry
     }
   }
 }
@@ -136,8 +180,23 @@ bool Env::visit_state(VerifierState& st, bool& failed) {
   bool looping = false;
   std::vector<int32_t>& list = explored_[st.insn];
   bool pruned = false;
+  const bool converge = converge_point_[st.insn];
+  int32_t latest_open = -1;
   for (int32_t index : list) {
     Checkpoint& cp = checkpoints_[index];
+    if (cp.branches > 0 && converge) {
+      // A loop of callback calls or may_goto: a state inside an earlier iteration's state is
+      // explored by that iteration's continuation (Linux prunes these with RANGE_WITHIN).
+      looping = true;
+      latest_open = index;
+      if (states_cover(cp.state, st)) {
+        ++cp.hits;
+        pruned = true;
+        break;
+      }
+      ++cp.misses;
+      continue;
+    }
     if (cp.branches > 0) {
       // Still being explored: this path came back to it. An identical state loops forever.
       looping = true;
@@ -162,9 +221,14 @@ bool Env::visit_state(VerifierState& st, bool& failed) {
     return cp.misses > cp.hits * 3 + 3;
   });
   if (pruned) return true;
+  if (converge && latest_open >= 0) {
+    // Not converged yet: after a few iterations, forget what changed between the last one and
+    // this (widening), so the loop converges. This only adds values: sound, maybe less precise.
+    if (++iterations_[st.insn] > kWidenAfterIterations) widen(checkpoints_[latest_open].state, st);
+  }
   // Inside a loop every iteration's state differs and rarely helps later pruning: keep one per
   // 100 processed instructions at most (Linux's heuristic).
-  if (looping && processed_ - last_checkpoint_processed_ < 100) return false;
+  if (looping && !converge && processed_ - last_checkpoint_processed_ < 100) return false;
   last_checkpoint_processed_ = processed_;
   Checkpoint cp;
   cp.state = st;
@@ -182,24 +246,34 @@ bool Env::visit_state(VerifierState& st, bool& failed) {
 bool Env::check_exit(VerifierState& st, bool& path_done) {
   path_done = false;
   if (!check_reg_read(st, 0)) return false;
+  if (st.frames.size() > 1 && st.cur().callback != FuncFrame::Callback::none)
+    return callback_exit(st, path_done);  // callbacks.cpp
   if (st.frames.size() > 1) {
     FuncFrame& callee = st.cur();
     const RegState r0 = callee.regs[0];
     if (r0.type == RegType::ptr_to_stack && r0.frameno == callee.frameno)
       return reject("cannot return stack pointer to the caller");
+    const bool callback = callee.in_callback;
+    if (callback && !callback_return_ok(*this, r0)) return false;
     const uint32_t callsite = callee.callsite;
     max_stack_depth_ = std::max(max_stack_depth_, callee.stack_depth);
     st.frames.pop_back();
     auto& regs = st.regs();
     for (int r = 1; r <= 5; ++r) regs[r] = RegState{};
-    regs[0] = r0;
+    if (!callback) regs[0] = r0;  // after a callback R0 keeps the helper's result
     st.insn = callsite + 1;
     return true;
   }
-  if (st.regs()[0].is_pointer() && !privileged()) return reject("R0 leaks addr as return value");
-  if (!st.refs.empty())
+  if (st.lock.held()) return reject("bpf_spin_unlock is missing");
+  if (!st.refs.empty()) {
+    // Linux logs every lingering reference; the first is the message.
+    for (size_t i = 1; i < st.refs.size(); ++i)
+      log_line(
+          fmt::format("Unreleased reference id={} alloc_insn={}", st.refs[i].id, st.refs[i].insn));
     return reject("Unreleased reference id={} alloc_insn={}", st.refs.front().id,
                   st.refs.front().insn);
+  }
+  if (st.regs()[0].is_pointer() && !privileged()) return reject("R0 leaks addr as return value");
   if (!check_return_code(st)) return false;  // return_code.cpp
   max_stack_depth_ = std::max(max_stack_depth_, st.cur().stack_depth);
   path_done = true;
@@ -222,13 +296,28 @@ Env::Step Env::do_insn(VerifierState& st) {
       return Step::jumped;
     case isa::Kind::packet_load: return check_ld_abs(st, insn);  // packet_access.cpp
     case isa::Kind::jump: st.insn = static_cast<uint32_t>(insn.target); return Step::jumped;
-    case isa::Kind::may_goto:
-      if (!push_branch(st, static_cast<uint32_t>(insn.target))) return Step::failed;
-      return Step::next;
+    case isa::Kind::may_goto: {
+      // The path continuing the loop is queued one iteration deeper; this one leaves the loop.
+      VerifierState again = st;
+      ++again.may_goto_depth;
+      if (!push_branch(again, st.insn + 1)) return Step::failed;
+      st.insn = static_cast<uint32_t>(insn.target);
+      return Step::jumped;
+    }
     case isa::Kind::jump_cond: {
       VerifierState other;
       int taken = -1;
       if (!check_cond_jmp(st, insn, other, taken)) return Step::failed;
+      if (taken >= 0 && !privileged()) {
+        // Unprivileged: the branch not taken may still run speculatively, with the compared
+        // registers unknown (Spectre v1); it must be safe as well.
+        VerifierState spec = st;
+        spec.speculative = true;
+        mark_unknown(spec.regs()[insn.dst]);
+        if (isa::uses_reg_source(insn.opcode)) mark_unknown(spec.regs()[insn.src]);
+        const uint32_t next = taken == 1 ? st.insn + 1 : static_cast<uint32_t>(insn.target);
+        if (!push_branch(spec, next)) return Step::failed;
+      }
       if (taken == 1) {
         vlog_.after_cond_jmp(st);
         st.insn = static_cast<uint32_t>(insn.target);
@@ -239,8 +328,15 @@ Env::Step Env::do_insn(VerifierState& st) {
       return Step::next;
     }
     case isa::Kind::call:
-      if (insn.call == isa::CallKind::helper)
-        return check_helper_call(st, insn) ? Step::next : Step::failed;
+      if (insn.call == isa::CallKind::helper) {
+        const auto args = st.regs();  // a callback's arguments are the caller's (callback.cpp)
+        if (!check_helper_call(st, insn)) return Step::failed;
+        const CallbackEntry entry = enter_callback(*this, st, static_cast<uint32_t>(insn.imm), args);
+        if (entry == CallbackEntry::failed) return Step::failed;
+        if (entry == CallbackEntry::none) return Step::next;
+        st.cur().in_callback = true;
+        return Step::jumped;
+      }
       if (insn.call == isa::CallKind::local)
         return check_local_call(st, insn) ? Step::jumped : Step::failed;
       reject("kernel function calls are not supported");
