@@ -184,7 +184,10 @@ bool Env::visit_state(VerifierState& st, bool& failed) {
   int32_t latest_open = -1;
   for (int32_t index : list) {
     Checkpoint& cp = checkpoints_[index];
-    if (cp.branches > 0 && converge) {
+    // may_goto converges only across iterations (another depth); the same depth loops forever.
+    const bool may_goto_same_depth = decoded_.insns[st.insn].kind == isa::Kind::may_goto &&
+                                     cp.state.may_goto_depth == st.may_goto_depth;
+    if (cp.branches > 0 && converge && !may_goto_same_depth) {
       // A loop of callback calls or may_goto: a state inside an earlier iteration's state is
       // explored by that iteration's continuation (Linux prunes these with RANGE_WITHIN).
       looping = true;
@@ -331,7 +334,8 @@ Env::Step Env::do_insn(VerifierState& st) {
       if (insn.call == isa::CallKind::helper) {
         const auto args = st.regs();  // a callback's arguments are the caller's (callback.cpp)
         if (!check_helper_call(st, insn)) return Step::failed;
-        const CallbackEntry entry = enter_callback(*this, st, static_cast<uint32_t>(insn.imm), args);
+        const CallbackEntry entry =
+            enter_callback(*this, st, static_cast<uint32_t>(insn.imm), args);
         if (entry == CallbackEntry::failed) return Step::failed;
         if (entry == CallbackEntry::none) return Step::next;
         st.cur().in_callback = true;
