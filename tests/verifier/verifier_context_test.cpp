@@ -25,6 +25,7 @@ struct TestMap {
 const std::vector<TestMap> kMaps = {
     {BPF_MAP_TYPE_HASH, 4, 8, 16},       // map 0
     {BPF_MAP_TYPE_RINGBUF, 0, 0, 4096},  // map 1
+    {BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4},  // map 2
 };
 
 struct Case {
@@ -133,9 +134,10 @@ const Case kCases[] = {
     {"local_storage_with_hash", BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_INGRESS, true,
      "lddw %r1, 0x5a5a0000\nmov %r2, 0\ncall 81\nmov %r0, 1\nexit",
      "cannot pass map_type 1 into func bpf_get_local_storage#81"},
-    {"tail_call_with_hash", BPF_PROG_TYPE_SOCKET_FILTER, 0, true,
-     "lddw %r2, 0x5a5a0000\nmov %r3, 0\ncall 12\nmov %r0, 0\nexit",
-     "cannot pass map_type 1 into func bpf_tail_call#12"},
+    {"lookup_in_prog_array", BPF_PROG_TYPE_SOCKET_FILTER, 0, true,
+     "stdw [%r10-8], 0\nmov %r2, %r10\nadd %r2, -8\nlddw %r1, 0x5a5a0002\ncall 1\nmov %r0, 0\n"
+     "exit",
+     "cannot pass map_type 3 into func bpf_map_lookup_elem#1"},
     {"ringbuf_output_with_hash", BPF_PROG_TYPE_SOCKET_FILTER, 0, true,
      "stdw [%r10-8], 0\nmov %r2, %r10\nadd %r2, -8\nlddw %r1, 0x5a5a0000\nmov %r3, 8\n"
      "mov %r4, 0\ncall 130\nmov %r0, 0\nexit",
