@@ -86,7 +86,7 @@ TEST_F(RunCommand, HelloOncePerExecve) {
 TEST_F(RunCommand, BccHelloOncePerExecveThroughTheSyscallWrapperKprobe) {
   // The tutorial's BCC program (seed/hello_bcc.py) as SEC("kprobe/__x64_sys_execve").
   const std::string obj = std::string(USERBPF_HOOK_PROG_DIR) + "/hello_bcc.bpf.o";
-  Ran ran = run("run " + obj + " -- sh -c 'ls / >/dev/null; ls / >/dev/null; ls / >/dev/null'");
+  Ran ran = run("run --unverified " + obj + " -- sh -c 'ls / >/dev/null; ls / >/dev/null; ls / >/dev/null'");
   EXPECT_EQ(ran.status, 0) << ran.err;
   EXPECT_EQ(count(ran.out, "bpf_trace_printk: Hello from BCC!\n"), 4u) << ran.out << ran.err;
   EXPECT_EQ(ran.err.find("Warning"), std::string::npos) << ran.err;
@@ -112,6 +112,22 @@ TEST_F(RunCommand, RefusesALineWithoutACommand) {
   EXPECT_NE(ran.err.find("expected '-- COMMAND'"), std::string::npos) << ran.err;
   Ran missing = run("run /nonexistent.o -- true");
   EXPECT_EQ(missing.status, 255);
+}
+
+TEST_F(RunCommand, AProgramFaultIsReportedAndTheTracedProcessRunsOn) {
+  const std::string obj = std::string(USERBPF_HOOK_PROG_DIR) + "/checked_fault.bpf.o";
+  const Ran ran = run("run --unverified " + obj + " -- sh -c 'echo $$; ls / >/dev/null; echo alive'");
+  EXPECT_EQ(ran.status, 0) << ran.err;
+  const size_t newline = ran.out.find('\n');
+  ASSERT_NE(newline, std::string::npos) << ran.out;
+  const std::string sh_pid = ran.out.substr(0, newline);
+  EXPECT_EQ(ran.out.substr(newline + 1), "alive\n");
+  // Once for sh's execve and once for ls's: program, instruction, source line, traced pid.
+  EXPECT_EQ(count(ran.err, "Warning: prog 'read_past_ctx'"), 2u) << ran.err;
+  EXPECT_EQ(count(ran.err, "insn 0: "), 2u) << ran.err;
+  EXPECT_EQ(count(ran.err, "bytes past the end of ctx"), 2u) << ran.err;
+  EXPECT_EQ(count(ran.err, "checked_fault.bpf.c:11:"), 2u) << ran.err;
+  EXPECT_EQ(count(ran.err, "(traced pid " + sh_pid + ", tid " + sh_pid + ")"), 1u) << ran.err;
 }
 
 TEST_F(RunCommand, SigtermDetachesAndTheCommandRunsOn) {
