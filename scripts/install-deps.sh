@@ -13,6 +13,7 @@ packages=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   valgrind clang-format
   linux-source-6.12                        # the Linux verifier selftests (cmake/VerifierSelftests.cmake)
+  systemtap-sdt-dev                        # <sys/sdt.h> for the USDT test binary (tests/hooks/usdt)
 )
 
 missing=()
