@@ -1,6 +1,7 @@
 // Loads, stores and atomics: the access is checked against what the pointer points into (stack
 // slots, map values and keys, the context, packet ranges, sized memory), and stack slots track
 // spilled registers, zeros and uninitialized bytes (Linux's check_mem_access and the stack code).
+#include "verifier/alignment.hpp"
 #include "verifier/context.hpp"
 #include "verifier/env.hpp"
 
@@ -165,6 +166,8 @@ bool Env::check_mem_access(VerifierState& st, int regno, int32_t off, int size, 
   const RegState ptr = st.regs()[regno];
   const bool write = access == Access::write;
   const bool leaks = write && value && value->is_pointer() && !privileged();
+  if (auto misaligned = misaligned_access(ptr, off, size, options().strict_alignment))
+    return reject("{}", *misaligned);
 
   // Bounds of the variable part, shared by map values, keys, packets and memory.
   auto region_ok = [&](int64_t limit, const char* what) -> bool {
@@ -315,6 +318,8 @@ bool Env::check_atomic(VerifierState& st, const isa::Insn& insn) {
   const RegState& ptr = st.regs()[insn.dst];
   if (ptr.type == RegType::ptr_to_ctx || ptr.is_packet())
     return reject("BPF_ATOMIC stores into R{} {} is not allowed", insn.dst, reg_type_name(ptr));
+  if (auto misaligned = misaligned_access(ptr, insn.off, insn.width, true))  // atomics: always
+    return reject("{}", *misaligned);
   RegState loaded = scalar_unknown();
   if (!check_mem_access(st, insn.dst, insn.off, insn.width, Access::read, nullptr, -1, &loaded))
     return false;
