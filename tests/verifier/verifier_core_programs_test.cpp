@@ -12,17 +12,19 @@
 
 #include "isa/conformance_asm.hpp"
 #include "oracle/skip_without_kernel.hpp"
+#include "support/verifier_asm_cases.hpp"
 #include "verifier/verifier.hpp"
 
 namespace userbpf::verifier {
 namespace {
 
-// Maps the cases use: `lddw %rN, 0x5a5a000K` stands for map K (patched into a map reference).
-constexpr int64_t kMapMarker = 0x5a5a0000;
+using testing::assemble_or_fail;
+using testing::KernelMaps;
+using testing::map_infos;
+using testing::patch_markers;
+using testing::TestMap;
 
-struct TestMap {
-  uint32_t type, key_size, value_size, max_entries;
-};
+// The maps the cases name as `lddw %rN, kMapMarker + K` (support/verifier_asm_cases.hpp).
 const std::vector<TestMap> kMaps = {
     {BPF_MAP_TYPE_HASH, 4, 8, 16},       // map 0
     {BPF_MAP_TYPE_ARRAY, 4, 8, 4},       // map 1
@@ -170,40 +172,14 @@ const Case kCases[] = {
      ""},
 };
 
-std::vector<isa::RawInsn> assemble_or_die(const char* text) {
-  auto insns = isa::assemble(text);
-  EXPECT_TRUE(insns) << (insns ? "" : insns.error().message);
-  return insns ? *insns : std::vector<isa::RawInsn>{};
-}
-
-// Rewrites map markers into map references: indexes for userbpf, file descriptors for Linux.
-void patch_maps(std::vector<isa::RawInsn>& insns, const std::vector<int>* fds) {
-  for (size_t i = 0; i + 1 < insns.size(); ++i) {
-    if (insns[i].code != (BPF_LD | BPF_IMM | BPF_DW)) continue;
-    const int64_t imm = static_cast<uint32_t>(insns[i].imm);
-    if ((imm & ~0xffll) != kMapMarker || insns[i + 1].imm != 0) continue;
-    const int index = static_cast<int>(imm & 0xff);
-    insns[i].src_reg = fds ? BPF_PSEUDO_MAP_FD : BPF_PSEUDO_MAP_IDX;
-    insns[i].imm = fds ? (*fds)[index] : index;
-    ++i;
-  }
-}
-
 Program make_program(const Case& c) {
   Program p;
-  p.insns = assemble_or_die(c.text);
-  patch_maps(p.insns, nullptr);
+  p.insns = assemble_or_fail(c.text);
+  patch_markers(p.insns, nullptr);
   p.prog_type = c.prog_type;
   p.gpl = true;
   p.name = c.name;
-  for (const TestMap& m : kMaps) {
-    MapInfo info;
-    info.type = m.type;
-    info.key_size = m.key_size;
-    info.value_size = m.value_size;
-    info.max_entries = m.max_entries;
-    p.maps.push_back(info);
-  }
+  p.maps = map_infos(kMaps);
   return p;
 }
 
@@ -232,20 +208,14 @@ TEST_P(VerifierCoreProgram, KernelAgrees) {
   const Case& c = GetParam();
   if (!c.privileged) GTEST_SKIP() << "unprivileged case";
   USERBPF_SKIP_WITHOUT_KERNEL();
-  std::vector<int> fds;
-  for (const TestMap& m : kMaps) {
-    const int fd = bpf_map_create(static_cast<bpf_map_type>(m.type), nullptr, m.key_size,
-                                  m.value_size, m.max_entries, nullptr);
-    ASSERT_GE(fd, 0) << "map create failed";
-    fds.push_back(fd);
-  }
-  std::vector<isa::RawInsn> insns = assemble_or_die(c.text);
-  patch_maps(insns, &fds);
+  const KernelMaps maps(kMaps);
+  ASSERT_TRUE(maps.ok()) << "map create failed";
+  std::vector<isa::RawInsn> insns = assemble_or_fail(c.text);
+  patch_markers(insns, &maps.fds());
   oracle::KernelLoadOptions load_options;
   load_options.keep_log = true;
   auto kernel =
       oracle::KernelProgram::load(insns, static_cast<bpf_prog_type>(c.prog_type), load_options);
-  for (int fd : fds) close(fd);
   const bool expect_accept = std::string(c.message).empty();
   EXPECT_EQ(static_cast<bool>(kernel), expect_accept)
       << c.name << ": " << (kernel ? kernel->verifier_log() : kernel.error().message);

@@ -13,19 +13,19 @@
 #include "isa/conformance_asm.hpp"
 #include "oracle/kernel.hpp"
 #include "oracle/skip_without_kernel.hpp"
+#include "support/verifier_asm_cases.hpp"
 #include "verifier/verifier.hpp"
 
 namespace userbpf::verifier {
 namespace {
 
-// `lddw %rN, 0x5a5a000K` stands for map K; `lddw %rN, 0x5a5b00NN` for the function starting at
-// instruction NN (BPF_PSEUDO_FUNC, a callback).
-constexpr int64_t kMapMarker = 0x5a5a0000;
-constexpr int64_t kFuncMarker = 0x5a5b0000;
+using testing::assemble_or_fail;
+using testing::KernelMaps;
+using testing::map_infos;
+using testing::patch_markers;
+using testing::TestMap;
 
-struct TestMap {
-  uint32_t type, key_size, value_size, max_entries;
-};
+// The maps the cases name as `lddw %rN, kMapMarker + K` (support/verifier_asm_cases.hpp).
 const TestMap kMaps[] = {
     {BPF_MAP_TYPE_HASH, 4, 16, 16},
     {BPF_MAP_TYPE_ARRAY, 4, 16, 4},
@@ -88,79 +88,45 @@ const Case kCases[] = {
      "R0 invalid mem access 'scalar'", false},
 };
 
-std::vector<isa::RawInsn> assemble_or_die(const char* text) {
-  auto insns = isa::assemble(text);
-  EXPECT_TRUE(insns) << (insns ? "" : insns.error().message);
-  return insns ? *insns : std::vector<isa::RawInsn>{};
-}
-
-void patch_maps(std::vector<isa::RawInsn>& insns, const std::vector<int>* fds) {
-  for (size_t i = 0; i + 1 < insns.size(); ++i) {
-    if (insns[i].code != (BPF_LD | BPF_IMM | BPF_DW)) continue;
-    const int64_t imm = static_cast<uint32_t>(insns[i].imm);
-    if ((imm & ~0xffll) == kFuncMarker && insns[i + 1].imm == 0) {
-      insns[i].src_reg = BPF_PSEUDO_FUNC;
-      insns[i].imm = static_cast<int32_t>((imm & 0xff) - static_cast<int64_t>(i) - 1);
-      ++i;
-      continue;
-    }
-    if ((imm & ~0xffll) != kMapMarker || insns[i + 1].imm != 0) continue;
-    const int index = static_cast<int>(imm & 0xff);
-    insns[i].src_reg = fds ? BPF_PSEUDO_MAP_FD : BPF_PSEUDO_MAP_IDX;
-    insns[i].imm = fds ? (*fds)[index] : index;
-    ++i;
-  }
-}
-
 class VerifierSoundness : public ::testing::TestWithParam<Case> {};
 
 TEST_P(VerifierSoundness, Verdict) {
   const Case& c = GetParam();
   Program p;
-  p.insns = assemble_or_die(c.text);
-  patch_maps(p.insns, nullptr);
+  p.insns = assemble_or_fail(c.text);
+  patch_markers(p.insns, nullptr);
   p.prog_type = c.prog_type;
   p.gpl = true;
   p.name = c.name;
-  for (const TestMap& m : kMaps) {
-    MapInfo info;
-    info.type = m.type;
-    info.key_size = m.key_size;
-    info.value_size = m.value_size;
-    info.max_entries = m.max_entries;
-    p.maps.push_back(info);
-  }
+  p.maps = map_infos(kMaps);
   auto verdict = verify(p);
   ASSERT_TRUE(verdict) << verdict.error().message;
   const bool expect_accept = std::string(c.message).empty();
   EXPECT_EQ(verdict->accepted, expect_accept) << verdict->diagnosis.message;
-  if (!expect_accept) EXPECT_EQ(verdict->diagnosis.message, c.message);
+  if (!expect_accept) {
+    EXPECT_EQ(verdict->diagnosis.message, c.message);
+  }
 }
 
 TEST_P(VerifierSoundness, KernelAgrees) {
   const Case& c = GetParam();
   if (!c.kernel_comparable) GTEST_SKIP() << "Linux needs BTF func_info for callbacks";
   USERBPF_SKIP_WITHOUT_KERNEL();
-  std::vector<int> fds;
-  for (const TestMap& m : kMaps) {
-    const int fd = bpf_map_create(static_cast<bpf_map_type>(m.type), nullptr, m.key_size,
-                                  m.value_size, m.max_entries, nullptr);
-    ASSERT_GE(fd, 0) << "map create failed";
-    fds.push_back(fd);
-  }
-  std::vector<isa::RawInsn> insns = assemble_or_die(c.text);
-  patch_maps(insns, &fds);
+  const KernelMaps maps(kMaps);
+  ASSERT_TRUE(maps.ok()) << "map create failed";
+  std::vector<isa::RawInsn> insns = assemble_or_fail(c.text);
+  patch_markers(insns, &maps.fds());
   oracle::KernelLoadOptions options;
   options.keep_log = true;
   auto kernel =
       oracle::KernelProgram::load(insns, static_cast<bpf_prog_type>(c.prog_type), options);
-  for (int fd : fds) close(fd);
   const bool expect_accept = std::string(c.message).empty();
   EXPECT_EQ(static_cast<bool>(kernel), expect_accept)
       << (kernel ? kernel->verifier_log() : kernel.error().message);
-  if (!kernel && !expect_accept)
+  if (!kernel && !expect_accept) {
     EXPECT_NE(kernel.error().message.find(c.message), std::string::npos)
         << "kernel said " << kernel.error().message;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Found, VerifierSoundness, ::testing::ValuesIn(kCases),
