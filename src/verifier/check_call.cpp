@@ -250,7 +250,13 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
     return reject("cannot pass map_type {} into func bpf_{}#{}", program().maps[*map_index].type,
                   fname, id);
 
-  if (calls_callback(id) && !push_callback_call(st, id)) return false;
+  if (calls_callback(id)) {
+    if (!push_callback_call(st, id)) return false;
+  } else if (std::ranges::any_of(
+                 proto->args, [](const auto& a) { return a.type == isa::ArgType::ptr_to_func; })) {
+    // Never accept a callback nobody looked at.
+    return reject("callbacks of {}#{} are not verified by userbpf yet", fname, id);
+  }
 
   // The call clobbers r1..r5; r0 holds what the prototype returns.
   for (int r = 1; r <= 5; ++r) regs[r] = RegState{};

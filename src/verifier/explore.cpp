@@ -4,7 +4,6 @@
 // by subsumption); an exact repeat of a state whose exploration is still open is an infinite loop.
 #include <unordered_map>
 
-#include "verifier/callback.hpp"
 #include "verifier/env.hpp"
 
 namespace userbpf::verifier {
@@ -256,14 +255,12 @@ bool Env::check_exit(VerifierState& st, bool& path_done) {
     const RegState r0 = callee.regs[0];
     if (r0.type == RegType::ptr_to_stack && r0.frameno == callee.frameno)
       return reject("cannot return stack pointer to the caller");
-    const bool callback = callee.in_callback;
-    if (callback && !callback_return_ok(*this, r0)) return false;
     const uint32_t callsite = callee.callsite;
     max_stack_depth_ = std::max(max_stack_depth_, callee.stack_depth);
     st.frames.pop_back();
     auto& regs = st.regs();
     for (int r = 1; r <= 5; ++r) regs[r] = RegState{};
-    if (!callback) regs[0] = r0;  // after a callback R0 keeps the helper's result
+    regs[0] = r0;
     st.insn = callsite + 1;
     return true;
   }
@@ -332,14 +329,8 @@ Env::Step Env::do_insn(VerifierState& st) {
     }
     case isa::Kind::call:
       if (insn.call == isa::CallKind::helper) {
-        const auto args = st.regs();  // a callback's arguments are the caller's (callback.cpp)
-        if (!check_helper_call(st, insn)) return Step::failed;
-        const CallbackEntry entry =
-            enter_callback(*this, st, static_cast<uint32_t>(insn.imm), args);
-        if (entry == CallbackEntry::failed) return Step::failed;
-        if (entry == CallbackEntry::none) return Step::next;
-        st.cur().in_callback = true;
-        return Step::jumped;
+        // A callback is entered on its own path (callbacks.cpp).
+        return check_helper_call(st, insn) ? Step::next : Step::failed;
       }
       if (insn.call == isa::CallKind::local)
         return check_local_call(st, insn) ? Step::jumped : Step::failed;

@@ -36,7 +36,6 @@ struct FuncFrame {
   Callback callback = Callback::none;
   int32_t callback_ret_min = 0;
   int32_t callback_ret_max = 0;
-  bool in_callback = false;  // a helper's callback (callback.hpp): returns into the helper
 
   friend bool operator==(const FuncFrame&, const FuncFrame&) = default;
 };
