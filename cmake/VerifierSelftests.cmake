@@ -14,7 +14,7 @@
 #   USERBPF_HAVE_VERIFIER           1 when src/verifier defines verifier::verify (checked at
 #                                   configure time), so the harness also asks userbpf's verifier
 # and the harness support sources tests/verifier/selftest_*.cpp (not *_test.cpp, so the global
-# test glob does not see them).
+# test glob does not see them; selftest_*_test.cpp are excluded).
 include_guard(GLOBAL)
 
 set(_userbpf_vst_dir "${CMAKE_CURRENT_LIST_DIR}")
@@ -24,6 +24,8 @@ set(USERBPF_LINUX_SOURCE_TARBALL "/usr/src/linux-source-6.12.tar.xz" CACHE FILEP
 function(userbpf_add_verifier_selftests test_target)
   get_filename_component(root "${_userbpf_vst_dir}/.." ABSOLUTE)
   file(GLOB support CONFIGURE_DEPENDS "${root}/tests/verifier/selftest_*.cpp")
+  # Tests of the harness itself (selftest_*_test.cpp) belong to the test binary only.
+  list(FILTER support EXCLUDE REGEX "_test\\.cpp$")
   target_sources(${test_target} PRIVATE ${support})
 
   set(out "${CMAKE_BINARY_DIR}/verifier-selftests")
