@@ -473,8 +473,14 @@ bool Env::check_alu(VerifierState& st, const isa::Insn& insn) {
       zext_32_to_64(dst);
       return true;
     }
+    // A value that fits in 32 bits is copied whole: the copy stays linked to its source.
+    uint32_t link_id = 0;
+    if (use_src && src.type == RegType::scalar && src.umax <= 0xffffffffull && !src.is_const()) {
+      if (regs[insn.src].id == 0) regs[insn.src].id = new_id();
+      link_id = regs[insn.src].id;
+    }
     dst = src;
-    dst.id = 0;
+    dst.id = link_id;
     mark_bounds_unbounded(dst);
     dst.s32_min = src.s32_min;
     dst.s32_max = src.s32_max;

@@ -33,17 +33,83 @@ StackSlot& slot_at(FuncFrame& frame, int64_t byte_off) {
   return frame.stack[index];
 }
 
+// Offsets beyond 2^29 could overflow the checks that follow (Linux's BPF_MAX_VAR_OFF).
+constexpr int64_t kMaxVarOff = int64_t{1} << 29;
+
+// The byte of its slot a stack offset names: 0 is the slot's lowest address (Linux's
+// slot_type[BPF_REG_SIZE - 1]).
+size_t byte_in_slot(int64_t byte_off) {
+  return static_cast<size_t>(((byte_off % 8) + 8) % 8);
+}
+
+bool is_const_zero(const RegState& r) {
+  return r.type == RegType::scalar && r.is_const() && r.const_value() == 0;
+}
+
+// How many bits the value needs (Linux's get_reg_width: fls64 of the unsigned maximum).
+int reg_width(const RegState& r) {
+  return r.umax == 0 ? 0 : 64 - __builtin_clzll(r.umax);
+}
+
+// Truncates a scalar to its low `size` bytes, zero-extended (Linux's coerce_reg_to_size).
+void coerce_reg_to_size(RegState& reg, int size) {
+  const uint64_t mask = (uint64_t{1} << (size * 8)) - 1;
+  reg.var_off = reg.var_off.cast(size);
+  if ((reg.umin & ~mask) == (reg.umax & ~mask)) {
+    reg.umin &= mask;
+    reg.umax &= mask;
+  } else {
+    reg.umin = 0;
+    reg.umax = mask;
+  }
+  reg.smin = static_cast<int64_t>(reg.umin);
+  reg.smax = static_cast<int64_t>(reg.umax);
+  // Narrower than 32 bits: the 32-bit bounds follow from the 64-bit ones.
+  if (size < 4) {
+    reg.s32_min = INT32_MIN;
+    reg.s32_max = INT32_MAX;
+    reg.u32_min = 0;
+    reg.u32_max = UINT32_MAX;
+  }
+  sync_bounds(reg);
+}
+
+// A register spilled into the low `size` bytes of the slot (Linux's save_register_state): the
+// bytes above keep a zero or an invalid mark, anything else becomes misc.
+void save_register_state(StackSlot& slot, const RegState& reg, int size) {
+  slot.spilled = reg;
+  for (int i = 0; i < 8; ++i) {
+    SlotByte& b = slot.bytes[static_cast<size_t>(i)];
+    if (i < size)
+      b = SlotByte::spill;
+    else if (b != SlotByte::zero && b != SlotByte::invalid)
+      b = SlotByte::misc;
+  }
+}
+
+// A plain write into a slot destroys a spilled register: its written bytes become misc
+// (Linux's scrub_special_slot).
+void scrub_special_slot(StackSlot& slot) {
+  if (slot.is_spill())
+    for (SlotByte& b : slot.bytes)
+      if (b != SlotByte::invalid) b = SlotByte::misc;
+  slot.spilled = RegState{};
+}
+
 }  // namespace
 
 bool Env::check_stack_write(VerifierState& st, const RegState& ptr, int regno, int32_t off,
                             int size, const RegState* value, int value_regno) {
   FuncFrame& frame = frame_of(st, ptr);
-  int64_t min_off = static_cast<int64_t>(ptr.off) + off, max_off = min_off;
+  const isa::Insn& insn = decoded().insns[cur_insn()];
+  const bool store_imm = insn.kind == isa::Kind::store_imm;
+  const int32_t fixed_off = ptr.off + off;
+  int64_t min_off = fixed_off, max_off = fixed_off;
   if (!ptr.is_const()) {
+    if (ptr.smin <= -kMaxVarOff || ptr.smax >= kMaxVarOff)
+      return reject("invalid unbounded variable-offset write to stack R{}", regno);
     min_off += ptr.smin;
     max_off += ptr.smax;
-    if (ptr.smin == INT64_MIN || ptr.smax == INT64_MAX)
-      return reject("invalid unbounded variable-offset write to stack R{}", regno);
   } else {
     min_off = max_off = min_off + static_cast<int64_t>(ptr.var_off.value);
   }
@@ -51,58 +117,82 @@ bool Env::check_stack_write(VerifierState& st, const RegState& ptr, int regno, i
     if (ptr.is_const())
       return reject("invalid write to stack R{} off={} size={}", regno, min_off, size);
     return reject("invalid variable-offset write to stack R{} var_off={} off={} size={}", regno,
-                  to_string(ptr.var_off), ptr.off + off, size);
+                  to_string(ptr.var_off), fixed_off, size);
   }
   frame.stack_depth = std::max<uint32_t>(frame.stack_depth, static_cast<uint32_t>(-min_off));
+  const RegState* reg = value_regno >= 0 ? value : nullptr;
+  const bool writing_zero = (reg && is_const_zero(*reg)) || (!reg && store_imm && insn.imm == 0);
+
   if (!ptr.is_const()) {
-    // Any byte in the window may be written: none of them keeps a known spill or zero.
+    // check_stack_write_var_off: any byte in the window may be written.
     for (int64_t b = min_off; b < max_off + size; ++b) {
       StackSlot& slot = slot_at(frame, b);
-      const int i = static_cast<int>(((b % 8) + 8) % 8);
-      if (slot.is_spill()) slot.bytes.fill(SlotByte::misc);
-      if (slot.bytes[i] != SlotByte::invalid) slot.bytes[i] = SlotByte::misc;
-      if (value_regno < 0 || size == 8) slot.bytes[i] = SlotByte::misc;
+      SlotByte& kind = slot.bytes[byte_in_slot(b)];
+      if (!privileged() && kind != SlotByte::misc && kind != SlotByte::zero)
+        return reject("spilled ptr in range of var-offset stack write; insn {}, ptr off: {}",
+                      cur_insn(), b);
+      // Writing zero over a spilled zero keeps the spill.
+      if (writing_zero && kind == SlotByte::spill && slot.spilled.type == RegType::scalar &&
+          is_const_zero(slot.spilled))
+        continue;
+      scrub_special_slot(slot);
+      if (kind == SlotByte::invalid && !privileged())
+        return reject(
+            "uninit stack in range of var-offset write prohibited for !root; insn {}, "
+            "off: {}",
+            cur_insn(), b);
+      kind = writing_zero && kind == SlotByte::zero ? SlotByte::zero : SlotByte::misc;
     }
     return true;
   }
+
+  // check_stack_write_fixed_off.
   StackSlot& slot = slot_at(frame, min_off);
+  if (!privileged() && slot.is_spill() && slot.spilled.type != RegType::scalar && size != 8)
+    return reject("attempt to corrupt spilled pointer on stack");
   const bool aligned8 = (min_off % 8) == 0;
-  if (value && value->is_pointer()) {
+  if (reg && aligned8 && reg->type == RegType::scalar && privileged()) {
+    // A scalar spill keeps what is known of the value; a value that fits the stored bytes stays
+    // linked (by id) to the register it came from.
+    const bool fits = reg_width(*reg) <= 8 * size;
+    RegState saved = *reg;
+    if (fits) {
+      RegState& src = st.cur().regs[value_regno];
+      if (src.type == RegType::scalar && src.id == 0 && !src.is_const()) src.id = new_id();
+      saved.id = src.id;
+    } else {
+      saved.id = 0;
+    }
+    save_register_state(slot, saved, size);
+    return true;
+  }
+  if (!reg && aligned8 && store_imm && privileged()) {
+    // A stored immediate is a spilled constant (sign-extended as an ALU64 immediate).
+    save_register_state(slot, scalar_const(static_cast<uint64_t>(int64_t{insn.imm})), size);
+    return true;
+  }
+  if (reg && reg->is_pointer()) {
     if (size != 8) return reject("invalid size of register spill");
     if (!aligned8) return reject("misaligned stack access off {}+{} size {}", min_off, 0, size);
-    slot.spilled = *value;
-    slot.bytes.fill(SlotByte::spill);
+    if (ptr.frameno != st.frames.size() - 1 && reg->type == RegType::ptr_to_stack)
+      return reject("cannot spill pointers to stack into stack frame of the caller");
+    save_register_state(slot, *reg, size);
     return true;
   }
-  if (value && size == 8 && aligned8) {  // a scalar spill keeps its bounds
-    slot.spilled = *value;
-    if (value->is_const() && value->const_value() == 0 && value_regno < 0) {
-      slot.bytes.fill(SlotByte::zero);
-    } else {
-      slot.bytes.fill(SlotByte::spill);
-    }
-    return true;
-  }
-  // A partial write: the bytes become zero (a known zero) or misc; a spill in the slot is lost.
-  const bool zero = value && value->is_const() && value->const_value() == 0;
-  for (int64_t b = min_off; b < min_off + size; ++b) {
-    StackSlot& s = slot_at(frame, b);
-    if (s.is_spill()) {
-      if (s.spilled.is_pointer() && !privileged())
-        return reject("attempt to corrupt spilled pointer on stack");
-      s.bytes.fill(SlotByte::misc);
-    }
-    s.bytes[static_cast<size_t>(((b % 8) + 8) % 8)] = zero ? SlotByte::zero : SlotByte::misc;
-  }
+  // Plain data: the bytes become a known zero or misc; a spill in the slot is gone.
+  scrub_special_slot(slot);
+  const SlotByte kind = writing_zero ? SlotByte::zero : SlotByte::misc;
+  for (int64_t b = min_off; b < min_off + size; ++b) slot.bytes[byte_in_slot(b)] = kind;
   return true;
 }
 
 bool Env::check_stack_read(VerifierState& st, const RegState& ptr, int regno, int32_t off, int size,
                            RegState* result) {
   FuncFrame& frame = frame_of(st, ptr);
-  int64_t min_off = static_cast<int64_t>(ptr.off) + off, max_off = min_off;
+  const int32_t fixed_off = ptr.off + off;
+  int64_t min_off = fixed_off, max_off = fixed_off;
   if (!ptr.is_const()) {
-    if (ptr.smin == INT64_MIN || ptr.smax == INT64_MAX)
+    if (ptr.smin <= -kMaxVarOff || ptr.smax >= kMaxVarOff)
       return reject("invalid unbounded variable-offset read from stack R{}", regno);
     min_off += ptr.smin;
     max_off += ptr.smax;
@@ -113,51 +203,84 @@ bool Env::check_stack_read(VerifierState& st, const RegState& ptr, int regno, in
     if (ptr.is_const())
       return reject("invalid read from stack R{} off={} size={}", regno, min_off, size);
     return reject("invalid variable-offset read from stack R{} var_off={} off={} size={}", regno,
-                  to_string(ptr.var_off), ptr.off + off, size);
+                  to_string(ptr.var_off), fixed_off, size);
   }
   // Root may read stack never written (Linux's allow_uninit_stack); others may not.
   const bool uninit_ok = privileged();
-  if (ptr.is_const()) {
-    const size_t index = static_cast<size_t>((-min_off - 1) / 8);
-    const StackSlot empty;
-    const StackSlot& slot = index < frame.stack.size() ? frame.stack[index] : empty;
-    if (slot.is_spill()) {
-      if (size == 8 && min_off % 8 == 0) {
-        if (result) *result = slot.spilled;
-        return true;
-      }
-      if (slot.spilled.is_pointer()) {
-        if (!privileged()) return reject("leaking pointer from stack off {}", min_off);
-        return reject("invalid size of register fill");
-      }
-      if (result) *result = loaded_scalar(size, false);
-      return true;
+  const StackSlot empty;
+  auto slot_of = [&](int64_t b) -> const StackSlot& {
+    const size_t index = static_cast<size_t>((-b - 1) / 8);
+    return index < frame.stack.size() ? frame.stack[index] : empty;
+  };
+  // Zeros everywhere read give a zero, anything else an unknown value (mark_reg_stack_read).
+  auto stack_data = [&](int64_t from, int64_t to) {
+    for (int64_t b = from; b < to; ++b)
+      if (slot_of(b).bytes[byte_in_slot(b)] != SlotByte::zero) return scalar_unknown();
+    return scalar_const(0);
+  };
+  if (!ptr.is_const()) {
+    // check_stack_range_initialized: every byte that may be read must be readable.
+    for (int64_t b = min_off; b < max_off + size; ++b) {
+      const StackSlot& slot = slot_of(b);
+      const SlotByte kind = slot.bytes[byte_in_slot(b)];
+      if (kind == SlotByte::misc || kind == SlotByte::zero) continue;
+      if (kind == SlotByte::invalid && uninit_ok) continue;
+      if (slot.is_spill() && (slot.spilled.type == RegType::scalar || privileged())) continue;
+      return reject("invalid read from stack R{} var_off {}+{} size {}", regno,
+                    to_string(ptr.var_off), b - min_off, size);
     }
-    bool all_zero = true;
-    for (int i = 0; i < size; ++i) {
-      const int64_t b = min_off + i;
-      const size_t idx = static_cast<size_t>((-b - 1) / 8);
-      const SlotByte kind = idx < frame.stack.size()
-                                ? frame.stack[idx].bytes[static_cast<size_t>(((b % 8) + 8) % 8)]
-                                : SlotByte::invalid;
-      if (kind == SlotByte::invalid && !uninit_ok)
-        return reject("invalid read from stack off {}+{} size {}", min_off, i, size);
-      if (kind != SlotByte::zero) all_zero = false;
-    }
-    if (result) *result = all_zero ? scalar_const(0) : loaded_scalar(size, false);
+    if (result) *result = stack_data(min_off, max_off + size);
     return true;
   }
-  // Variable offset: every byte that may be read must be readable.
-  for (int64_t b = min_off; b < max_off + size; ++b) {
-    const size_t idx = static_cast<size_t>((-b - 1) / 8);
-    const SlotByte kind = idx < frame.stack.size()
-                              ? frame.stack[idx].bytes[static_cast<size_t>(((b % 8) + 8) % 8)]
-                              : SlotByte::invalid;
-    if (kind == SlotByte::invalid && !uninit_ok)
-      return reject("invalid variable-offset read from stack R{} var_off={} off={} size={}", regno,
-                    to_string(ptr.var_off), ptr.off + off, size);
+
+  // check_stack_read_fixed_off.
+  const StackSlot& slot = slot_of(min_off);
+  if (slot.is_spill()) {
+    int spill_size = 1;
+    while (spill_size < 8 && slot.bytes[static_cast<size_t>(spill_size)] == SlotByte::spill)
+      ++spill_size;
+    if (size == 8 && spill_size == 8) {
+      if (result) {
+        *result = slot.spilled;
+      } else if (slot.spilled.is_pointer() && !privileged()) {
+        return reject("leaking pointer from stack off {}", min_off);
+      }
+      return true;
+    }
+    if (slot.spilled.type != RegType::scalar) return reject("invalid size of register fill");
+    if (!result) return true;
+    if (size <= spill_size && min_off % 8 == 0) {
+      // The low bytes of a spilled scalar: its state, cut to the size by the load
+      // (coerce_reg_to_size); a value wider than the fill is no longer the same value.
+      *result = slot.spilled;
+      if (reg_width(slot.spilled) > 8 * size) result->id = 0;
+      return true;
+    }
+    int spill_cnt = 0, zero_cnt = 0;
+    for (int i = 0; i < size; ++i) {
+      const SlotByte kind = slot.bytes[byte_in_slot(min_off + i)];
+      if (kind == SlotByte::spill) {
+        ++spill_cnt;
+      } else if (kind == SlotByte::zero) {
+        ++zero_cnt;
+      } else if (kind == SlotByte::invalid && !uninit_ok) {
+        return reject("invalid read from stack off {}+{} size {}", min_off, i, size);
+      }
+    }
+    if ((spill_cnt == size && is_const_zero(slot.spilled)) || zero_cnt == size) {
+      *result = scalar_const(0);
+    } else {
+      *result = scalar_unknown();
+    }
+    return true;
   }
-  if (result) *result = loaded_scalar(size, false);
+  for (int i = 0; i < size; ++i) {
+    const int64_t b = min_off + i;
+    const SlotByte kind = slot_of(b).bytes[byte_in_slot(b)];
+    if (kind == SlotByte::invalid && !uninit_ok)
+      return reject("invalid read from stack off {}+{} size {}", min_off, i, size);
+  }
+  if (result) *result = stack_data(min_off, min_off + size);
   return true;
 }
 
@@ -289,9 +412,9 @@ bool Env::check_load(VerifierState& st, const isa::Insn& insn) {
     } else {
       result = loaded_scalar(insn.width, true);
     }
-  } else if (result.type == RegType::scalar && insn.width < 8 && !result.is_const()) {
-    // A narrow load of a spilled scalar reads only its low bytes.
-    result = loaded_scalar(insn.width, false);
+  } else if (result.type == RegType::scalar && insn.width < 8) {
+    // A narrow load zero-extends the low bytes (of a spilled scalar, say).
+    coerce_reg_to_size(result, insn.width);
   }
   st.regs()[insn.dst] = result;
   return true;

@@ -49,36 +49,63 @@ bool reg_safe(const RegState& old, const RegState& cur, IdMap& ids) {
   return ids.same(old.id, cur.id) && ids.same(old.ref_obj_id, cur.ref_obj_id);
 }
 
-bool stack_safe(const FuncFrame& old, const FuncFrame& cur, IdMap& ids) {
+// A slot read as a whole 8-byte scalar: a spilled 64-bit scalar, all misc (unknown) or all zero
+// (Linux's scalar_reg_for_stack); false for anything else.
+bool slot_as_scalar(const StackSlot& slot, RegState& out) {
+  auto all = [&](SlotByte kind) {
+    for (SlotByte b : slot.bytes)
+      if (b != kind) return false;
+    return true;
+  };
+  if (all(SlotByte::spill) && slot.spilled.type == RegType::scalar) {
+    out = slot.spilled;
+    return true;
+  }
+  if (all(SlotByte::misc)) {
+    out = scalar_unknown();
+    return true;
+  }
+  if (all(SlotByte::zero)) {
+    out = scalar_const(0);
+    return true;
+  }
+  return false;
+}
+
+// Linux's stacksafe (without liveness): every byte the old state could read gives, in the
+// current state, a value the old state's exploration covered.
+bool stack_safe(const FuncFrame& old, const FuncFrame& cur, IdMap& ids, bool privileged) {
+  const StackSlot empty;
   for (size_t s = 0; s < old.stack.size(); ++s) {
     const StackSlot& o = old.stack[s];
-    const StackSlot empty;
     const StackSlot& c = s < cur.stack.size() ? cur.stack[s] : empty;
-    if (o.is_spill()) {
-      if (!c.is_spill() || !reg_safe(o.spilled, c.spilled, ids)) return false;
+    // Root reads uninitialized stack as an unknown value: old misc bytes cover those too, unless
+    // the current slot holds a pointer.
+    auto ignorable = [&](size_t i) {
+      return o.bytes[i] == SlotByte::invalid ||
+             (privileged && o.bytes[i] == SlotByte::misc &&
+              !(c.is_spill() && c.spilled.type != RegType::scalar));
+    };
+    bool relevant = false;
+    for (size_t i = 0; i < 8; ++i) relevant |= !ignorable(i);
+    if (!relevant) continue;
+    RegState old_scalar, cur_scalar;
+    if (slot_as_scalar(o, old_scalar) && slot_as_scalar(c, cur_scalar)) {
+      if (!reg_safe(old_scalar, cur_scalar, ids)) return false;
       continue;
     }
     for (size_t i = 0; i < 8; ++i) {
-      switch (o.bytes[i]) {
-        case SlotByte::invalid: break;
-        case SlotByte::misc:
-          if (c.bytes[i] == SlotByte::invalid) return false;
-          if (c.is_spill() && c.spilled.type != RegType::scalar) return false;
-          break;
-        case SlotByte::zero:
-          if (c.bytes[i] == SlotByte::zero) break;
-          if (c.is_spill() && c.spilled.type == RegType::scalar && c.spilled.is_const() &&
-              c.spilled.const_value() == 0)
-            break;
-          return false;
-        case SlotByte::spill: return false;  // handled above
-      }
+      if (ignorable(i)) continue;
+      // Code safe with misc data is safe with zeros; nothing else may differ.
+      if (o.bytes[i] == SlotByte::misc && c.bytes[i] == SlotByte::zero) continue;
+      if (o.bytes[i] != c.bytes[i]) return false;
     }
+    if (o.is_spill() && !reg_safe(o.spilled, c.spilled, ids)) return false;
   }
   return true;
 }
 
-bool states_cover(const VerifierState& old, const VerifierState& cur) {
+bool states_cover(const VerifierState& old, const VerifierState& cur, bool privileged) {
   if (old.frames.size() != cur.frames.size() || old.refs.size() != cur.refs.size()) return false;
   if (old.lock.map_index != cur.lock.map_index) return false;
   if (old.speculative && !cur.speculative) return false;
@@ -90,7 +117,7 @@ bool states_cover(const VerifierState& old, const VerifierState& cur) {
     if (o.callsite != c.callsite) return false;
     for (size_t r = 0; r < o.regs.size(); ++r)
       if (!reg_safe(o.regs[r], c.regs[r], ids)) return false;
-    if (!stack_safe(o, c, ids)) return false;
+    if (!stack_safe(o, c, ids, privileged)) return false;
   }
   for (size_t i = 0; i < old.refs.size(); ++i)
     if (!ids.same(old.refs[i].id, cur.refs[i].id)) return false;
@@ -191,7 +218,7 @@ bool Env::visit_state(VerifierState& st, bool& failed) {
       // explored by that iteration's continuation (Linux prunes these with RANGE_WITHIN).
       looping = true;
       latest_open = index;
-      if (states_cover(cp.state, st)) {
+      if (states_cover(cp.state, st, privileged())) {
         ++cp.hits;
         pruned = true;
         break;
@@ -209,7 +236,7 @@ bool Env::visit_state(VerifierState& st, bool& failed) {
       ++cp.misses;
       continue;
     }
-    if (states_cover(cp.state, st)) {
+    if (states_cover(cp.state, st, privileged())) {
       ++cp.hits;
       pruned = true;
       break;
@@ -247,7 +274,9 @@ bool Env::visit_state(VerifierState& st, bool& failed) {
 
 bool Env::check_exit(VerifierState& st, bool& path_done) {
   path_done = false;
-  if (!check_reg_read(st, 0)) return false;
+  // R0 must be set only where the program returns to its caller: a subprogram's exit hands
+  // whatever r0 holds to the caller, even nothing (void subprograms, Linux's prepare_func_exit),
+  // and a callback's r0 is checked as a scalar in callback_exit.
   if (st.frames.size() > 1 && st.cur().callback != FuncFrame::Callback::none)
     return callback_exit(st, path_done);  // callbacks.cpp
   if (st.frames.size() > 1) {
@@ -273,6 +302,7 @@ bool Env::check_exit(VerifierState& st, bool& path_done) {
     return reject("Unreleased reference id={} alloc_insn={}", st.refs.front().id,
                   st.refs.front().insn);
   }
+  if (!check_reg_read(st, 0)) return false;
   if (st.regs()[0].is_pointer() && !privileged()) return reject("R0 leaks addr as return value");
   if (!check_return_code(st)) return false;  // return_code.cpp
   max_stack_depth_ = std::max(max_stack_depth_, st.cur().stack_depth);

@@ -13,12 +13,14 @@ namespace userbpf::verifier {
 // What one stack byte holds (Linux's STACK_INVALID, STACK_MISC, STACK_ZERO, STACK_SPILL).
 enum class SlotByte : uint8_t { invalid, misc, zero, spill };
 
-// 8 bytes of stack; `spilled` is meaningful when the bytes are `spill`.
+// 8 bytes of stack; bytes[0] is the slot's lowest address. `spilled` is meaningful when the slot
+// holds a spill: a register stored into its low bytes (all 8, or fewer for a scalar), whose bytes
+// are `spill` from bytes[0] up (Linux's is_spilled_reg looks at the same byte).
 struct StackSlot {
   std::array<SlotByte, 8> bytes{};
   RegState spilled;
 
-  bool is_spill() const { return bytes[7] == SlotByte::spill; }
+  bool is_spill() const { return bytes[0] == SlotByte::spill; }
   friend bool operator==(const StackSlot&, const StackSlot&) = default;
 };
 
