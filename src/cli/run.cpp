@@ -1,5 +1,11 @@
-// `userbpf run OBJ... [--prog NAME] -- COMMAND [ARGS]`: loads the objects, attaches their syscall
-// tracepoint programs and runs COMMAND under supervision. The shared supervision lives here too.
+// `userbpf run OBJ... [--prog NAME] -- COMMAND [ARGS]`: loads the objects, attaches their programs
+// by section name and runs COMMAND under supervision; `run OBJ... --pid PID` attaches to a
+// running process instead, as `strace -p` does (PTRACE_SYSCALL stops, never a seccomp filter),
+// until it exits or userbpf gets SIGINT/SIGTERM, then detaches leaving it running. The shared
+// supervision lives here too.
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
 #include <ostream>
 
 #include "cli/event_printer.hpp"
@@ -15,7 +21,8 @@ namespace userbpf::cli {
 namespace {
 
 constexpr std::string_view kRunUsage =
-    "run OBJ... [--prog NAME] [--events [--event-type TYPE]] [--unverified] -- COMMAND [ARGS]";
+    "run OBJ... [--prog NAME] [--events [--event-type TYPE]] [--unverified] "
+    "{ -- COMMAND [ARGS] | --pid PID }";
 
 void print_new_trace_lines(Context& ctx, runtime::Runtime& rt) {
   bool any = false;
@@ -102,16 +109,30 @@ Status supervise_command(Context& ctx, runtime::Runtime& rt,
   });
 
   hooks::PtraceSupervisor supervisor;
-  hooks::CommandSpec spec;
-  spec.argv = command;
-  auto outcome = supervisor.run(spec, usdt.interest(), usdt.sink());
-  usdt.release();
+  Result<hooks::CommandOutcome> outcome = hooks::CommandOutcome{};
+  if (options.attach_pid != 0) {
+    outcome = supervisor.attach(options.attach_pid, usdt.interest(), usdt.sink());
+  } else {
+    hooks::CommandSpec spec;
+    spec.argv = command;
+    outcome = supervisor.run(spec, usdt.interest(), usdt.sink());
+  }
+  usdt.release();  // semaphores still counted when the source ended without a detach
   if (options.print_trace) print_new_trace_lines(ctx, rt);
   if (events) events->drain();
   if (!outcome) return outcome.take_error();
-  if (outcome->detached) {
-    ctx.err << "Warning: detached from the command's processes (" << outcome->processes
-            << " seen); hooked syscalls fail with ENOSYS in them from now on\n";
+  if (options.attach_pid != 0) {
+    // Detaching is how an attach normally ends; the process's own status is not ours to report.
+    ctx.exit_code = 0;
+    if (ctx.debug) {
+      ctx.err << (outcome->detached ? "detached from process " : "process exited: ")
+              << options.attach_pid << "\n";
+    }
+  } else if (outcome->detached) {
+    ctx.err << "Warning: detached from the command's processes (" << outcome->processes << " seen)";
+    if (outcome->seccomp_filter)
+      ctx.err << "; hooked syscalls fail with ENOSYS in them from now on";
+    ctx.err << "\n";
     ctx.exit_code = 128 + (outcome->stop_signal ? outcome->stop_signal : 2);
   } else {
     ctx.exit_code = outcome->exit_status;
@@ -123,12 +144,51 @@ Status supervise_command(Context& ctx, runtime::Runtime& rt,
   return ok_status();
 }
 
+// The pid of `--pid PID`, removed from `words`; 0 when absent.
+Result<int> take_attach_pid(std::vector<std::string>& words) {
+  int pid = 0;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (words[i] != "--pid") continue;
+    if (i + 1 == words.size()) {
+      return make_error(Errc::invalid_argument,
+                        "'--pid' needs a value (usage: " + std::string(kRunUsage) + ")");
+    }
+    const std::string& value = words[i + 1];
+    char* end = nullptr;
+    const long parsed = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || parsed <= 0 || parsed > INT32_MAX) {
+      return make_error(Errc::invalid_argument, "invalid process id '" + value + "'");
+    }
+    pid = static_cast<int>(parsed);
+    words.erase(words.begin() + static_cast<std::ptrdiff_t>(i),
+                words.begin() + static_cast<std::ptrdiff_t>(i) + 2);
+    break;
+  }
+  return pid;
+}
+
 Status do_run(Context& ctx, Args args) {
   std::vector<std::string> words, command;
-  if (Status s = split_command(kRunUsage, args, words, command); !s) return s;
+  const bool has_command = std::find(args.begin(), args.end(), "--") != args.end();
+  if (has_command) {
+    if (Status s = split_command(kRunUsage, args, words, command); !s) return s;
+  } else {
+    words.assign(args.begin(), args.end());
+  }
+  auto attach_pid = take_attach_pid(words);
+  if (!attach_pid) return attach_pid.take_error();
+  if (*attach_pid != 0 && has_command) {
+    return make_error(
+        Errc::invalid_argument,
+        "'--pid' and '-- COMMAND' exclude each other (usage: " + std::string(kRunUsage) + ")");
+  }
+  if (*attach_pid == 0 && !has_command) {
+    if (Status s = split_command(kRunUsage, args, words, command); !s) return s;
+  }
   // run's own options first; the global ones (-j, --state-dir DIR, ...) may sit among them.
   runtime::LoadOptions options;
   SuperviseOptions supervise;
+  supervise.attach_pid = *attach_pid;
   std::vector<std::string> rest;
   for (size_t i = 0; i < words.size(); ++i) {
     const std::string& word = words[i];

@@ -1,6 +1,7 @@
 // `userbpf run` and `userbpf exec`: programs attached to hook points while a command runs under
-// supervision (hooks/supervisor.hpp). run loads object files first; exec attaches programs
-// already in the runtime, or, given none, every link (`prog attach`) in the runtime.
+// supervision (hooks/supervisor.hpp), or while `run --pid PID` is attached to a running process.
+// run loads object files first; exec attaches programs already in the runtime, or, given none,
+// every link (`prog attach`) in the runtime.
 #pragma once
 
 #include <string>
@@ -31,10 +32,15 @@ struct SuperviseOptions {
   // Print the records of the programs' ringbuf and perf_event_array maps (event_printer.hpp).
   bool events = false;
   std::string event_type;  // BTF type that decodes them; empty: hex
+  // Attach to this running process (and follow what it starts) instead of running a command;
+  // the command is empty then. Ends when the process tree exits or at SIGINT/SIGTERM, leaving
+  // the processes running; exit code 0 either way.
+  int attach_pid = 0;
 };
 
 // Attaches every attachment whose hook is supported (warning about the others), runs `command`
-// under supervision, and leaves the command's exit status in ctx.exit_code.
+// under supervision (or attaches to options.attach_pid), and leaves the command's exit status in
+// ctx.exit_code.
 Status supervise_command(Context& ctx, runtime::Runtime& rt,
                          const std::vector<Attachment>& attachments,
                          const std::vector<std::string>& command, const SuperviseOptions& options);

@@ -26,7 +26,7 @@ Status do_help(Context& ctx, Args) {
           << "       " << bin << " version\n"
           << "\n"
           << "       " << bin << " trace_pipe\n"
-          << "       " << bin << " run OBJ... [--prog NAME] -- COMMAND [ARGS]\n"
+          << "       " << bin << " run OBJ... [--prog NAME] { -- COMMAND [ARGS] | --pid PID }\n"
           << "       " << bin << " exec [PROG...] -- COMMAND [ARGS]\n"
           << "       " << bin
           << " verify OBJ [--prog NAME] [--type TYPE] [--unpriv] [--log-level N]\n"

@@ -70,7 +70,7 @@ HookInterest EventDispatcher::interest() const {
   HookInterest interest;
   for (const Attached& a : attached_) interest.add(a.hook);
   if (!attached_.empty()) {
-    for (int nr : kIdentitySyscalls) interest.add_exit(nr);
+    for (int nr : kIdentitySyscalls) interest.add_optional_exit(nr);
   }
   return interest;
 }
@@ -193,8 +193,8 @@ void EventDispatcher::run_syscall_programs(const SyscallEvent& event) {
 void EventDispatcher::on_process_event(const ProcessEvent& event) {
   ProcessEventKind kind;
   if (!process_event_kind(event.kind, kind)) {
-    tasks_.forget(event.tid);
-    return;
+    if (event.kind == ProcessEvent::Kind::gone) tasks_.forget(event.tid);
+    return;  // attach: the task model reads the process from /proc when it is first used
   }
   // Bookkeeping first where the tracepoint sees the new state (the child exists at fork, the new
   // comm at exec), last where it sees the old one (the thread still exists at exit).

@@ -61,7 +61,9 @@ class EventDispatcher : public EventSink {
                                uint64_t cookie);
 
   // The events the attached programs need, plus the exits of the syscalls that change a
-  // thread's cached identity (prctl, the setuid family, setpriority).
+  // thread's cached identity (prctl, the setuid family, setpriority) as optional exits: seen
+  // where the source stops for syscalls anyway, so a source that needs no syscall stops (uprobes
+  // in an executable only) misses a later prctl(PR_SET_NAME) or setuid of the traced threads.
   HookInterest interest() const;
 
   void on_syscall(const SyscallEvent& event) override;

@@ -14,6 +14,9 @@ class EventSink {
   virtual void on_syscall(const SyscallEvent& event) = 0;
   virtual void on_process_event(const ProcessEvent&) {}
   virtual void on_uprobe(const UprobeEvent&) {}
+  // The source is about to detach: every tracee is stopped. Undo what was written into their
+  // memory (USDT semaphores); they run on untraced right after.
+  virtual void on_detaching() {}
 };
 
 // The name from when syscalls were the only events.

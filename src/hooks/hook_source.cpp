@@ -47,11 +47,20 @@ void HookInterest::add_exit(int nr) {
   if (nr >= 0 && static_cast<size_t>(nr) < kMaxSyscalls) exit.set(static_cast<size_t>(nr));
 }
 
+void HookInterest::add_optional_exit(int nr) {
+  if (nr >= 0 && static_cast<size_t>(nr) < kMaxSyscalls) optional_exit.set(static_cast<size_t>(nr));
+}
+
 bool HookInterest::wants(SyscallPhase phase, int nr) const {
   const bool entry = phase == SyscallPhase::enter;
   if (entry ? all_enter : all_exit) return true;
   if (nr < 0 || static_cast<size_t>(nr) >= kMaxSyscalls) return false;
-  return (entry ? enter : exit).test(static_cast<size_t>(nr));
+  if (entry) return enter.test(static_cast<size_t>(nr));
+  return exit.test(static_cast<size_t>(nr)) || optional_exit.test(static_cast<size_t>(nr));
+}
+
+bool HookInterest::needs_syscall_stops() const {
+  return all_enter || all_exit || enter.any() || exit.any() || process_exec || watches_mappings();
 }
 
 bool HookInterest::stops_at(int nr) const {

@@ -13,7 +13,9 @@
 namespace userbpf::hooks {
 
 struct ProcessEvent {
-  enum class Kind : uint8_t { exec, fork, exit, gone };
+  // attach: a running process became traced (tid is its pid), reported once per process the
+  // source attached to, with every thread of it stopped; no tracepoint of its own.
+  enum class Kind : uint8_t { exec, fork, exit, gone, attach };
   Kind kind = Kind::exec;
   int32_t tid = 0;  // the current thread: the forking parent, the exec'ing or exiting thread
   // fork: the new task, and whether it is a thread of the parent's process (CLONE_THREAD).
@@ -36,7 +38,8 @@ inline bool process_event_kind(ProcessEvent::Kind kind, ProcessEventKind& out) {
     case ProcessEvent::Kind::exec: out = ProcessEventKind::exec; return true;
     case ProcessEvent::Kind::fork: out = ProcessEventKind::fork; return true;
     case ProcessEvent::Kind::exit: out = ProcessEventKind::exit; return true;
-    case ProcessEvent::Kind::gone: return false;
+    case ProcessEvent::Kind::gone:
+    case ProcessEvent::Kind::attach: return false;
   }
   return false;
 }

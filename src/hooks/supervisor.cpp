@@ -1,5 +1,6 @@
 #include "hooks/supervisor.hpp"
 
+#include <dirent.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
@@ -9,6 +10,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <unordered_map>
 
 #include "hooks/seccomp_filter.hpp"
@@ -90,10 +92,14 @@ class Session {
       : interest_(interest), sink_(sink), stop_(stop), uprobes_(interest.uprobes, sink) {}
 
   Result<CommandOutcome> run(const CommandSpec& command);
+  Result<CommandOutcome> attach(pid_t pid);
 
  private:
+  Result<CommandOutcome> follow(const sigset_t& original);
+  Status seize_threads(pid_t pid, long options, std::vector<pid_t>& seized);
   void handle(pid_t tid, int status);
   void on_seccomp_stop(pid_t tid, Tracee& t);
+  void on_syscall_entry(pid_t tid, Tracee& t, int nr, const std::array<uint64_t, 6>& args);
   void on_syscall_stop(pid_t tid, Tracee& t);
   void on_new_task(pid_t tid, Tracee& t, int event);
   void on_exec(pid_t tid);
@@ -103,6 +109,7 @@ class Session {
   void deliver(const ProcessEvent& event);
   void resume(pid_t tid, int signal = 0);
   void detach_all();
+  void detach_new_task(pid_t parent, Tracee& t, int event, std::vector<pid_t>& pending);
   bool take_signals(int timeout_ms);
 
   const HookInterest& interest_;
@@ -110,6 +117,12 @@ class Session {
   std::atomic<bool>& stop_;
   sigset_t waited_{};
   pid_t leader_ = 0;
+  // Attached with PTRACE_SEIZE (attach): new tasks start with PTRACE_EVENT_STOP instead of a
+  // SIGSTOP, group-stops are PTRACE_EVENT_STOPs, PTRACE_INTERRUPT stops a tracee.
+  bool seized_ = false;
+  // Every syscall stops (PTRACE_SYSCALL): attach, where no seccomp filter may be installed.
+  bool syscall_stops_ = false;
+  std::vector<std::pair<pid_t, int>> deferred_;  // stops taken while attaching, handled after
   std::unordered_map<pid_t, Tracee> tracees_;
   std::unordered_map<pid_t, int> live_threads_;           // by tgid
   std::unordered_map<pid_t, std::string> exec_filename_;  // by tid, from execve entry to exec
@@ -123,14 +136,13 @@ Result<CommandOutcome> Session::run(const CommandSpec& command) {
   for (const std::string& arg : command.argv) argv.push_back(const_cast<char*>(arg.c_str()));
   argv.push_back(nullptr);
   const std::string file = resolve_command(command.argv[0]);
-  const std::vector<sock_filter> filter =
-      interest_.empty() ? std::vector<sock_filter>{} : build_seccomp_filter(interest_);
-  const bool no_syscall_stops = [&] {
-    for (int nr = 0; nr < static_cast<int>(HookInterest::kMaxSyscalls); ++nr) {
-      if (interest_.stops_at(nr)) return false;
-    }
-    return true;
-  }();
+  // No filter when no hook needs syscall stops (uprobes in executables, process events only):
+  // nothing then stays behind in the processes after a detach. The filter, when there is one,
+  // also traces the optional exits.
+  const std::vector<sock_filter> filter = interest_.needs_syscall_stops()
+                                              ? build_seccomp_filter(interest_)
+                                              : std::vector<sock_filter>{};
+  outcome_.seccomp_filter = !filter.empty();
 
   // SIGINT/SIGTERM (stop and detach) and SIGCHLD (a tracee changed state) are taken with
   // sigtimedwait, never by handlers, so a stop request cannot be lost between checks.
@@ -147,10 +159,7 @@ Result<CommandOutcome> Session::run(const CommandSpec& command) {
     pthread_sigmask(SIG_SETMASK, &original, nullptr);
     return e;
   }
-  if (leader_ == 0) {
-    exec_child(file.c_str(), argv.data(), no_syscall_stops ? std::vector<sock_filter>{} : filter,
-               original);
-  }
+  if (leader_ == 0) exec_child(file.c_str(), argv.data(), filter, original);
 
   int status = 0;
   if (waitpid(leader_, &status, __WALL) != leader_ || !WIFSTOPPED(status)) {
@@ -175,7 +184,149 @@ Result<CommandOutcome> Session::run(const CommandSpec& command) {
   live_threads_[leader_] = 1;
   outcome_.processes = 1;
   resume(leader_);
+  return follow(original);
+}
 
+// Why ptrace refused to attach to `pid`, in words a user can act on.
+Error attach_error(pid_t pid, int error) {
+  std::string message =
+      "cannot attach to process " + std::to_string(pid) + ": " + std::strerror(error);
+  if (error == ESRCH) return make_error(Errc::not_found, "no process " + std::to_string(pid));
+  if (error == EPERM) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("TracerPid:", 0) == 0 && std::atoi(line.c_str() + 10) != 0) {
+        message +=
+            " (already traced by process " + std::to_string(std::atoi(line.c_str() + 10)) + ")";
+        return make_error(Errc::io, message);
+      }
+    }
+    std::ifstream scope_file("/proc/sys/kernel/yama/ptrace_scope");
+    int scope = -1;
+    if (scope_file >> scope && scope >= 1) {
+      message += " (kernel.yama.ptrace_scope is " + std::to_string(scope) +
+                 (scope >= 3 ? ": attaching is disabled"
+                             : ": only a parent or a process with CAP_SYS_PTRACE may attach") +
+                 ")";
+    } else {
+      message +=
+          " (a process of another user, or one that changed its credentials, needs "
+          "CAP_SYS_PTRACE)";
+    }
+  }
+  return make_error(Errc::io, message);
+}
+
+// Seizes every thread of `pid` not seized yet and interrupts it. /proc/PID/task is listed again
+// until a listing shows no new thread: a thread created by one not yet seized appears in the
+// next listing, one created by a seized thread is attached by the kernel (PTRACE_O_TRACECLONE).
+Status Session::seize_threads(pid_t pid, long options, std::vector<pid_t>& seized) {
+  const std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
+  for (bool found_new = true; found_new;) {
+    found_new = false;
+    DIR* dir = opendir(task_dir.c_str());
+    if (!dir) {
+      if (seized.empty()) return attach_error(pid, errno == ENOENT ? ESRCH : errno);
+      break;  // the process ended meanwhile: its exit is reported by waitpid
+    }
+    while (const dirent* entry = readdir(dir)) {
+      const pid_t tid = static_cast<pid_t>(std::atoi(entry->d_name));
+      if (tid <= 0 || tracees_.contains(tid)) continue;
+      if (ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(options)) != 0) {
+        const int error = errno;
+        if (error == ESRCH && tid != pid) continue;  // a thread that just exited
+        closedir(dir);
+        return attach_error(pid, error);
+      }
+      ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
+      found_new = true;
+      Tracee& t = tracees_[tid];
+      t.announced = true;
+      t.tgid = pid;
+      ++live_threads_[pid];
+      ++outcome_.processes;
+      seized.push_back(tid);
+    }
+    closedir(dir);
+  }
+  return ok_status();
+}
+
+Result<CommandOutcome> Session::attach(pid_t pid) {
+  if (pid <= 0)
+    return make_error(Errc::invalid_argument, "invalid process id " + std::to_string(pid));
+  if (pid == getpid()) return make_error(Errc::invalid_argument, "cannot attach to userbpf itself");
+  {
+    // A thread id is not a process: attach to the process the thread belongs to.
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    if (!status) return make_error(Errc::not_found, "no process " + std::to_string(pid));
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("Tgid:", 0) == 0 && std::atoi(line.c_str() + 5) != pid) {
+        return make_error(Errc::invalid_argument, std::to_string(pid) + " is a thread of process " +
+                                                      std::to_string(std::atoi(line.c_str() + 5)) +
+                                                      ", not a process");
+      }
+    }
+  }
+  seized_ = true;
+  leader_ = pid;
+  // PTRACE_SYSCALL stops instead of a seccomp filter: a filter cannot be removed again, and after
+  // the detach SECCOMP_RET_TRACE would make the hooked syscalls fail with ENOSYS.
+  syscall_stops_ = interest_.needs_syscall_stops();
+  sigemptyset(&waited_);
+  sigaddset(&waited_, SIGINT);
+  sigaddset(&waited_, SIGTERM);
+  sigaddset(&waited_, SIGCHLD);
+  sigset_t original;
+  pthread_sigmask(SIG_BLOCK, &waited_, &original);
+
+  // PTRACE_O_TRACESECCOMP: a process that still carries the filter of an earlier supervision
+  // stops at its SECCOMP_RET_TRACE syscalls instead of having them fail with ENOSYS.
+  long options = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+                 PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_TRACESECCOMP;
+  if (interest_.process_exit) options |= PTRACE_O_TRACEEXIT;
+  std::vector<pid_t> seized;
+  if (Status s = seize_threads(pid, options, seized); !s) {
+    detach_all();  // the threads seized before the refusal
+    pthread_sigmask(SIG_SETMASK, &original, nullptr);
+    return s.take_error();
+  }
+  // Every seized thread stops (PTRACE_EVENT_STOP from the interrupt, or an earlier stop that is
+  // kept for later): with all of them stopped the breakpoints go into the code they run.
+  std::vector<pid_t> stopped;
+  for (pid_t tid : seized) {
+    int status = 0;
+    if (waitpid(tid, &status, __WALL) != tid) continue;
+    if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_STOP) {
+      tracees_[tid].initial_stop_pending = false;
+      stopped.push_back(tid);
+      continue;
+    }
+    // Another stop first (a clone event, a signal), or the thread ended: handled in order after
+    // the attach; the interrupt's own stop comes later and is resumed as any PTRACE_EVENT_STOP.
+    tracees_[tid].initial_stop_pending = false;
+    deferred_.emplace_back(tid, status);
+  }
+  if (!stopped.empty() || !deferred_.empty()) {
+    const pid_t via = stopped.empty() ? deferred_.front().first : stopped.front();
+    if (uprobes_.active()) uprobes_.on_mappings_changed(via, pid);
+    ProcessEvent attached;
+    attached.kind = ProcessEvent::Kind::attach;
+    attached.tid = pid;
+    sink_.on_process_event(attached);
+  }
+  for (pid_t tid : stopped) resume(tid);
+  std::vector<std::pair<pid_t, int>> deferred;
+  deferred.swap(deferred_);
+  for (const auto& [tid, status] : deferred) handle(tid, status);
+  return follow(original);
+}
+
+// The event loop: handles the tracees' stops until every tracee is gone or a stop is asked for.
+Result<CommandOutcome> Session::follow(const sigset_t& original) {
+  int status = 0;
   uint64_t since_check = 0;
   while (!tracees_.empty()) {
     if (stop_ || (++since_check % 64 == 0 && take_signals(0))) {
@@ -216,7 +367,7 @@ void Session::resume(pid_t tid, int signal) {
   auto it = tracees_.find(tid);
   const bool syscall_exit = it != tracees_.end() && it->second.awaiting_exit;
   // ESRCH: the thread was killed meanwhile; its exit is reported by waitpid.
-  ptrace(syscall_exit ? PTRACE_SYSCALL : PTRACE_CONT, tid, nullptr,
+  ptrace(syscall_exit || syscall_stops_ ? PTRACE_SYSCALL : PTRACE_CONT, tid, nullptr,
          reinterpret_cast<void*>(static_cast<long>(signal)));
 }
 
@@ -240,7 +391,9 @@ void Session::handle(pid_t tid, int status) {
   const int sig = WSTOPSIG(status);
   const int event = status >> 16;
 
-  if (t.initial_stop_pending && sig == SIGSTOP && event == 0) {
+  // A new task's first stop: a SIGSTOP, or PTRACE_EVENT_STOP when the tree was seized.
+  if (t.initial_stop_pending &&
+      (seized_ ? event == PTRACE_EVENT_STOP : sig == SIGSTOP && event == 0)) {
     if (!t.announced) {
       t.held = true;  // resumed by the parent's fork event
       return;
@@ -254,9 +407,21 @@ void Session::handle(pid_t tid, int status) {
     return;
   }
   if (sig == SIGTRAP && event == 0 && uprobes_.active() && on_breakpoint(tid, t)) return;
+  if (seized_ && event == PTRACE_EVENT_STOP) {
+    // A group-stop (SIGSTOP, SIGTSTP, ...): listen, so the process stays stopped as its user
+    // asked and the next SIGCONT is reported; any other PTRACE_EVENT_STOP (an interrupt, the
+    // end of a group-stop) resumes.
+    const bool group_stop = sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+    if (!group_stop || ptrace(PTRACE_LISTEN, tid, nullptr, nullptr) != 0) resume(tid);
+    return;
+  }
   if (sig == SIGTRAP && event != 0) {
     switch (event) {
-      case PTRACE_EVENT_SECCOMP: on_seccomp_stop(tid, t); return;
+      case PTRACE_EVENT_SECCOMP:
+        // With PTRACE_SYSCALL stops the syscall-entry stop (before this one) reported it.
+        if (syscall_stops_) break;
+        on_seccomp_stop(tid, t);
+        return;
       case PTRACE_EVENT_FORK:
       case PTRACE_EVENT_VFORK:
       case PTRACE_EVENT_CLONE: on_new_task(tid, t, event); break;
@@ -407,9 +572,19 @@ void Session::on_seccomp_stop(pid_t tid, Tracee& t) {
     resume(tid);
     return;
   }
-  const int nr = static_cast<int>(info.seccomp.nr);
   std::array<uint64_t, 6> args;
   for (int i = 0; i < 6; ++i) args[i] = info.seccomp.args[i];
+  on_syscall_entry(tid, t, static_cast<int>(info.seccomp.nr), args);
+}
+
+// A syscall entry the source stopped at (a seccomp stop, or a PTRACE_SYSCALL entry stop).
+void Session::on_syscall_entry(pid_t tid, Tracee& t, int nr, const std::array<uint64_t, 6>& args) {
+  if (!interest_.stops_at(nr)) {
+    t.awaiting_exit = false;
+    t.exit_nr = -1;
+    resume(tid);
+    return;
+  }
   if (interest_.process_exec) {
     if (auto name = exec_filename(tid, nr, args)) exec_filename_[tid] = std::move(*name);
   }
@@ -437,6 +612,12 @@ void Session::on_syscall_stop(pid_t tid, Tracee& t) {
   __ptrace_syscall_info info{};
   const bool have =
       ptrace(PTRACE_GET_SYSCALL_INFO, tid, reinterpret_cast<void*>(sizeof(info)), &info) > 0;
+  if (have && info.op == PTRACE_SYSCALL_INFO_ENTRY) {
+    std::array<uint64_t, 6> args;
+    for (int i = 0; i < 6; ++i) args[i] = info.entry.args[i];
+    on_syscall_entry(tid, t, static_cast<int>(info.entry.nr), args);
+    return;
+  }
   if (t.awaiting_exit && have && info.op == PTRACE_SYSCALL_INFO_EXIT) {
     t.awaiting_exit = false;
     if (t.rescan_maps) {
@@ -460,31 +641,78 @@ void Session::on_syscall_stop(pid_t tid, Tracee& t) {
   resume(tid);
 }
 
-// Stops every tracee (SIGSTOP), removes the uprobe breakpoints and restores hijacked return
-// addresses while all are stopped, detaches each at its stop, then lets the processes run on.
+// During the detach, `parent` reported a new task: it is a tracee that stops at its start (the
+// kernel attached it). It gets the parent's breakpoint table (a forked copy of the memory holds
+// the breakpoints and the semaphore counts: the fork event tells the sink) and joins `pending`.
+void Session::detach_new_task(pid_t parent, Tracee& t, int event, std::vector<pid_t>& pending) {
+  unsigned long msg = 0;
+  if (ptrace(PTRACE_GETEVENTMSG, parent, nullptr, &msg) != 0) return;
+  const auto child = static_cast<pid_t>(msg);
+  bool thread = false;
+  if (event == PTRACE_EVENT_CLONE) {
+    user_regs_struct regs{};
+    if (ptrace(PTRACE_GETREGS, parent, nullptr, &regs) == 0)
+      thread = clone_made_thread(parent, regs);
+  }
+  if (uprobes_.active()) uprobes_.on_new_task(parent, t.tgid, child, thread);
+  ProcessEvent fork;
+  fork.kind = ProcessEvent::Kind::fork;
+  fork.tid = parent;
+  fork.child_tid = child;
+  fork.child_is_thread = thread;
+  deliver(fork);
+  auto [it, fresh] = tracees_.try_emplace(child);
+  it->second.tgid = thread ? t.tgid : child;
+  it->second.announced = true;
+  // Not fresh: its first stop was already seen (held), and it is in `pending` already.
+  if (fresh) pending.push_back(child);
+}
+
+// Stops every tracee (PTRACE_INTERRUPT when seized, else SIGSTOP), then, while all are stopped,
+// lets the sink undo its writes (USDT semaphores counted down), removes the uprobe breakpoints
+// and restores hijacked return addresses, detaches each at its stop, and lets them run on.
 void Session::detach_all() {
   outcome_.detached = true;
-  std::vector<pid_t> tgids;
   struct Stopped {
     pid_t tid;
     pid_t tgid;
     int deliver;
   };
   std::vector<Stopped> stopped;
-  for (auto& [tid, t] : tracees_) syscall(SYS_tkill, tid, SIGSTOP);
+  std::vector<pid_t> pending;
   for (auto& [tid, t] : tracees_) {
-    tgids.push_back(tid);
-    if (t.held) {  // already in its reported initial stop: detach right there
+    pending.push_back(tid);
+    if (t.held) continue;  // already in its reported initial stop
+    if (seized_) {
+      ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
+    } else {
+      syscall(SYS_tkill, tid, SIGSTOP);
+    }
+  }
+  std::vector<pid_t> signalled(pending);
+  // A tracee may report a fork or clone instead: its new task is a tracee too (auto-attached,
+  // stopping at its start) and is detached with the others.
+  for (size_t i = 0; i < pending.size(); ++i) {
+    const pid_t tid = pending[i];
+    Tracee& t = tracees_[tid];
+    if (t.held) {
       stopped.push_back({tid, t.tgid, 0});
       continue;
     }
     int status = 0;
     if (waitpid(tid, &status, __WALL) != tid) continue;
-    if (!WIFSTOPPED(status)) continue;  // exited meanwhile
+    if (!WIFSTOPPED(status)) {  // exited meanwhile
+      handle(tid, status);
+      continue;
+    }
     const int sig = WSTOPSIG(status);
+    const int event = status >> 16;
+    if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE) {
+      detach_new_task(tid, t, event, pending);
+    }
     int deliver = 0;
     siginfo_t info;
-    if ((status >> 16) == 0 && sig != SIGSTOP && sig != kSyscallTrap &&
+    if (event == 0 && sig != SIGSTOP && sig != kSyscallTrap &&
         ptrace(PTRACE_GETSIGINFO, tid, nullptr, &info) == 0) {
       deliver = sig;  // a signal on its way in: hand it over with the detach
       // ... unless it is a breakpoint hit nobody handled yet: run the instruction again instead.
@@ -492,6 +720,7 @@ void Session::detach_all() {
     }
     stopped.push_back({tid, t.tgid, deliver});
   }
+  sink_.on_detaching();
   if (uprobes_.active()) {
     std::vector<std::pair<pid_t, pid_t>> threads;
     for (const Stopped& s : stopped) threads.emplace_back(s.tid, s.tgid);
@@ -500,8 +729,11 @@ void Session::detach_all() {
   for (const Stopped& s : stopped) {
     ptrace(PTRACE_DETACH, s.tid, nullptr, reinterpret_cast<void*>(static_cast<long>(s.deliver)));
   }
-  // Our SIGSTOP may still be pending where the detach happened at another stop.
-  for (pid_t tid : tgids) syscall(SYS_tkill, tid, SIGCONT);
+  // Our SIGSTOP may still be pending where the detach happened at another stop (a pending
+  // PTRACE_INTERRUPT is dropped by the detach itself).
+  if (!seized_) {
+    for (pid_t tid : signalled) syscall(SYS_tkill, tid, SIGCONT);
+  }
   tracees_.clear();
 }
 
@@ -512,6 +744,13 @@ Result<CommandOutcome> PtraceSupervisor::run(const CommandSpec& command,
   stop_requested_ = false;
   Session session(interest, sink, stop_requested_);
   return session.run(command);
+}
+
+Result<CommandOutcome> PtraceSupervisor::attach(pid_t pid, const HookInterest& interest,
+                                                EventSink& sink) {
+  stop_requested_ = false;
+  Session session(interest, sink, stop_requested_);
+  return session.attach(pid);
 }
 
 }  // namespace userbpf::hooks

@@ -29,6 +29,7 @@ class PtraceSupervisor : public HookSource {
  public:
   Result<CommandOutcome> run(const CommandSpec& command, const HookInterest& interest,
                              EventSink& sink) override;
+  Result<CommandOutcome> attach(pid_t pid, const HookInterest& interest, EventSink& sink) override;
 
   // Asks the running supervisor to detach at its next wake-up (at most 100 ms later). Safe from
   // any thread.

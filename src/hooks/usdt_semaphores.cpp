@@ -84,7 +84,9 @@ Status UsdtSemaphores::add(const std::string& path, uint64_t file_offset) {
 }
 
 void UsdtSemaphores::add_interest(HookInterest& interest) const {
-  if (!semaphores_.empty()) interest.add_exit(__NR_mmap);
+  // Optional: a semaphore in a library is mapped by an mmap the uprobe sites of that library
+  // watch anyway; one in the executable is counted at exec or attach.
+  if (!semaphores_.empty()) interest.add_optional_exit(__NR_mmap);
 }
 
 void UsdtSemaphores::scan(pid_t tgid) {
@@ -122,6 +124,9 @@ void UsdtSemaphores::on_process_event(const ProcessEvent& event) {
         counted_.erase(event.tid);
         scan(event.tid);
         break;
+      case ProcessEvent::Kind::attach:
+        scan(event.tid);  // a running process: its current mappings
+        break;
       case ProcessEvent::Kind::fork:
         if (!event.child_is_thread) {
           auto parent = counted_.find(tgid_of(event.tid));
@@ -139,6 +144,11 @@ void UsdtSemaphores::on_process_event(const ProcessEvent& event) {
 
 void UsdtSemaphores::on_uprobe(const UprobeEvent& event) {
   inner_.on_uprobe(event);
+}
+
+void UsdtSemaphores::on_detaching() {
+  release();
+  inner_.on_detaching();
 }
 
 size_t UsdtSemaphores::release() {

@@ -6,6 +6,7 @@
 // tracee's memory (process_vm_writev: the counters live in writable data).
 //
 //   exec           the new image may map the file: counted up (the old image's counts are gone)
+//   attach         a running process: counted up in its current mappings
 //   mmap (exit)    a writable file mapping may cover a counter (a library the loader maps)
 //   fork           the child's memory is a copy: it holds the parent's counts, remembered as its
 //   own release()      every count still held is counted down (detach; processes that ended skip)
@@ -43,6 +44,7 @@ class UsdtSemaphores : public EventSink {
   void on_syscall(const SyscallEvent& event) override;
   void on_process_event(const ProcessEvent& event) override;
   void on_uprobe(const UprobeEvent& event) override;
+  void on_detaching() override;
 
   // Counts down everything counted up; returns how many counters were written.
   size_t release();
