@@ -151,7 +151,46 @@ Tnum tnum_op(Tnum a, Tnum b, uint8_t op, int width, bool& known_op) {
   return Tnum::unknown();
 }
 
+// Linux's alu_state flags: how the kernel masks a pointer's register offset on this instruction.
+constexpr uint32_t kAluSanitizeSrc = 1u << 0;
+constexpr uint32_t kAluSanitizeDst = 1u << 1;
+constexpr uint32_t kAluNegValue = 1u << 2;
+constexpr uint32_t kAluNonPointer = 1u << 3;
+constexpr uint32_t kAluImmediate = 1u << 4;
+
+// Why unprivileged pointer arithmetic cannot be masked (Linux's REASON_*).
+enum class Unsafe : uint8_t { none, bounds, type, paths, limit };
+
+// How far the pointer may move in the masked direction (Linux's retrieve_ptr_limit).
+Unsafe ptr_limit(const Program& program, const RegState& ptr, bool mask_to_left, uint32_t& limit) {
+  uint32_t max = 0, value = 0;
+  switch (ptr.type) {
+    case RegType::ptr_to_stack:
+      // Offset 0 is out of bounds but a valid start to the left (the frame pointer).
+      max = isa::kStackSize + (mask_to_left ? 1 : 0);
+      value = static_cast<uint32_t>(-(static_cast<int64_t>(ptr.var_off.value) + ptr.off));
+      break;
+    case RegType::ptr_to_map_value:
+      max = program.maps[ptr.map_index].value_size;
+      value = static_cast<uint32_t>((mask_to_left ? ptr.smin : static_cast<int64_t>(ptr.umax)) +
+                                    ptr.off);
+      break;
+    default: return Unsafe::type;
+  }
+  if (value >= max) return Unsafe::limit;
+  limit = value;
+  return Unsafe::none;
+}
+
 }  // namespace
+
+bool Env::update_alu_sanitation(uint32_t state, uint32_t limit) {
+  if (alu_aux_.empty()) alu_aux_.resize(decoded_.size());
+  AluSanitation& aux = alu_aux_[cur_insn_];
+  if (aux.state != 0 && (aux.state != state || aux.limit != limit)) return false;
+  aux = {state, limit};
+  return true;
+}
 
 bool Env::check_reg_read(const VerifierState& st, int regno) {
   if (st.cur().regs[regno].type == RegType::not_init) return reject("R{} !read_ok", regno);
@@ -268,6 +307,54 @@ bool Env::pointer_alu(VerifierState& st, const isa::Insn& insn, RegState& dst, c
   if (scalar.smin >= kMaxVarOff || scalar.smin <= -kMaxVarOff)
     return reject("value {} makes {} pointer be out of bounds", scalar.smin, type);
 
+  // Unprivileged add/sub of a register offset: the kernel masks the offset against the pointer's
+  // limit (Spectre v1), which needs one masking per instruction on every path (sanitize_ptr_alu).
+  const bool sanitize =
+      !privileged() && isa::uses_reg_source(insn.opcode) && (op == BPF_ADD || op == BPF_SUB);
+  const bool off_is_dst = ptr_regno != dst_regno;
+  const bool off_is_imm = scalar.is_const();
+  const bool off_is_neg = scalar.smin < 0;
+  bool mask_to_left = false;
+  uint32_t first_limit = 0, alu_state = 0;
+  auto sanitize_err = [&](Unsafe reason) {
+    constexpr const char* kErr = "pointer arithmetic with it prohibited for !root";
+    const char* what = op == BPF_ADD ? "add" : "sub";
+    switch (reason) {
+      case Unsafe::bounds:
+        return reject("R{} has unknown scalar with mixed signed bounds, {}",
+                      off_is_dst ? dst_regno : insn.src, kErr);
+      case Unsafe::type:
+        return reject("R{} has pointer with unsupported alu operation, {}",
+                      off_is_dst ? insn.src : dst_regno, kErr);
+      case Unsafe::paths:
+        return reject("R{} tried to {} from different maps, paths or scalars, {}", dst_regno, what,
+                      kErr);
+      case Unsafe::limit:
+        return reject("R{} tried to {} beyond pointer bounds, {}", dst_regno, what, kErr);
+      case Unsafe::none: break;
+    }
+    return true;
+  };
+  if (sanitize) {
+    if (!st.speculative) {
+      if (!off_is_imm && (scalar.smin < 0) != (scalar.smax < 0))
+        return sanitize_err(Unsafe::bounds);
+      mask_to_left = (op == BPF_ADD && off_is_neg) || (op == BPF_SUB && !off_is_neg);
+      if (const Unsafe why = ptr_limit(program(), ptr, mask_to_left, first_limit);
+          why != Unsafe::none)
+        return sanitize_err(why);
+      alu_state = (off_is_neg ? kAluNegValue : 0) | (off_is_imm ? kAluImmediate : 0) |
+                  (off_is_dst ? kAluSanitizeDst : kAluSanitizeSrc);
+    }
+    if (!off_is_imm) {
+      // A masked offset may be truncated to 0 under speculation: that path keeps the pointer.
+      VerifierState spec = st;
+      spec.speculative = true;
+      spec.regs()[dst_regno] = ptr;
+      if (!push_branch(spec, cur_insn() + 1)) return false;
+    }
+  }
+
   RegState result = ptr;
   switch (op) {
     case BPF_ADD:
@@ -357,12 +444,24 @@ bool Env::pointer_alu(VerifierState& st, const isa::Insn& insn, RegState& dst, c
             "off={}",
             dst_regno, off);
     } else if (result.type == RegType::ptr_to_map_value) {
+      // The pointer must be valid for a 1-byte access (check_map_access in
+      // sanitize_check_bounds).
       const MapInfo& map = program().maps[result.map_index];
-      if (result.off + result.smin < 0 ||
-          result.off + static_cast<int64_t>(result.umax) > static_cast<int64_t>(map.value_size))
+      if (result.off + result.smin < 0 || result.umax >= static_cast<uint64_t>(kMaxVarOff) ||
+          result.off + static_cast<int64_t>(result.umax) + 1 > static_cast<int64_t>(map.value_size))
         return reject("R{} pointer arithmetic of map value goes out of range, prohibited for !root",
                       dst_regno);
     }
+  }
+  if (sanitize && !st.speculative) {
+    // The masking window is how far the pointer moved; every path must agree on it.
+    uint32_t second_limit = 0;
+    if (const Unsafe why = ptr_limit(program(), result, mask_to_left, second_limit);
+        why != Unsafe::none)
+      return sanitize_err(why);
+    const int64_t window = static_cast<int64_t>(first_limit) - second_limit;
+    if (!update_alu_sanitation(alu_state, static_cast<uint32_t>(window < 0 ? -window : window)))
+      return sanitize_err(Unsafe::paths);
   }
   dst = result;
   return true;
@@ -375,46 +474,13 @@ bool Env::check_alu(VerifierState& st, const isa::Insn& insn) {
   const bool use_src = isa::uses_reg_source(insn.opcode);
   RegState& dst = regs[insn.dst];
 
-  if (insn.kind == isa::Kind::endian) {
+  if (insn.kind == isa::Kind::endian || op == BPF_NEG) {
+    // Linux 6.12 tracks neither: the result is an unknown scalar (check_alu_op marks the
+    // destination DST_OP). A pointer may be the operand only for root.
     if (!check_reg_read(st, insn.dst)) return false;
     if (dst.is_pointer() && !privileged())
       return reject("R{} pointer arithmetic prohibited", insn.dst);
-    const int bits = insn.width;
-    if (dst.type == RegType::scalar && dst.is_const()) {
-      uint64_t v = dst.const_value();
-      const bool swap = BPF_CLASS(insn.opcode) == BPF_ALU64 || BPF_SRC(insn.opcode) == BPF_X;
-      if (swap) {
-        if (bits == 16)
-          v = __builtin_bswap16(static_cast<uint16_t>(v));
-        else if (bits == 32)
-          v = __builtin_bswap32(static_cast<uint32_t>(v));
-        else
-          v = __builtin_bswap64(v);
-      } else if (bits < 64) {
-        v &= (1ull << bits) - 1;
-      }
-      mark_known(dst, v);
-    } else {
-      mark_unknown(dst);
-      if (bits < 64) {
-        dst.var_off = Tnum::range(0, (1ull << bits) - 1);
-        sync_bounds(dst);
-      }
-    }
-    return true;
-  }
-
-  if (op == BPF_NEG) {
-    if (!check_reg_read(st, insn.dst)) return false;
-    if (dst.is_pointer()) return reject("R{} pointer arithmetic prohibited", insn.dst);
-    if (dst.is_const()) {
-      uint64_t v = 0 - dst.const_value();
-      if (!alu64) v &= 0xffffffffull;
-      mark_known(dst, v);
-    } else {
-      mark_unknown(dst);
-      if (!alu64) zext_32_to_64(dst);
-    }
+    dst = scalar_unknown();
     return true;
   }
 
@@ -546,6 +612,14 @@ bool Env::check_alu(VerifierState& st, const isa::Insn& insn) {
     }
     return true;
   }
+  // Unprivileged: an instruction that adds pointers on one path may not add scalars on another
+  // (sanitize_val_alu).
+  if (!privileged() && use_src && (op == BPF_ADD || op == BPF_SUB) &&
+      !update_alu_sanitation(kAluNonPointer, 0))
+    return reject(
+        "R{} tried to {} from different maps, paths or scalars, pointer arithmetic with it "
+        "prohibited for !root",
+        insn.dst, op == BPF_ADD ? "add" : "sub");
   return scalar_alu(dst, src, op, alu64);
 }
 

@@ -140,6 +140,15 @@ class Env {
   std::optional<std::string> error_;
   VerifierLog vlog_{program_, decoded_, options_.log_level};  // log.hpp; log_line writes to it
   uint32_t id_gen_ = 0;
+  // Unprivileged pointer arithmetic with a register offset (Linux's insn_aux_data alu_state and
+  // alu_limit): the masking the kernel would patch in must be the same on every path through the
+  // instruction (check_alu.cpp).
+  struct AluSanitation {
+    uint32_t state = 0;
+    uint32_t limit = 0;
+  };
+  std::vector<AluSanitation> alu_aux_;
+  bool update_alu_sanitation(uint32_t state, uint32_t limit);
   uint32_t cur_insn_ = 0;
   uint64_t processed_ = 0;
   uint64_t total_states_ = 0;
