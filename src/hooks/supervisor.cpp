@@ -34,6 +34,8 @@ struct Tracee {
   bool held = false;
   bool exit_reported = false;  // PTRACE_EVENT_EXIT seen (the live-thread count already dropped)
   bool rescan_maps = false;    // at this syscall's exit: code may have been mapped (uprobes)
+  // SIGSTOPs sent by pause_others that are still to come (the thread stopped elsewhere first).
+  int sigstops_to_swallow = 0;
 };
 
 Error sys_error(const std::string& what) {
@@ -89,7 +91,10 @@ std::string resolve_command(const std::string& name) {
 class Session {
  public:
   Session(const HookInterest& interest, EventSink& sink, std::atomic<bool>& stop)
-      : interest_(interest), sink_(sink), stop_(stop), uprobes_(interest.uprobes, sink) {}
+      : interest_(interest), sink_(sink), stop_(stop), uprobes_(interest.uprobes, sink) {
+    uprobes_.set_step_guard([this](pid_t tid, pid_t tgid) { pause_others(tid, tgid); },
+                            [this] { resume_paused(); });
+  }
 
   Result<CommandOutcome> run(const CommandSpec& command);
   Result<CommandOutcome> attach(pid_t pid);
@@ -109,6 +114,9 @@ class Session {
   void deliver(const ProcessEvent& event);
   void resume(pid_t tid, int signal = 0);
   void detach_all();
+  void pause_others(pid_t tid, pid_t tgid);
+  void resume_paused();
+  bool is_deferred(pid_t tid) const;
   void detach_new_task(pid_t parent, Tracee& t, int event, std::vector<pid_t>& pending);
   bool take_signals(int timeout_ms);
 
@@ -122,7 +130,10 @@ class Session {
   bool seized_ = false;
   // Every syscall stops (PTRACE_SYSCALL): attach, where no seccomp filter may be installed.
   bool syscall_stops_ = false;
-  std::vector<std::pair<pid_t, int>> deferred_;  // stops taken while attaching, handled after
+  // Stops taken out of order (while attaching, while pausing threads for a single step): handled
+  // by the event loop before it waits for new ones.
+  std::vector<std::pair<pid_t, int>> deferred_;
+  std::vector<pid_t> paused_;  // stopped by pause_others, resumed by resume_paused
   std::unordered_map<pid_t, Tracee> tracees_;
   std::unordered_map<pid_t, int> live_threads_;           // by tgid
   std::unordered_map<pid_t, std::string> exec_filename_;  // by tid, from execve entry to exec
@@ -318,10 +329,7 @@ Result<CommandOutcome> Session::attach(pid_t pid) {
     sink_.on_process_event(attached);
   }
   for (pid_t tid : stopped) resume(tid);
-  std::vector<std::pair<pid_t, int>> deferred;
-  deferred.swap(deferred_);
-  for (const auto& [tid, status] : deferred) handle(tid, status);
-  return follow(original);
+  return follow(original);  // which handles the deferred stops first
 }
 
 // The event loop: handles the tracees' stops until every tracee is gone or a stop is asked for.
@@ -332,6 +340,12 @@ Result<CommandOutcome> Session::follow(const sigset_t& original) {
     if (stop_ || (++since_check % 64 == 0 && take_signals(0))) {
       detach_all();
       break;
+    }
+    if (!deferred_.empty()) {
+      const auto [tid, deferred_status] = deferred_.front();
+      deferred_.erase(deferred_.begin());
+      handle(tid, deferred_status);
+      continue;
     }
     const pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
     if (tid > 0) {
@@ -429,6 +443,11 @@ void Session::handle(pid_t tid, int status) {
       case PTRACE_EVENT_EXIT: on_exit_stop(tid, t); break;
       default: break;
     }
+    resume(tid);
+    return;
+  }
+  if (sig == SIGSTOP && event == 0 && t.sigstops_to_swallow > 0) {
+    --t.sigstops_to_swallow;  // pause_others' request, come after the thread was resumed
     resume(tid);
     return;
   }
@@ -641,6 +660,53 @@ void Session::on_syscall_stop(pid_t tid, Tracee& t) {
   resume(tid);
 }
 
+bool Session::is_deferred(pid_t tid) const {
+  for (const auto& [deferred, status] : deferred_) {
+    if (deferred == tid) return true;
+  }
+  return false;
+}
+
+// Stops every running thread of process `tgid` but `tid` (PTRACE_INTERRUPT when seized, else a
+// SIGSTOP): the single step of a displaced instruction puts the original byte back, and another
+// thread passing there meanwhile would miss its hit. A thread that reports some other stop first
+// (a breakpoint, a syscall) stays stopped there and that stop is deferred to the event loop.
+void Session::pause_others(pid_t tid, pid_t tgid) {
+  auto live = live_threads_.find(tgid);
+  if (live == live_threads_.end() || live->second <= 1) return;
+  std::vector<pid_t> pausing;
+  for (auto& [other, t] : tracees_) {
+    if (other == tid || t.tgid != tgid || t.held || t.exit_reported || is_deferred(other)) continue;
+    if (seized_) {
+      ptrace(PTRACE_INTERRUPT, other, nullptr, nullptr);
+    } else {
+      syscall(SYS_tgkill, tgid, other, SIGSTOP);
+    }
+    pausing.push_back(other);
+  }
+  for (pid_t other : pausing) {
+    int status = 0;
+    if (waitpid(other, &status, __WALL) != other) continue;
+    const int sig = WSTOPSIG(status);
+    const int event = status >> 16;
+    const bool ours = WIFSTOPPED(status) && (seized_ ? event == PTRACE_EVENT_STOP && sig == SIGTRAP
+                                                     : event == 0 && sig == SIGSTOP);
+    if (ours) {
+      paused_.push_back(other);
+      continue;
+    }
+    // Stopped elsewhere (or gone): a seized thread's pending interrupt becomes a later
+    // PTRACE_EVENT_STOP that is resumed; a SIGSTOP still to come is swallowed.
+    if (!seized_ && WIFSTOPPED(status)) ++tracees_[other].sigstops_to_swallow;
+    deferred_.emplace_back(other, status);
+  }
+}
+
+void Session::resume_paused() {
+  for (pid_t tid : paused_) resume(tid);
+  paused_.clear();
+}
+
 // During the detach, `parent` reported a new task: it is a tracee that stops at its start (the
 // kernel attached it). It gets the parent's breakpoint table (a forked copy of the memory holds
 // the breakpoints and the semaphore counts: the fork event tells the sink) and joins `pending`.
@@ -680,9 +746,12 @@ void Session::detach_all() {
   };
   std::vector<Stopped> stopped;
   std::vector<pid_t> pending;
+  // Threads whose stop was taken but not handled yet stay at that stop.
+  std::unordered_map<pid_t, int> taken(deferred_.begin(), deferred_.end());
+  deferred_.clear();
   for (auto& [tid, t] : tracees_) {
     pending.push_back(tid);
-    if (t.held) continue;  // already in its reported initial stop
+    if (t.held || taken.contains(tid)) continue;  // already in a reported stop
     if (seized_) {
       ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
     } else {
@@ -700,7 +769,11 @@ void Session::detach_all() {
       continue;
     }
     int status = 0;
-    if (waitpid(tid, &status, __WALL) != tid) continue;
+    if (auto it = taken.find(tid); it != taken.end()) {
+      status = it->second;
+    } else if (waitpid(tid, &status, __WALL) != tid) {
+      continue;
+    }
     if (!WIFSTOPPED(status)) {  // exited meanwhile
       handle(tid, status);
       continue;

@@ -182,9 +182,11 @@ UprobeBreakpoints::Trap UprobeBreakpoints::return_trap(pid_t tid, pid_t tgid,
   return Trap::handled;
 }
 
-UprobeBreakpoints::Trap UprobeBreakpoints::step_over(pid_t tid, uint64_t addr, uint8_t original,
-                                                     user_regs_struct& regs, int& signal,
-                                                     int& status) {
+UprobeBreakpoints::Trap UprobeBreakpoints::step_over(pid_t tid, pid_t tgid, uint64_t addr,
+                                                     uint8_t original, user_regs_struct& regs,
+                                                     int& signal, int& status) {
+  if (pause_others_) pause_others_(tid, tgid);
+  Trap result = Trap::handled;
   write_byte(tid, addr, original);
   regs.rip = addr;
   ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
@@ -194,7 +196,8 @@ UprobeBreakpoints::Trap UprobeBreakpoints::step_over(pid_t tid, uint64_t addr, u
     if (waitpid(tid, &st, __WALL) != tid) break;
     if (WIFEXITED(st) || WIFSIGNALED(st)) {
       status = st;
-      return Trap::thread_gone;
+      result = Trap::thread_gone;
+      break;
     }
     if (!WIFSTOPPED(st)) continue;
     const int sig = WSTOPSIG(st);
@@ -203,8 +206,11 @@ UprobeBreakpoints::Trap UprobeBreakpoints::step_over(pid_t tid, uint64_t addr, u
     siginfo_t info{};
     if (ptrace(PTRACE_GETSIGINFO, tid, nullptr, &info) == 0) signal = sig;  // deliver it after
   }
+  // (Fails when the thread died in the step: then its whole process is dying, as a lone
+  // SIGKILL of a thread kills the group.)
   write_byte(tid, addr, kInt3);
-  return Trap::handled;
+  if (resume_others_) resume_others_();
+  return result;
 }
 
 UprobeBreakpoints::Trap UprobeBreakpoints::on_trap(pid_t tid, pid_t tgid, int& signal,
@@ -241,7 +247,7 @@ UprobeBreakpoints::Trap UprobeBreakpoints::on_trap(pid_t tid, pid_t tgid, int& s
       tgid_of_[tid] = tgid;
     }
   }
-  return step_over(tid, addr, bp.original, regs, signal, status);
+  return step_over(tid, tgid, addr, bp.original, regs, signal, status);
 }
 
 bool UprobeBreakpoints::rewind_trap(pid_t tid, pid_t tgid) {

@@ -14,8 +14,11 @@
 // newest frame runs the return programs (ip = the saved address, ax = the return value) and sets
 // rip to the saved address; frames skipped by longjmp are dropped when an outer frame returns.
 //
-// Not handled (documented limits): other threads of the process run on during a single step and
-// pass the probed instruction without a hit while its original byte is in place; code that reads
+// Other threads of the process must not run while the original byte is in place (they would pass
+// the probed instruction without a hit): the source's step guard (set_step_guard) stops them for
+// the single step and resumes them after; a single-threaded process pays nothing for it.
+//
+// Not handled (documented limits): code that reads
 // its own return address (C++ exception unwinding, __builtin_return_address) through a probed
 // function's frame sees the trampoline; a library unmapped and another file mapped at its old
 // address keeps stale entries until the next exec.
@@ -28,6 +31,7 @@
 #include <sys/user.h>
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <unordered_map>
 #include <vector>
@@ -42,6 +46,13 @@ class UprobeBreakpoints {
   UprobeBreakpoints(const std::vector<UprobeTarget>& sites, EventSink& sink);
 
   bool active() const { return !sites_.empty(); }
+
+  // Called around the single step of a displaced instruction: `pause(tid, tgid)` stops every
+  // other running thread of process tgid, `resume()` lets them go again.
+  void set_step_guard(std::function<void(pid_t, pid_t)> pause, std::function<void()> resume) {
+    pause_others_ = std::move(pause);
+    resume_others_ = std::move(resume);
+  }
   // Whether mmap/mprotect exits must be watched (a probed file is a shared library).
   bool watches_mappings() const { return watch_mappings_; }
 
@@ -91,8 +102,8 @@ class UprobeBreakpoints {
   bool insert_at(pid_t tid, AddressSpace& space, uint64_t addr, Breakpoint*& out);
   bool ensure_trampoline(pid_t tid, pid_t tgid, AddressSpace& space);
   Trap return_trap(pid_t tid, pid_t tgid, user_regs_struct& regs, bool& matched);
-  Trap step_over(pid_t tid, uint64_t addr, uint8_t original, user_regs_struct& regs, int& signal,
-                 int& status);
+  Trap step_over(pid_t tid, pid_t tgid, uint64_t addr, uint8_t original, user_regs_struct& regs,
+                 int& signal, int& status);
 
   std::vector<UprobeTarget> sites_;
   EventSink& sink_;
@@ -101,6 +112,8 @@ class UprobeBreakpoints {
   std::unordered_map<pid_t, std::vector<Frame>> frames_;  // uretprobe shadow stacks, by tid
   std::unordered_map<pid_t, pid_t> tgid_of_;              // threads with frames: their process
   uint64_t hits_ = 0;
+  std::function<void(pid_t, pid_t)> pause_others_;
+  std::function<void()> resume_others_;
 };
 
 }  // namespace userbpf::hooks

@@ -337,6 +337,30 @@ TEST_F(Uprobes, AForkedChildKeepsTheBreakpoints) {
   EXPECT_EQ(adds.at(100000).tgid, adds.at(100000 + kRounds - 1).tgid);
 }
 
+// Four threads call the probed functions at once: while one thread single-steps a displaced
+// instruction (its original byte back in place) the others are paused, so no call passes
+// unseen.
+TEST_F(Uprobes, EveryCallOfEveryThreadIsSeenOnce) {
+  attach([](const std::string&) { return true; });
+  constexpr int64_t kRounds = 150;
+  auto outcome = run({kBin, std::to_string(kRounds), "threads"});
+  ASSERT_TRUE(outcome) << outcome.error().message;
+  EXPECT_EQ(outcome->exit_status, 0);
+  std::set<int64_t> args, sums;
+  for (int64_t t = 1; t <= 4; ++t) {
+    args.merge(range(t * 1000000, kRounds));
+    sums.merge(range(t * 1000000, kRounds, 2, 1000));
+  }
+  expect_keys("add_calls", args);
+  expect_keys("add_returns", sums);
+  expect_keys("asm_calls", args);
+  expect_keys("mul_calls", args);
+  expect_keys("rec_returns", {0, 1, 3, 6, 10}, 4 * kRounds);
+  std::set<uint32_t> tids;
+  for (const auto& [a, call] : calls("add_calls")) tids.insert(call.pid);
+  EXPECT_EQ(tids.size(), 4u);
+}
+
 TEST_F(Uprobes, ExecOfAShellChildGetsFreshBreakpoints) {
   attach([](const std::string& name) { return name == "add_entry" || name == "add_exit"; });
   // sh forks and execs the target twice: each new image gets its breakpoints.
