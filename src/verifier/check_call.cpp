@@ -63,7 +63,8 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
   const isa::HelperPrototype* proto = isa::helper_prototype(id);
   if (!proto) return reject("invalid func unknown#{}", insn.imm);
   const std::string fname = isa::helper_name(id);
-  if (!helper_available(program(), id))  // helper_availability.cpp
+  if (!helper_available(program(), id) ||  // helper_availability.cpp
+      (!privileged() && helper_needs_capability(id)))
     return reject("program of this type cannot use helper bpf_{}#{}", fname, id);
   if (proto->gpl_only && !program().gpl)
     return reject("cannot call GPL-restricted function from non-GPL compatible program");

@@ -98,6 +98,15 @@ void scrub_special_slot(StackSlot& slot) {
 
 }  // namespace
 
+void Env::note_stack_depth(FuncFrame& frame, int64_t bytes) {
+  // Linux's grow_stack_state: whole 8-byte slots, remembered per subprogram for the combined
+  // depth of call chains (call_depth.cpp).
+  const auto rounded = static_cast<uint32_t>((bytes + 7) / 8 * 8);
+  frame.stack_depth = std::max(frame.stack_depth, static_cast<uint32_t>(bytes));
+  uint32_t& known = subprog_stack_depth_[frame.subprog_start];
+  known = std::max(known, rounded);
+}
+
 bool Env::check_stack_write(VerifierState& st, const RegState& ptr, int regno, int32_t off,
                             int size, const RegState* value, int value_regno) {
   FuncFrame& frame = frame_of(st, ptr);
@@ -119,7 +128,7 @@ bool Env::check_stack_write(VerifierState& st, const RegState& ptr, int regno, i
     return reject("invalid variable-offset write to stack R{} var_off={} off={} size={}", regno,
                   to_string(ptr.var_off), fixed_off, size);
   }
-  frame.stack_depth = std::max<uint32_t>(frame.stack_depth, static_cast<uint32_t>(-min_off));
+  note_stack_depth(frame, -min_off);
   const RegState* reg = value_regno >= 0 ? value : nullptr;
   const bool writing_zero = (reg && is_const_zero(*reg)) || (!reg && store_imm && insn.imm == 0);
 
@@ -205,6 +214,7 @@ bool Env::check_stack_read(VerifierState& st, const RegState& ptr, int regno, in
     return reject("invalid variable-offset read from stack R{} var_off={} off={} size={}", regno,
                   to_string(ptr.var_off), fixed_off, size);
   }
+  note_stack_depth(frame, -min_off);
   // Root may read stack never written (Linux's allow_uninit_stack); others may not.
   const bool uninit_ok = privileged();
   const StackSlot empty;
@@ -277,7 +287,7 @@ bool Env::check_stack_read(VerifierState& st, const RegState& ptr, int regno, in
   for (int i = 0; i < size; ++i) {
     const int64_t b = min_off + i;
     const SlotByte kind = slot_of(b).bytes[byte_in_slot(b)];
-    if (kind == SlotByte::invalid && !uninit_ok)
+    if ((kind == SlotByte::invalid && !uninit_ok) || kind == SlotByte::iter)
       return reject("invalid read from stack off {}+{} size {}", min_off, i, size);
   }
   if (result) *result = stack_data(min_off, min_off + size);
@@ -328,6 +338,9 @@ bool Env::check_mem_access(VerifierState& st, int regno, int32_t off, int size, 
       const int64_t limit = key ? map.key_size : map.value_size;
       if (write && !key && (map.map_flags & BPF_F_RDONLY_PROG))
         return reject("write into map forbidden, value_size={} off={} size={}", map.value_size,
+                      ptr.off + off, size);
+      if (!write && !key && (map.map_flags & BPF_F_WRONLY_PROG))
+        return reject("read from map forbidden, value_size={} off={} size={}", map.value_size,
                       ptr.off + off, size);
       if (leaks) return reject("R{} leaks addr into map", value_regno);
       if (!region_ok(limit, "map")) {
@@ -466,7 +479,7 @@ bool Env::check_helper_mem(VerifierState& st, int regno, int64_t size, Access ac
     if (start < -isa::kStackSize || start + size > 0 || size <= 0)
       return reject("invalid indirect access to stack R{} off={} size={}", regno, start, size);
     FuncFrame& frame = st.frames[ptr.frameno];
-    frame.stack_depth = std::max<uint32_t>(frame.stack_depth, static_cast<uint32_t>(-start));
+    note_stack_depth(frame, -start);
     for (int64_t b = start; b < start + size; ++b) {
       StackSlot& slot = slot_at(frame, b);
       const size_t i = static_cast<size_t>(((b % 8) + 8) % 8);
@@ -475,7 +488,7 @@ bool Env::check_helper_mem(VerifierState& st, int regno, int64_t size, Access ac
         slot.bytes[i] = SlotByte::misc;
         continue;
       }
-      if (slot.bytes[i] == SlotByte::invalid && !privileged())
+      if ((slot.bytes[i] == SlotByte::invalid && !privileged()) || slot.bytes[i] == SlotByte::iter)
         return reject("invalid indirect read from stack R{} off {}+{} size {}", regno, start,
                       b - start, size);
     }

@@ -82,6 +82,11 @@ bool map_func_compatible(const Program& program, uint32_t map_type, uint32_t fun
 // helper_availability.cpp.
 bool helper_available(const Program& program, uint32_t func_id);
 
+// Whether bpf_base_func_proto gives the helper only to programs loaded with CAP_BPF or
+// CAP_PERFMON (spin locks, timers, bpf_loop, dynptrs, probe reads, printk, ...): unprivileged
+// programs cannot call it. helper_availability.cpp.
+bool helper_needs_capability(uint32_t func_id);
+
 // Whether the helper may move or resize the packet (bpf_helper_changes_pkt_data).
 bool helper_changes_packet_data(uint32_t func_id);
 

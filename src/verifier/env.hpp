@@ -149,6 +149,12 @@ class Env {
   };
   std::vector<AluSanitation> alu_aux_;
   bool update_alu_sanitation(uint32_t state, uint32_t limit);
+  // Per subprogram (by first instruction): the deepest stack byte any path touched, in 8-byte
+  // slots (Linux's subprog_info stack_depth); check_max_stack_depth (call_depth.cpp) adds them
+  // up along call chains after exploration.
+  std::unordered_map<uint32_t, uint32_t> subprog_stack_depth_;
+  void note_stack_depth(FuncFrame& frame, int64_t bytes);
+  bool check_max_stack_depth();
   uint32_t cur_insn_ = 0;
   uint64_t processed_ = 0;
   uint64_t total_states_ = 0;

@@ -419,6 +419,7 @@ void Env::run(Verdict& verdict) {
     }
     if (error_) failed_state_ = st;
   }
+  if (!error_) check_max_stack_depth();  // call_depth.cpp
 
   verdict.accepted = !error_;
   verdict.processed_insns = std::min(processed_, options_.insn_limit + 1);

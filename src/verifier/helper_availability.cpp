@@ -70,6 +70,43 @@ bool listed(const uint32_t (&list)[N], uint32_t id) {
 
 }  // namespace
 
+bool helper_needs_capability(uint32_t func_id) {
+  // bpf_base_func_proto's bpf_capable() and perfmon_capable() sections, without the cgroup id
+  // helpers that the cgroup program types give everyone (cgroup_current_func_proto).
+  static constexpr uint32_t kCapable[] = {BPF_FUNC_spin_lock,
+                                          BPF_FUNC_spin_unlock,
+                                          BPF_FUNC_jiffies64,
+                                          BPF_FUNC_per_cpu_ptr,
+                                          BPF_FUNC_this_cpu_ptr,
+                                          BPF_FUNC_timer_init,
+                                          BPF_FUNC_timer_set_callback,
+                                          BPF_FUNC_timer_start,
+                                          BPF_FUNC_timer_cancel,
+                                          BPF_FUNC_kptr_xchg,
+                                          BPF_FUNC_for_each_map_elem,
+                                          BPF_FUNC_loop,
+                                          BPF_FUNC_user_ringbuf_drain,
+                                          BPF_FUNC_ringbuf_reserve_dynptr,
+                                          BPF_FUNC_ringbuf_submit_dynptr,
+                                          BPF_FUNC_ringbuf_discard_dynptr,
+                                          BPF_FUNC_dynptr_from_mem,
+                                          BPF_FUNC_dynptr_read,
+                                          BPF_FUNC_dynptr_write,
+                                          BPF_FUNC_dynptr_data,
+                                          BPF_FUNC_trace_printk,
+                                          BPF_FUNC_get_current_task,
+                                          BPF_FUNC_get_current_task_btf,
+                                          BPF_FUNC_probe_read_user,
+                                          BPF_FUNC_probe_read_kernel,
+                                          BPF_FUNC_probe_read_user_str,
+                                          BPF_FUNC_probe_read_kernel_str,
+                                          BPF_FUNC_snprintf_btf,
+                                          BPF_FUNC_snprintf,
+                                          BPF_FUNC_task_pt_regs,
+                                          BPF_FUNC_trace_vprintk};
+  return listed(kCapable, func_id);
+}
+
 bool helper_changes_packet_data(uint32_t func_id) {
   static constexpr uint32_t kMovers[] = {
       BPF_FUNC_clone_redirect,       BPF_FUNC_l3_csum_replace, BPF_FUNC_l4_csum_replace,

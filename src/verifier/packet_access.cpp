@@ -107,6 +107,8 @@ Env::Step Env::check_ld_abs(VerifierState& st, const isa::Insn& insn) {
                            st.refs.front().insn));
     return fail(reject("BPF_LD_[ABS|IND] cannot be mixed with socket references"));
   }
+  if (st.lock.held())
+    return fail(reject("BPF_LD_[ABS|IND] cannot be used inside bpf_spin_lock-ed region"));
   const RegState& r6 = st.regs()[6];
   if (r6.type != RegType::ptr_to_ctx)
     return fail(reject("at the time of BPF_LD_ABS|IND R6 != pointer to skb"));
