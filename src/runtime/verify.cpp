@@ -2,6 +2,8 @@
 
 #include <bpf/btf.h>
 
+#include <algorithm>
+
 #include "runtime/kconfig.hpp"
 #include "runtime/runtime_btf.hpp"
 
@@ -48,6 +50,58 @@ verifier::MapInfo map_info(const ::btf* btf, const object::MapDef& def) {
   return info;
 }
 
+// One BTF type as a kfunc parameter or return value (modifiers and typedefs skipped).
+verifier::KfuncParam kfunc_param(const ::btf* btf, uint32_t type_id, const char* name) {
+  verifier::KfuncParam p;
+  p.name = name != nullptr ? name : "";
+  const btf_type* t = skip_mods(btf, btf__type_by_id(btf, type_id));
+  if (t != nullptr && btf_is_ptr(t)) {
+    p.pointer = true;
+    t = skip_mods(btf, btf__type_by_id(btf, t->type));
+  }
+  if (t == nullptr || btf_kind(t) == BTF_KIND_UNKN) {
+    p.type = "void";
+    return p;
+  }
+  p.type = btf__name_by_offset(btf, t->name_off);
+  if (btf_is_func_proto(t)) p.type = "func_proto";
+  p.is_struct = btf_is_composite(t);
+  if (btf_is_int(t) || btf_is_any_enum(t) || btf_is_composite(t)) p.size = t->size;
+  return p;
+}
+
+// The kfunc calls of `prog` with the extern's name and declared prototype (libbpf resolves the
+// same externs against vmlinux BTF; the verifier resolves them against its kfunc table).
+std::vector<verifier::KfuncCall> kfunc_calls(const object::Object& obj,
+                                             const object::Program& prog) {
+  std::vector<verifier::KfuncCall> calls;
+  const ::btf* btf = obj.btf.get();
+  for (const object::ExternUse& use : prog.extern_uses) {
+    if (use.extern_index >= obj.externs.size()) continue;
+    const object::Extern& ext = obj.externs[use.extern_index];
+    if (ext.kind != object::ExternKind::ksym_func) continue;
+    verifier::KfuncCall call;
+    call.insn = use.insn;
+    call.name = ext.name;
+    call.weak = ext.weak;
+    const btf_type* func = btf != nullptr ? btf__type_by_id(btf, ext.btf_id) : nullptr;
+    const btf_type* proto =
+        func != nullptr && btf_is_func(func) ? btf__type_by_id(btf, func->type) : nullptr;
+    if (proto != nullptr && btf_is_func_proto(proto)) {
+      call.declared = true;
+      call.ret = kfunc_param(btf, proto->type, "");
+      const btf_param* params = btf_params(proto);
+      for (uint16_t i = 0; i < btf_vlen(proto); ++i)
+        call.params.push_back(
+            kfunc_param(btf, params[i].type, btf__name_by_offset(btf, params[i].name_off)));
+    }
+    calls.push_back(std::move(call));
+  }
+  std::sort(calls.begin(), calls.end(),
+            [](const auto& a, const auto& b) { return a.insn < b.insn; });
+  return calls;
+}
+
 }  // namespace
 
 Status prepare_for_runtime(object::Object& obj) {
@@ -75,6 +129,8 @@ verifier::Program verifier_program(const object::Object& obj, const object::Prog
   p.attach_target = prog.def.attach_target;
   p.gpl = gpl_compatible(obj.license);
   p.name = prog.name;
+  p.sleepable = prog.def.sleepable;
+  p.kfunc_calls = kfunc_calls(obj, prog);
   for (const auto& def : obj.maps) p.maps.push_back(map_info(btf, def));
   for (size_t i = 0; i < obj.maps.size(); ++i) {
     if (obj.maps[i].inner) {

@@ -81,6 +81,7 @@ char slot_char(SlotByte b) {
     case SlotByte::misc: return 'm';
     case SlotByte::zero: return '0';
     case SlotByte::spill: return 'r';
+    case SlotByte::iter: return 'i';
   }
   return '?';
 }

@@ -69,6 +69,11 @@ struct RegState {
   uint32_t frameno = 0;       // ptr_to_stack: the frame it points into
   uint32_t func_insn = 0;     // ptr_to_func: the callback's first instruction
   std::string_view btf_name;  // ptr_to_btf_id: the struct ("task_struct"); static storage
+  // The state an iterator's stack slots keep (Linux's reg->iter; kfunc_iter.cpp): `btf_name`
+  // names the iterator struct, `ref_obj_id` (first slot) its reference.
+  enum class IterState : uint8_t { invalid, active, drained };
+  IterState iter_state = IterState::invalid;
+  uint32_t iter_depth = 0;
 
   bool is_pointer() const { return type != RegType::not_init && type != RegType::scalar; }
   bool is_packet() const {

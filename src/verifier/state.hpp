@@ -10,8 +10,9 @@
 
 namespace userbpf::verifier {
 
-// What one stack byte holds (Linux's STACK_INVALID, STACK_MISC, STACK_ZERO, STACK_SPILL).
-enum class SlotByte : uint8_t { invalid, misc, zero, spill };
+// What one stack byte holds (Linux's STACK_INVALID, STACK_MISC, STACK_ZERO, STACK_SPILL,
+// STACK_ITER). An iterator's slots keep its state in `spilled` (kfunc_iter.cpp).
+enum class SlotByte : uint8_t { invalid, misc, zero, spill, iter };
 
 // 8 bytes of stack; bytes[0] is the slot's lowest address. `spilled` is meaningful when the slot
 // holds a spill: a register stored into its low bytes (all 8, or fewer for a scalar), whose bytes
@@ -64,6 +65,10 @@ struct VerifierState {
   // may_goto iterations on this path (Linux's may_goto_depth): a loop whose state repeats with a
   // different depth is bounded by may_goto, not infinite.
   uint32_t may_goto_depth = 0;
+  // bpf_rcu_read_lock() held, and bpf_preempt_disable() nesting (Linux's active_rcu_lock,
+  // active_preempt_lock): both must be undone before exit (kfunc_check.cpp).
+  bool active_rcu_lock = false;
+  uint32_t active_preempt_lock = 0;
   // A path the CPU may only execute speculatively (Linux's sanitize_speculative_path): checked
   // for unprivileged programs, never used to prune a real path.
   bool speculative = false;

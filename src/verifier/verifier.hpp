@@ -48,6 +48,28 @@ struct FuncInfo {
   std::string name;
 };
 
+// One parameter (or the return value) of a kernel function as its BTF prototype gives it.
+struct KfuncParam {
+  std::string name;        // the parameter's name, with Linux's suffixes ("buf__sz", "it")
+  bool pointer = false;    // a pointer; `type` is then the pointee
+  bool is_struct = false;  // the type (pointee) is a struct or union
+  std::string type;        // "int", "u64", "void", "task_struct", "bpf_iter_num"
+  uint32_t size = 0;       // bytes of the type (pointee), 0 for void or unknown
+  friend bool operator==(const KfuncParam&, const KfuncParam&) = default;
+};
+
+// A BPF_PSEUDO_KFUNC_CALL of the program: the extern function's name and the prototype the
+// program declared for it in its BTF. The verifier checks the call against its own kfunc table
+// (the kernel's prototypes and flags), as Linux checks it against vmlinux BTF.
+struct KfuncCall {
+  uint32_t insn = 0;
+  std::string name;
+  bool weak = false;
+  bool declared = false;           // whether the object's BTF gave a prototype
+  std::vector<KfuncParam> params;  // as declared by the program
+  KfuncParam ret;                  // type "void" for none
+};
+
 struct Program {
   std::vector<isa::RawInsn> insns;  // as relocated by the loader
   uint32_t prog_type = 0;           // enum bpf_prog_type
@@ -55,9 +77,11 @@ struct Program {
   std::string attach_target;  // e.g. the tracepoint for tp_btf, the function for fentry
   bool gpl = false;
   std::vector<MapInfo> maps;
-  std::vector<FuncInfo> funcs;    // empty: only the entry function (calls discover the rest)
-  std::vector<SourceLine> lines;  // sorted by insn
-  std::string name;               // for messages
+  std::vector<FuncInfo> funcs;         // empty: only the entry function (calls discover the rest)
+  std::vector<SourceLine> lines;       // sorted by insn
+  std::string name;                    // for messages
+  bool sleepable = false;              // BPF_F_SLEEPABLE (libbpf's ".s" sections and "syscall")
+  std::vector<KfuncCall> kfunc_calls;  // sorted by insn
 };
 
 struct Options {
