@@ -241,6 +241,10 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
   }
   if (id == BPF_FUNC_tail_call && st.lock.held())
     return reject("tail_call cannot be used inside bpf_spin_lock-ed region");
+  if (id == BPF_FUNC_tail_call && st.active_rcu_lock)
+    return reject("tail_call cannot be used inside bpf_rcu_read_lock-ed region");
+  if (id == BPF_FUNC_tail_call && st.active_preempt_lock)
+    return reject("tail_call cannot be used inside bpf_preempt_disable-ed region");
 
   // get_local_storage() cannot fail, so it has no flags to fail on.
   if (id == BPF_FUNC_get_local_storage &&

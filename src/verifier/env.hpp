@@ -20,6 +20,8 @@
 
 namespace userbpf::verifier {
 
+struct KfuncDef;  // kfunc_table.hpp
+
 // What a memory access does, for check_mem_access.
 enum class Access : uint8_t { read, write };
 
@@ -95,6 +97,22 @@ class Env {
   bool push_callback_call(const VerifierState& st, uint32_t func_id);
   // The exit of a callback frame: checks r0, returns to the call (iterating) or ends (async).
   bool callback_exit(VerifierState& st, bool& path_done);
+
+  // ---- kfunc_check.cpp, kfunc_iter.cpp: kernel function calls and open-coded iterators
+  bool check_kfunc_call(VerifierState& st, const isa::Insn& insn);
+  const KfuncCall* kfunc_call_at(uint32_t insn) const;  // nullptr when the loader named none
+  bool check_kfunc_mem(VerifierState& st, int regno, int64_t size, bool zero_ok);
+  bool is_iter_next_call(uint32_t insn) const;  // a call of a KF_ITER_NEXT kfunc
+  // Whether the iterator r1 points to at an iter_next call is active (Linux converges iterator
+  // loops only then).
+  bool iter_next_active(const VerifierState& st) const;
+  // An iterator argument (process_iter_arg): creates, checks or destroys its stack slots and
+  // gives the iterator's reference and first slot.
+  bool process_iter_arg(VerifierState& st, int regno, const KfuncDef& kfunc, uint32_t& ref_obj_id,
+                        uint32_t& iter_frame, size_t& iter_spi);
+  // After an iter_next call: the path where it returned an element is queued one iteration
+  // deeper, this one continues with the iterator drained and r0 = NULL.
+  bool process_iter_next(VerifierState& st, uint32_t iter_frame, size_t iter_spi);
 
   // ---- references.cpp
   uint32_t acquire_reference(VerifierState& st);  // a new reference id, held by `st`

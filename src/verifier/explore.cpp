@@ -79,6 +79,14 @@ bool stack_safe(const FuncFrame& old, const FuncFrame& cur, IdMap& ids, bool pri
   for (size_t s = 0; s < old.stack.size(); ++s) {
     const StackSlot& o = old.stack[s];
     const StackSlot& c = s < cur.stack.size() ? cur.stack[s] : empty;
+    // Iterator slots (kfunc_iter.cpp): the same iterator in the same state; the depth may differ.
+    if (o.bytes[0] == SlotByte::iter || c.bytes[0] == SlotByte::iter) {
+      if (o.bytes != c.bytes || o.spilled.btf_name != c.spilled.btf_name ||
+          o.spilled.iter_state != c.spilled.iter_state ||
+          !ids.same(o.spilled.ref_obj_id, c.spilled.ref_obj_id))
+        return false;
+      continue;
+    }
     // Root reads uninitialized stack as an unknown value: old misc bytes cover those too, unless
     // the current slot holds a pointer.
     auto ignorable = [&](size_t i) {
@@ -108,6 +116,8 @@ bool stack_safe(const FuncFrame& old, const FuncFrame& cur, IdMap& ids, bool pri
 bool states_cover(const VerifierState& old, const VerifierState& cur, bool privileged) {
   if (old.frames.size() != cur.frames.size() || old.refs.size() != cur.refs.size()) return false;
   if (old.lock.map_index != cur.lock.map_index) return false;
+  if (old.active_rcu_lock != cur.active_rcu_lock) return false;
+  if (old.active_preempt_lock != cur.active_preempt_lock) return false;
   if (old.speculative && !cur.speculative) return false;
   IdMap ids;
   if (old.lock.held() && !ids.same(old.lock.id, cur.lock.id)) return false;
@@ -133,7 +143,8 @@ void widen_regs(const RegState& old, RegState& cur) {
 
 bool states_equal_exact(const VerifierState& a, const VerifierState& b) {
   return a.frames == b.frames && a.refs == b.refs && a.lock == b.lock &&
-         a.may_goto_depth == b.may_goto_depth;
+         a.may_goto_depth == b.may_goto_depth && a.active_rcu_lock == b.active_rcu_lock &&
+         a.active_preempt_lock == b.active_preempt_lock;
 }
 
 }  // namespace
@@ -174,6 +185,11 @@ Env::Env(const Program& program, const isa::Program& decoded, const Options& opt
       // Iterating callbacks come back to their call: iterations converge there.
       prune_point_[i] = true;
       converge_point_[i] = true;
+    } else if (insn.kind == isa::Kind::call && insn.call == isa::CallKind::kfunc &&
+               is_iter_next_call(static_cast<uint32_t>(i))) {
+      // Iterator loops converge at next() (Linux's checkpoint at is_iter_next_insn).
+      prune_point_[i] = true;
+      converge_point_[i] = true;
     } else if (insn.kind == isa::Kind::lddw && insn.src == BPF_PSEUDO_FUNC) {
       prune_point_[insn.target] = true;  // a callback's entry
     }
@@ -206,7 +222,11 @@ bool Env::visit_state(VerifierState& st, bool& failed) {
   bool looping = false;
   std::vector<int32_t>& list = explored_[st.insn];
   bool pruned = false;
-  const bool converge = converge_point_[st.insn];
+  // An iterator's next() converges only while the iterator is active (is_state_visited).
+  const isa::Insn& at = decoded_.insns[st.insn];
+  const bool converge =
+      converge_point_[st.insn] &&
+      (at.kind != isa::Kind::call || at.call != isa::CallKind::kfunc || iter_next_active(st));
   int32_t latest_open = -1;
   for (int32_t index : list) {
     Checkpoint& cp = checkpoints_[index];
@@ -294,6 +314,10 @@ bool Env::check_exit(VerifierState& st, bool& path_done) {
     return true;
   }
   if (st.lock.held()) return reject("bpf_spin_unlock is missing");
+  if (st.active_rcu_lock) return reject("bpf_rcu_read_unlock is missing");
+  if (st.active_preempt_lock)
+    return reject("{} bpf_preempt_enable{} missing", st.active_preempt_lock,
+                  st.active_preempt_lock == 1 ? " is" : "(s) are");
   if (!st.refs.empty()) {
     // Linux logs every lingering reference; the first is the message.
     for (size_t i = 1; i < st.refs.size(); ++i)
@@ -364,8 +388,7 @@ Env::Step Env::do_insn(VerifierState& st) {
       }
       if (insn.call == isa::CallKind::local)
         return check_local_call(st, insn) ? Step::jumped : Step::failed;
-      reject("kernel function calls are not supported");
-      return Step::failed;
+      return check_kfunc_call(st, insn) ? Step::next : Step::failed;  // kfunc_check.cpp
     case isa::Kind::exit: {
       bool done = false;
       if (!check_exit(st, done)) return Step::failed;
