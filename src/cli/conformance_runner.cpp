@@ -1,6 +1,7 @@
 #include "cli/conformance_runner.hpp"
 
 #include "isa/decode.hpp"
+#include "jit/jit.hpp"
 #include "vm/interpreter.hpp"
 
 namespace userbpf::cli {
@@ -29,6 +30,10 @@ Result<uint64_t> run_conformance_program(std::span<const isa::RawInsn> raw,
   if (!program) return program.take_error();
   auto interp = vm::Interpreter::load(*program, suite_helpers());
   if (!interp) return interp.take_error();
+  if (options.engine == ConformanceEngine::jit && !options.checked) {
+    Status attached = jit::attach(*interp);
+    if (!attached) return attached.take_error();
+  }
 
   std::vector<uint8_t> copy(memory.begin(), memory.end());
   vm::Region region{reinterpret_cast<uint64_t>(copy.data()), copy.size(), true, "memory"};

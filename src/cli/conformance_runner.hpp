@@ -12,9 +12,12 @@
 
 namespace userbpf::cli {
 
+enum class ConformanceEngine { interp, jit };
+
 struct ConformanceRunOptions {
-  bool checked = false;      // run in the interpreter's checked mode
+  bool checked = false;      // run in the interpreter's checked mode (never the JIT)
   uint64_t insn_budget = 0;  // checked mode only; 0 = unlimited
+  ConformanceEngine engine = ConformanceEngine::interp;  // jit: unchecked runs are compiled
 };
 
 // Decodes, loads and runs `raw` over a copy of `memory`; returns r0.

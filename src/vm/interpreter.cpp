@@ -2,6 +2,7 @@
 
 #include "vm/execute.hpp"
 #include "vm/loaded_program.hpp"
+#include "vm/native_run.hpp"
 #include "vm/run_state.hpp"
 #include "vm/translate.hpp"
 
@@ -9,6 +10,7 @@ namespace userbpf::vm {
 
 struct Interpreter::Impl {
   detail::LoadedProgram program;
+  std::shared_ptr<const NativeCode> native;  // machine code for unchecked runs, if attached
 };
 
 Interpreter::Interpreter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -25,6 +27,7 @@ Result<Interpreter> Interpreter::load(const isa::Program& program, const HelperT
   detail::LoadedProgram& p = impl->program;
   p.unchecked_code = detail::bind(translated->slots, detail::handler_table<false>());
   p.checked_code = detail::bind(translated->slots, detail::handler_table<true>());
+  p.translated = std::move(translated->slots);
   p.helpers = std::move(translated->helpers);
   p.helper_ids = std::move(translated->helper_ids);
   p.function_entry = std::move(translated->function_entry);
@@ -41,6 +44,23 @@ Result<RunResult> Interpreter::run(uint64_t arg1, uint64_t arg2, const RunOption
   uint64_t executed = 0;
   uint32_t tail_calls = 0;
   for (;;) {
+    if (!hop_options.checked && current->native) {
+      detail::NativeRun native(*current->native, hop_options);
+      native.tail_calls = tail_calls;
+      const uint64_t r0 = native.run(args);
+      if (native.failed) return std::move(native.error);
+      if (native.tail_target != nullptr) {
+        current = native.tail_target->impl_.get();
+        hop_options.user = native.tail_user;
+        args[0] = native.tail_ctx;
+        args[1] = 0;
+        tail_calls = native.tail_calls;
+        continue;
+      }
+      RunResult result;
+      result.r0 = r0;
+      return result;
+    }
     detail::RunState state(current->program, hop_options);
     state.executed = executed;
     state.tail_calls = tail_calls;
@@ -61,6 +81,22 @@ Result<RunResult> Interpreter::run(uint64_t arg1, uint64_t arg2, const RunOption
     result.insns_executed = options.checked ? state.executed : 0;
     return result;
   }
+}
+
+const detail::LoadedProgram& Interpreter::loaded_program() const {
+  return impl_->program;
+}
+
+void Interpreter::attach_native(std::shared_ptr<const NativeCode> code) {
+  impl_->native = std::move(code);
+}
+
+void Interpreter::detach_native() {
+  impl_->native.reset();
+}
+
+const NativeCode* Interpreter::native() const {
+  return impl_->native.get();
 }
 
 }  // namespace userbpf::vm

@@ -19,8 +19,13 @@
 
 #include "isa/instruction.hpp"
 #include "userbpf/error.hpp"
+#include "vm/native_code.hpp"
 
 namespace userbpf::vm {
+
+namespace detail {
+struct LoadedProgram;
+}
 
 // A block of host memory a program may access in checked mode.
 struct Region {
@@ -87,7 +92,17 @@ class Interpreter {
   ~Interpreter();
 
   // Runs with r1 = arg1 and r2 = arg2 (as the conformance suite passes memory and its length).
+  // Unchecked runs execute the attached machine code when there is some; checked runs always
+  // interpret. A tail call continues in the target's engine by the same rule.
   Result<RunResult> run(uint64_t arg1, uint64_t arg2, const RunOptions& options = {}) const;
+
+  // Engines beside the interpreter (src/jit): the translated program they compile, and machine
+  // code compiled from it, attached before the program is shared (attach is not thread-safe).
+  // The vm layer never includes the JIT; jit::attach(Interpreter&) is the usual way in.
+  const detail::LoadedProgram& loaded_program() const;
+  void attach_native(std::shared_ptr<const NativeCode> code);
+  void detach_native();
+  const NativeCode* native() const;
 
   struct Impl;
 

@@ -11,12 +11,13 @@
 namespace userbpf::vm::detail {
 
 struct LoadedProgram {
-  std::vector<Slot> unchecked_code;  // bound to execute<false>'s handlers
-  std::vector<Slot> checked_code;    // bound to execute<true>'s handlers
-  std::vector<HelperFn> helpers;     // call_helper slots index this
-  std::vector<uint32_t> helper_ids;  // Linux id of helpers[i]
-  std::vector<bool> function_entry;  // instruction index -> BPF_PSEUDO_FUNC target
-  size_t insn_count = 0;             // program slots, without the sentinel
+  std::vector<Slot> unchecked_code;        // bound to execute<false>'s handlers
+  std::vector<Slot> checked_code;          // bound to execute<true>'s handlers
+  std::vector<TranslatedSlot> translated;  // before binding: what the JIT compiles
+  std::vector<HelperFn> helpers;           // call_helper slots index this
+  std::vector<uint32_t> helper_ids;        // Linux id of helpers[i]
+  std::vector<bool> function_entry;        // instruction index -> BPF_PSEUDO_FUNC target
+  size_t insn_count = 0;                   // program slots, without the sentinel
 };
 
 }  // namespace userbpf::vm::detail

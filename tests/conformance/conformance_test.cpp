@@ -1,6 +1,6 @@
 // The public eBPF conformance suite (../shared/conformance), every file at ISA v4, through the
-// interpreter in unchecked and checked mode. Counts are asserted so that a file silently dropped
-// or skipped shows as a failure.
+// interpreter in unchecked and checked mode and through the JIT. Counts are asserted so that a file
+// silently dropped or skipped shows as a failure.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -78,7 +78,15 @@ TEST(Conformance, SuiteIsPresent) {
   EXPECT_EQ(data_files(conformance_dir()).size(), kRunnablePrograms + 1);
 }
 
-TEST(Conformance, AllProgramsPassUnchecked) { expect_all_pass(run_suite({})); }
+TEST(Conformance, AllProgramsPassUnchecked) {
+  expect_all_pass(run_suite({}));
+}
+
+TEST(Conformance, AllProgramsPassJit) {
+  cli::ConformanceRunOptions options;
+  options.engine = cli::ConformanceEngine::jit;
+  expect_all_pass(run_suite(options));
+}
 
 TEST(Conformance, AllProgramsPassChecked) {
   cli::ConformanceRunOptions options;
@@ -96,7 +104,7 @@ TEST(Conformance, EveryNegativeFileIsRefused) {
     const std::string name = path.filename().string();
     SCOPED_TRACE(name);
     auto parsed = isa::parse_conformance_data(read_text(path));
-    if (!parsed) continue;  // refused: malformed file
+    if (!parsed) continue;                      // refused: malformed file
     if (parsed->has_unknown_section) continue;  // the reference runner skips the whole file
     auto raw = case_program(*parsed);
     if (name.starts_with("invalid_")) {

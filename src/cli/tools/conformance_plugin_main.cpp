@@ -1,14 +1,16 @@
 // userbpf-conformance: a plugin for the eBPF conformance suite's reference runner.
 //
-//   userbpf-conformance [HEXMEM] [--checked] [--budget N] [--engine interp]
+//   userbpf-conformance [HEXMEM] [--checked] [--budget N] [--engine interp|jit]
 //
+// --engine jit (the default where the JIT is available) compiles the program to machine code;
+// --checked and --budget always interpret (checked runs never reach the JIT).
 // The program arrives on stdin as one line of space-separated hex bytes (raw instruction images);
 // HEXMEM, when present, is the input memory as one hex string. Prints r0 in hex and exits 0, or
 // prints the error and exits 1.
 #include <cctype>
 #include <charconv>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <iterator>
 #include <string>
@@ -17,6 +19,7 @@
 
 #include "cli/conformance_runner.hpp"
 #include "isa/decode.hpp"
+#include "jit/jit.hpp"
 
 namespace {
 
@@ -40,6 +43,7 @@ bool parse_hex_byte(std::string_view token, uint8_t& out) {
 int main(int argc, char** argv) {
   std::vector<uint8_t> memory;
   userbpf::cli::ConformanceRunOptions options;
+  if (userbpf::jit::available()) options.engine = userbpf::cli::ConformanceEngine::jit;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--checked") {
@@ -49,7 +53,13 @@ int main(int argc, char** argv) {
       options.insn_budget = std::strtoull(argv[++i], nullptr, 0);
     } else if (arg == "--engine" && i + 1 < argc) {
       const std::string_view engine = argv[++i];
-      if (engine != "interp") return fail("unsupported engine '" + std::string(engine) + "'");
+      if (engine == "interp") {
+        options.engine = userbpf::cli::ConformanceEngine::interp;
+      } else if (engine == "jit" && userbpf::jit::available()) {
+        options.engine = userbpf::cli::ConformanceEngine::jit;
+      } else {
+        return fail("unsupported engine '" + std::string(engine) + "'");
+      }
     } else if (i == 1 && !arg.starts_with("--")) {
       if (arg.size() % 2 != 0) return fail("memory hex has an odd number of digits");
       for (size_t k = 0; k < arg.size(); k += 2) {

@@ -1,0 +1,265 @@
+// ALU lowering: Linux's semantics on x86-64. 32-bit forms write the 32-bit register, which the CPU
+// zero-extends; where an x86 form would not write it (a shift by 0), an explicit mov does.
+#include "jit/emitter.hpp"
+
+namespace userbpf::jit::detail {
+namespace {
+
+using Xbyak::util::eax;
+using Xbyak::util::edx;
+using Xbyak::util::r10;
+using Xbyak::util::r11;
+using Xbyak::util::r11d;
+using Xbyak::util::r9;
+using Xbyak::util::rax;
+using Xbyak::util::rcx;
+using Xbyak::util::rdx;
+
+enum class Base { add, sub, mul, div, sdiv, bor, band, lsh, rsh, mod, smod, bxor, mov, arsh };
+
+struct AluForm {
+  Base base;
+  bool is64;
+  bool reg;
+};
+
+bool alu_form(Op op, AluForm* out) {
+#define USERBPF_JIT_ALU(name)                                           \
+  case Op::name##64_reg: *out = {Base::name, true, true}; return true;  \
+  case Op::name##64_imm: *out = {Base::name, true, false}; return true; \
+  case Op::name##32_reg: *out = {Base::name, false, true}; return true; \
+  case Op::name##32_imm: *out = {Base::name, false, false}; return true;
+  switch (op) {
+    USERBPF_JIT_ALU(add)
+    USERBPF_JIT_ALU(sub)
+    USERBPF_JIT_ALU(mul)
+    USERBPF_JIT_ALU(div)
+    USERBPF_JIT_ALU(sdiv)
+    USERBPF_JIT_ALU(bor)
+    USERBPF_JIT_ALU(band)
+    USERBPF_JIT_ALU(lsh)
+    USERBPF_JIT_ALU(rsh)
+    USERBPF_JIT_ALU(mod)
+    USERBPF_JIT_ALU(smod)
+    USERBPF_JIT_ALU(bxor)
+    USERBPF_JIT_ALU(mov)
+    USERBPF_JIT_ALU(arsh)
+    default: return false;
+  }
+#undef USERBPF_JIT_ALU
+}
+
+// The immediate as the operation sees it: sign-extended to 64 bits, or its 32 bits.
+uint64_t imm_operand(int32_t imm, bool is64) {
+  return is64 ? static_cast<uint64_t>(static_cast<int64_t>(imm)) : static_cast<uint32_t>(imm);
+}
+
+}  // namespace
+
+void Emitter::emit_alu(const TranslatedSlot& s) {
+  AluForm f;
+  if (!alu_form(s.op, &f)) {
+    emit_other_alu(s);
+    return;
+  }
+  const Xbyak::Reg64& d64 = reg(s.dst);
+  const Xbyak::Reg64& s64 = reg(s.src);
+  const Xbyak::Reg d = f.is64 ? Xbyak::Reg(d64) : Xbyak::Reg(d64.cvt32());
+  const Xbyak::Reg r = f.is64 ? Xbyak::Reg(s64) : Xbyak::Reg(s64.cvt32());
+  const uint32_t imm = static_cast<uint32_t>(s.imm);  // x86 sign-extends imm32 in 64-bit forms
+
+  switch (f.base) {
+    case Base::add: f.reg ? add(d, r) : add(d, imm); return;
+    case Base::sub: f.reg ? sub(d, r) : sub(d, imm); return;
+    case Base::bor: f.reg ? or_(d, r) : or_(d, imm); return;
+    case Base::band: f.reg ? and_(d, r) : and_(d, imm); return;
+    case Base::bxor: f.reg ? xor_(d, r) : xor_(d, imm); return;
+    case Base::mul:
+      if (f.reg)
+        imul(d, r);
+      else
+        imul(d, d, static_cast<int>(s.imm));
+      return;
+    case Base::mov:
+      if (f.reg) {
+        if (f.is64 && s.dst == s.src) return;
+        mov(d, r);
+      } else if (f.is64) {
+        mov(d64, imm_operand(s.imm, true));
+      } else {
+        mov(d, imm);
+      }
+      return;
+    case Base::div: emit_div(s, f.is64, f.reg, false, false); return;
+    case Base::mod: emit_div(s, f.is64, f.reg, false, true); return;
+    case Base::sdiv: emit_div(s, f.is64, f.reg, true, false); return;
+    case Base::smod: emit_div(s, f.is64, f.reg, true, true); return;
+    case Base::lsh: emit_shift(s, f.is64, f.reg, 0); return;
+    case Base::rsh: emit_shift(s, f.is64, f.reg, 1); return;
+    case Base::arsh: emit_shift(s, f.is64, f.reg, 2); return;
+  }
+}
+
+// Division and modulo after Linux's verifier fixups: x / 0 = 0, x % 0 = x, signed x / -1 = -x and
+// signed x % -1 = 0 (x86's idiv would trap on INT_MIN / -1). div/idiv need rax:rdx (r0, r3), so
+// those are kept in r10/r9 around it; the divisor goes to r11.
+void Emitter::emit_div(const TranslatedSlot& s, bool is64, bool regsrc, bool is_signed,
+                       bool modulo) {
+  const Xbyak::Reg64& d64 = reg(s.dst);
+  const Xbyak::Reg d = is64 ? Xbyak::Reg(d64) : Xbyak::Reg(d64.cvt32());
+  const Xbyak::Reg divisor = is64 ? Xbyak::Reg(r11) : Xbyak::Reg(r11d);
+  Xbyak::Label zero, minus_one, done;
+  if (!regsrc) {
+    if (s.imm == 0) {
+      if (!modulo)
+        xor_(d64.cvt32(), d64.cvt32());
+      else if (!is64)
+        mov(d64.cvt32(), d64.cvt32());
+      return;
+    }
+    if (is_signed && s.imm == -1) {
+      if (!modulo)
+        neg(d);
+      else
+        xor_(d64.cvt32(), d64.cvt32());
+      return;
+    }
+    mov(r11, imm_operand(s.imm, is64));
+  } else {
+    const Xbyak::Reg64& s64 = reg(s.src);
+    if (is64)
+      mov(r11, s64);
+    else
+      mov(r11d, s64.cvt32());
+    test(divisor, divisor);
+    jz(zero);
+    if (is_signed) {
+      cmp(divisor, -1);
+      je(minus_one);
+    }
+  }
+  const bool dst_is_rax = s.dst == 0;
+  const bool dst_is_rdx = s.dst == 3;
+  if (!dst_is_rax) mov(r10, rax);
+  if (!dst_is_rdx) mov(r9, rdx);
+  if (is64)
+    mov(rax, d64);
+  else
+    mov(eax, d64.cvt32());
+  if (is_signed) {
+    if (is64)
+      cqo();
+    else
+      cdq();
+    idiv(divisor);
+  } else {
+    xor_(edx, edx);
+    div(divisor);
+  }
+  const Xbyak::Reg64& result = modulo ? rdx : rax;
+  if (is64)
+    mov(d64, result);
+  else
+    mov(d64.cvt32(), result.cvt32());
+  if (!dst_is_rax) mov(rax, r10);
+  if (!dst_is_rdx) mov(rdx, r9);
+  if (!regsrc) return;
+  jmp(done, T_SHORT);
+  L(zero);
+  if (!modulo)
+    xor_(d64.cvt32(), d64.cvt32());
+  else if (!is64)
+    mov(d64.cvt32(), d64.cvt32());
+  if (is_signed) {
+    jmp(done, T_SHORT);
+    L(minus_one);
+    if (!modulo)
+      neg(d);
+    else
+      xor_(d64.cvt32(), d64.cvt32());
+  }
+  L(done);
+}
+
+// kind: 0 lsh, 1 rsh, 2 arsh. The count is masked to the width (& 63 or & 31), as x86 does.
+void Emitter::emit_shift(const TranslatedSlot& s, bool is64, bool regsrc, int kind) {
+  const Xbyak::Reg64& d64 = reg(s.dst);
+  const Xbyak::Reg d = is64 ? Xbyak::Reg(d64) : Xbyak::Reg(d64.cvt32());
+  auto shift_cl = [&](const Xbyak::Reg& target) {
+    if (kind == 0)
+      shl(target, Xbyak::util::cl);
+    else if (kind == 1)
+      shr(target, Xbyak::util::cl);
+    else
+      sar(target, Xbyak::util::cl);
+  };
+  if (!regsrc) {
+    const int count = s.imm & (is64 ? 63 : 31);
+    if (count == 0) {
+      if (!is64) mov(d, d);  // the 32-bit result is still zero-extended
+      return;
+    }
+    if (kind == 0)
+      shl(d, count);
+    else if (kind == 1)
+      shr(d, count);
+    else
+      sar(d, count);
+    return;
+  }
+  const Xbyak::Reg64& s64 = reg(s.src);
+  if (bmi2_) {
+    const Xbyak::Reg32e dx = is64 ? Xbyak::Reg32e(d64) : Xbyak::Reg32e(d64.cvt32());
+    const Xbyak::Reg32e rx = is64 ? Xbyak::Reg32e(s64) : Xbyak::Reg32e(s64.cvt32());
+    if (kind == 0)
+      shlx(dx, dx, rx);
+    else if (kind == 1)
+      shrx(dx, dx, rx);
+    else
+      sarx(dx, dx, rx);
+    return;
+  }
+  // x86 shifts by cl, and cl is r4's: keep r4 in r11 meanwhile. A 32-bit shift by 0 leaves the
+  // upper half alone, so 32-bit forms end with an explicit zero-extension.
+  if (s.src == 4) {
+    shift_cl(d);
+  } else {
+    mov(r11, rcx);
+    mov(rcx, s64);
+    if (s.dst == 4) {
+      const Xbyak::Reg saved = is64 ? Xbyak::Reg(r11) : Xbyak::Reg(r11d);
+      shift_cl(saved);
+      mov(rcx, r11);
+    } else {
+      shift_cl(d);
+      mov(rcx, r11);
+    }
+  }
+  if (!is64) mov(d, d);
+}
+
+void Emitter::emit_other_alu(const TranslatedSlot& s) {
+  const Xbyak::Reg64& d = reg(s.dst);
+  const Xbyak::Reg64& r = reg(s.src);
+  switch (s.op) {
+    case Op::neg64: neg(d); return;
+    case Op::neg32: neg(d.cvt32()); return;
+    case Op::movsx64_8: movsx(d, r.cvt8()); return;
+    case Op::movsx64_16: movsx(d, r.cvt16()); return;
+    case Op::movsx64_32: movsxd(d, r.cvt32()); return;
+    case Op::movsx32_8: movsx(d.cvt32(), r.cvt8()); return;
+    case Op::movsx32_16: movsx(d.cvt32(), r.cvt16()); return;
+    case Op::nop: return;
+    case Op::trunc16: movzx(d.cvt32(), d.cvt16()); return;
+    case Op::trunc32: mov(d.cvt32(), d.cvt32()); return;
+    case Op::swap16:
+      rol(d.cvt16(), 8);
+      movzx(d.cvt32(), d.cvt16());
+      return;
+    case Op::swap32: bswap(d.cvt32()); return;
+    case Op::swap64: bswap(d); return;
+    default: throw Xbyak::Error(Xbyak::ERR_INTERNAL);
+  }
+}
+
+}  // namespace userbpf::jit::detail

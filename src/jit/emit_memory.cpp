@@ -1,0 +1,181 @@
+// Memory lowering: loads (zero- and sign-extending), stores, atomics with `lock`, load-acquire and
+// store-release (plain moves under x86's ordering), and the legacy packet loads.
+#include "jit/emitter.hpp"
+#include "vm/native_code.hpp"
+
+namespace userbpf::jit::detail {
+namespace {
+
+using Xbyak::util::eax;
+using Xbyak::util::r10;
+using Xbyak::util::r11;
+using Xbyak::util::r11d;
+using Xbyak::util::r12;
+using Xbyak::util::r8;
+using Xbyak::util::r9;
+using Xbyak::util::rax;
+using Xbyak::util::rbx;
+using Xbyak::util::rcx;
+using Xbyak::util::rdi;
+using Xbyak::util::rdx;
+using Xbyak::util::rsi;
+using Xbyak::util::rsp;
+
+Xbyak::Reg sized(const Xbyak::Reg64& r, unsigned bytes) {
+  switch (bytes) {
+    case 1: return r.cvt8();
+    case 2: return r.cvt16();
+    case 4: return r.cvt32();
+    default: return r;
+  }
+}
+
+}  // namespace
+
+bool Emitter::emit_memory(const TranslatedSlot& s, size_t index) {
+  (void)index;
+  const Xbyak::Reg64& d = reg(s.dst);
+  const Xbyak::Reg64& r = reg(s.src);
+  switch (s.op) {
+    case Op::ldx8:
+    case Op::load_acq8: movzx(d.cvt32(), mem(1, s.src, s.off)); return true;
+    case Op::ldx16:
+    case Op::load_acq16: movzx(d.cvt32(), mem(2, s.src, s.off)); return true;
+    case Op::ldx32:
+    case Op::load_acq32: mov(d.cvt32(), mem(4, s.src, s.off)); return true;
+    case Op::ldx64:
+    case Op::load_acq64: mov(d, mem(8, s.src, s.off)); return true;
+    case Op::ldxsx8: movsx(d, mem(1, s.src, s.off)); return true;
+    case Op::ldxsx16: movsx(d, mem(2, s.src, s.off)); return true;
+    case Op::ldxsx32: movsxd(d, mem(4, s.src, s.off)); return true;
+
+    case Op::st8: mov(mem(1, s.dst, s.off), static_cast<uint32_t>(s.imm) & 0xff); return true;
+    case Op::st16: mov(mem(2, s.dst, s.off), static_cast<uint32_t>(s.imm) & 0xffff); return true;
+    case Op::st32: mov(mem(4, s.dst, s.off), static_cast<uint32_t>(s.imm)); return true;
+    case Op::st64:
+      mov(mem(8, s.dst, s.off), static_cast<uint64_t>(static_cast<int64_t>(s.imm)));
+      return true;
+    case Op::stx8:
+    case Op::store_rel8: mov(mem(1, s.dst, s.off), r.cvt8()); return true;
+    case Op::stx16:
+    case Op::store_rel16: mov(mem(2, s.dst, s.off), r.cvt16()); return true;
+    case Op::stx32:
+    case Op::store_rel32: mov(mem(4, s.dst, s.off), r.cvt32()); return true;
+    case Op::stx64:
+    case Op::store_rel64:
+      mov(mem(8, s.dst, s.off), r);
+      return true;
+
+      // Atomics: Linux's x86 JIT forms. Plain read-modify-writes are `lock op`; fetch_add is
+      // `lock xadd`; xchg is implicitly locked; the fetching logic ops are a cmpxchg loop.
+#define USERBPF_JIT_ATOMIC(W, BYTES)                                                     \
+  case Op::atomic_add##W:                                                                \
+    lock();                                                                              \
+    add(mem(BYTES, s.dst, s.off), sized(r, BYTES));                                      \
+    return true;                                                                         \
+  case Op::atomic_bor##W:                                                                \
+    lock();                                                                              \
+    or_(mem(BYTES, s.dst, s.off), sized(r, BYTES));                                      \
+    return true;                                                                         \
+  case Op::atomic_band##W:                                                               \
+    lock();                                                                              \
+    and_(mem(BYTES, s.dst, s.off), sized(r, BYTES));                                     \
+    return true;                                                                         \
+  case Op::atomic_bxor##W:                                                               \
+    lock();                                                                              \
+    xor_(mem(BYTES, s.dst, s.off), sized(r, BYTES));                                     \
+    return true;                                                                         \
+  case Op::fetch_add##W:                                                                 \
+    lock();                                                                              \
+    xadd(mem(BYTES, s.dst, s.off), sized(r, BYTES));                                     \
+    return true;                                                                         \
+  case Op::fetch_bor##W: emit_fetch_logic(s, BYTES == 8, 0); return true;                \
+  case Op::fetch_band##W: emit_fetch_logic(s, BYTES == 8, 1); return true;               \
+  case Op::fetch_bxor##W: emit_fetch_logic(s, BYTES == 8, 2); return true;               \
+  case Op::xchg##W: xchg(mem(BYTES, s.dst, s.off), sized(r, BYTES)); return true;        \
+  case Op::cmpxchg##W:                                                                   \
+    lock();                                                                              \
+    cmpxchg(mem(BYTES, s.dst, s.off), sized(r, BYTES));                                  \
+    /* on success a 32-bit cmpxchg leaves rax's upper half alone: r0 is zero-extended */ \
+    if (BYTES == 4) mov(eax, eax);                                                       \
+    return true;
+      USERBPF_JIT_ATOMIC(32, 4)
+      USERBPF_JIT_ATOMIC(64, 8)
+#undef USERBPF_JIT_ATOMIC
+
+    case Op::ld_abs8: emit_packet_load(s, false, 1); return true;
+    case Op::ld_abs16: emit_packet_load(s, false, 2); return true;
+    case Op::ld_abs32: emit_packet_load(s, false, 4); return true;
+    case Op::ld_ind8: emit_packet_load(s, true, 1); return true;
+    case Op::ld_ind16: emit_packet_load(s, true, 2); return true;
+    case Op::ld_ind32: emit_packet_load(s, true, 4); return true;
+    default: return false;
+  }
+}
+
+// src = fetch_<logic>(dst + off, src): a cmpxchg loop with rax (r0) kept in r10 meanwhile and the
+// address in r9, so dst, src and r0 may be any registers (Linux's x86 JIT does the same).
+void Emitter::emit_fetch_logic(const TranslatedSlot& s, bool is64, int logic) {
+  const unsigned bytes = is64 ? 8 : 4;
+  const Xbyak::Reg64& r = reg(s.src);
+  lea(r9, ptr[reg(s.dst) + static_cast<int>(s.off)]);
+  mov(r10, rax);
+  const Xbyak::Reg64& operand = s.src == 0 ? r10 : r;
+  const Xbyak::Address slot = is64 ? qword[r9] : dword[r9];
+  if (is64)
+    mov(rax, slot);
+  else
+    mov(eax, slot);
+  Xbyak::Label retry;
+  L(retry);
+  mov(r11, rax);
+  const Xbyak::Reg value = sized(r11, bytes);
+  if (logic == 0)
+    or_(value, sized(operand, bytes));
+  else if (logic == 1)
+    and_(value, sized(operand, bytes));
+  else
+    xor_(value, sized(operand, bytes));
+  lock();
+  cmpxchg(slot, value);
+  jne(retry, T_SHORT);
+  if (s.src != 0) {
+    if (is64)
+      mov(r, rax);
+    else
+      mov(r.cvt32(), eax);
+    mov(rax, r10);
+  }
+}
+
+// Linux's bpf_gen_ld_abs(): r1 = ctx (r6), r2 = the offset, r0 = the big-endian value, and when
+// the read is out of bounds the current function returns 0. r3..r5 are kept, as in the
+// interpreter. The read itself is vm::native_packet_load.
+void Emitter::emit_packet_load(const TranslatedSlot& s, bool indirect, unsigned size) {
+  const uint64_t imm = static_cast<uint64_t>(static_cast<int64_t>(s.imm));
+  if (indirect) {
+    mov(r10, reg(s.src));
+    add(r10, static_cast<uint32_t>(s.imm));
+  } else {
+    mov(r10, imm);
+  }
+  push(rdx);
+  push(rcx);
+  push(r8);
+  push(r10);  // four pushes: the stack stays 16-byte aligned for the call
+  mov(rdi, r12);
+  mov(rsi, r10);
+  mov(edx, size);
+  mov(rax, reinterpret_cast<uint64_t>(&vm::native_packet_load));
+  call(rax);
+  mov(r11, rdx);  // ok
+  pop(rsi);       // r2 = the offset
+  pop(r8);
+  pop(rcx);
+  pop(rdx);
+  mov(rdi, rbx);  // r1 = r6
+  test(r11, r11);
+  jz(return_zero_);
+}
+
+}  // namespace userbpf::jit::detail

@@ -1,0 +1,352 @@
+#include "jit/emitter.hpp"
+
+#include <xbyak/xbyak_util.h>
+
+#include <cstddef>
+#include <limits>
+
+#include "vm/execute.hpp"
+#include "vm/native_code.hpp"
+
+namespace userbpf::jit::detail {
+namespace {
+
+using Xbyak::util::r10;
+using Xbyak::util::r11;
+using Xbyak::util::r12;
+using Xbyak::util::r13;
+using Xbyak::util::r14;
+using Xbyak::util::r15;
+using Xbyak::util::r8;
+using Xbyak::util::r9;
+using Xbyak::util::rax;
+using Xbyak::util::rbp;
+using Xbyak::util::rbx;
+using Xbyak::util::rcx;
+using Xbyak::util::rdi;
+using Xbyak::util::rdx;
+using Xbyak::util::rsi;
+using Xbyak::util::rsp;
+
+constexpr uint32_t kFrameReserve = 528;  // 512 bytes of eBPF stack, may_goto counter, padding
+static_assert(8 + 5 * 8 + kFrameReserve == vm::kNativeFrameBytes);
+static_assert(vm::kNativeFrameBytes % 16 == 0);
+
+#define STATE_FIELD(field) (r12 + static_cast<int>(offsetof(vm::NativeState, field)))
+
+bool has_cpu_bmi2() {
+  static const bool bmi2 = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tBMI2);
+  return bmi2;
+}
+
+// Can execution continue from this instruction into the next slot?
+bool falls_through(Op op) {
+  return op != Op::exit && op != Op::ja && op != Op::fell_off && op != Op::core_poisoned;
+}
+
+}  // namespace
+
+Emitter::Emitter(const vm::detail::LoadedProgram& program, const CompileOptions& options,
+                 HeapAllocator* allocator)
+    : Xbyak::CodeGenerator(4096, Xbyak::AutoGrow, allocator),
+      program_(program),
+      options_(options),
+      bmi2_(options.use_bmi2 && has_cpu_bmi2()),
+      regs_{rax, rdi, rsi, rdx, rcx, r8, rbx, r13, r14, r15, rbp},
+      body_(program.insn_count),
+      function_(program.insn_count),
+      is_target_(program.insn_count, false),
+      is_function_(program.insn_count, false) {
+  setDefaultJmpNEAR(true);
+  const size_t n = program.insn_count;
+  is_function_[0] = true;
+  for (size_t i = 0; i < n; ++i) {
+    const TranslatedSlot& s = program.translated[i];
+    const int64_t next = static_cast<int64_t>(i) + 1;
+    switch (s.op) {
+      case Op::ja: is_target_[static_cast<size_t>(next + s.imm)] = true; break;
+      case Op::call_local: is_function_[static_cast<size_t>(next + s.imm)] = true; break;
+      case Op::may_goto:
+        has_may_goto_ = true;
+        is_target_[static_cast<size_t>(next + s.off)] = true;
+        break;
+      case Op::lddw: ++i; break;
+      default:
+        if (vm::detail::Op::jeq64_reg <= s.op && s.op <= vm::detail::Op::jsle32_imm)
+          is_target_[static_cast<size_t>(next + s.off)] = true;
+        break;
+    }
+  }
+  for (size_t i = 0; i < program.function_entry.size(); ++i)
+    if (program.function_entry[i]) is_function_[i] = true;
+}
+
+Xbyak::Address Emitter::mem(unsigned bytes, uint8_t base, int16_t off) const {
+  const Xbyak::RegExp address = reg(base) + static_cast<int>(off);
+  switch (bytes) {
+    case 1: return byte[address];
+    case 2: return word[address];
+    case 4: return dword[address];
+    default: return qword[address];
+  }
+}
+
+void Emitter::emit_all() {
+  emit_trampoline();
+  const size_t n = program_.insn_count;
+  function_offsets.assign(n, std::numeric_limits<size_t>::max());
+  insn_offsets.assign(n, 0);
+  for (size_t i = 0; i < n; ++i) {
+    if (is_function_[i]) {
+      // Falling into a function from the code before it stays in the same frame (as in the
+      // interpreter, where frames exist only by calls): skip the prologue.
+      if (i > 0 && falls_through(program_.translated[i - 1].op)) jmp(body_[i]);
+      function_offsets[i] = getSize();
+      L(function_[i]);
+      emit_prologue();
+    }
+    insn_offsets[i] = static_cast<uint32_t>(getSize());
+    L(body_[i]);
+    emit_insn(i);
+    if (program_.translated[i].op == Op::lddw) {
+      ++i;
+      insn_offsets[i] = static_cast<uint32_t>(getSize());
+    }
+  }
+  // The interpreter's sentinel: running past the last instruction is a fault.
+  emit_fault(static_cast<uint32_t>(vm::NativeFault::fell_off), n - 1);
+  emit_cold_stubs();
+  ready();
+}
+
+// uint64_t entry(NativeState* state, const uint64_t* args, const void* function, uint64_t reserve)
+void Emitter::emit_trampoline() {
+  trampoline_offset = getSize();
+  push(rbp);
+  push(rbx);
+  push(r12);
+  push(r13);
+  push(r14);
+  push(r15);
+  mov(r12, rdi);
+  // Nested entries (callbacks) keep the outer entry's abort target and call limit.
+  push(qword[STATE_FIELD(entry_rsp)]);
+  push(qword[STATE_FIELD(call_limit)]);
+  sub(rsp, 8);  // 6 + 2 pushes + 8: the stack is 16-byte aligned at the call below
+  mov(qword[STATE_FIELD(entry_rsp)], rsp);
+  mov(rax, rsp);
+  sub(rax, rcx);
+  mov(qword[STATE_FIELD(call_limit)], rax);
+  mov(r11, rdx);
+  mov(r10, rsi);
+  mov(rdi, qword[r10]);
+  mov(rsi, qword[r10 + 8]);
+  mov(rdx, qword[r10 + 16]);
+  mov(rcx, qword[r10 + 24]);
+  mov(r8, qword[r10 + 32]);
+  // The interpreter starts every frame with r0 and r6..r9 zero.
+  xor_(eax, eax);
+  xor_(ebx, ebx);
+  xor_(r13d, r13d);
+  xor_(r14d, r14d);
+  xor_(r15d, r15d);
+  call(r11);
+  L(trampoline_exit_);
+  add(rsp, 8);
+  pop(qword[STATE_FIELD(call_limit)]);
+  pop(qword[STATE_FIELD(entry_rsp)]);
+  pop(r15);
+  pop(r14);
+  pop(r13);
+  pop(r12);
+  pop(rbx);
+  pop(rbp);
+  ret();
+
+  // Leaving the program from any depth: the trampoline's frame is at entry_rsp.
+  L(abort_);
+  mov(rsp, qword[STATE_FIELD(entry_rsp)]);
+  xor_(eax, eax);
+  jmp(trampoline_exit_);
+}
+
+void Emitter::emit_prologue() {
+  push(rbp);
+  push(rbx);
+  push(r13);
+  push(r14);
+  push(r15);
+  sub(rsp, kFrameReserve);
+  lea(rbp, ptr[rsp + isa::kStackSize]);
+  if (has_may_goto_) mov(qword[rbp], static_cast<uint32_t>(vm::detail::kMayGotoLoops));
+}
+
+void Emitter::emit_epilogue() {
+  add(rsp, kFrameReserve);
+  pop(r15);
+  pop(r14);
+  pop(r13);
+  pop(rbx);
+  pop(rbp);
+  ret();
+}
+
+void Emitter::emit_fault(uint32_t reason, size_t index) {
+  mov(dword[STATE_FIELD(call_site)], static_cast<uint32_t>(index));
+  mov(rdi, r12);
+  mov(esi, reason);
+  mov(rax, reinterpret_cast<uint64_t>(&vm::native_fault));
+  call(rax);
+  jmp(abort_);
+}
+
+void Emitter::emit_cold_stubs() {
+  L(return_zero_);
+  xor_(eax, eax);
+  emit_epilogue();
+  for (CallStub& stub : depth_stubs_) {
+    L(stub.label);
+    emit_fault(static_cast<uint32_t>(vm::NativeFault::call_depth), stub.index);
+  }
+}
+
+void Emitter::emit_helper_call(const TranslatedSlot& s, size_t index) {
+  const vm::HelperFn fn = program_.helpers[static_cast<size_t>(s.imm)];
+  mov(dword[STATE_FIELD(call_site)], static_cast<uint32_t>(index));
+  mov(qword[STATE_FIELD(call_rsp)], rsp);
+  mov(r9, qword[STATE_FIELD(context)]);
+  mov(rax, reinterpret_cast<uint64_t>(fn));
+  call(rax);
+  // A tail call, or a fault in a callback the helper ran, leaves the program.
+  cmp(byte[STATE_FIELD(stop)], 0);
+  jne(abort_);
+}
+
+void Emitter::emit_local_call(const TranslatedSlot& s, size_t index) {
+  depth_stubs_.emplace_back();
+  CallStub& stub = depth_stubs_.back();
+  stub.index = index;
+  cmp(rsp, qword[STATE_FIELD(call_limit)]);
+  jb(stub.label);
+  call(function_[index + 1 + static_cast<size_t>(static_cast<int64_t>(s.imm))]);
+}
+
+bool Emitter::emit_jump(const TranslatedSlot& s, size_t index) {
+  const size_t next = index + 1;
+  if (s.op == Op::ja) {
+    jmp(body_[next + static_cast<size_t>(static_cast<int64_t>(s.imm))]);
+    return true;
+  }
+  if (s.op == Op::may_goto) {
+    // Linux's rewrite: while the frame's counter is non-zero, decrement and fall through.
+    cmp(qword[rbp], 0);
+    je(body_[next + static_cast<size_t>(static_cast<int64_t>(s.off))]);
+    sub(qword[rbp], 1);
+    return true;
+  }
+  if (s.op < Op::jeq64_reg || s.op > Op::jsle32_imm) return false;
+
+  enum Cond { c_jeq, c_jgt, c_jge, c_jset, c_jne, c_jsgt, c_jsge, c_jlt, c_jle, c_jslt, c_jsle };
+  Cond cond = c_jeq;
+  bool is64 = true, regsrc = true;
+#define USERBPF_JIT_JCC(name)                    \
+  case Op::name##64_reg: cond = c_##name; break; \
+  case Op::name##64_imm:                         \
+    cond = c_##name;                             \
+    regsrc = false;                              \
+    break;                                       \
+  case Op::name##32_reg:                         \
+    cond = c_##name;                             \
+    is64 = false;                                \
+    break;                                       \
+  case Op::name##32_imm:                         \
+    cond = c_##name;                             \
+    is64 = false;                                \
+    regsrc = false;                              \
+    break;
+  switch (s.op) {
+    USERBPF_JIT_JCC(jeq)
+    USERBPF_JIT_JCC(jgt)
+    USERBPF_JIT_JCC(jge)
+    USERBPF_JIT_JCC(jne)
+    USERBPF_JIT_JCC(jsgt)
+    USERBPF_JIT_JCC(jsge)
+    USERBPF_JIT_JCC(jlt)
+    USERBPF_JIT_JCC(jle)
+    USERBPF_JIT_JCC(jslt)
+    USERBPF_JIT_JCC(jsle)
+    USERBPF_JIT_JCC(jset)
+    default: return false;
+  }
+#undef USERBPF_JIT_JCC
+  const Xbyak::Reg64& d = reg(s.dst);
+  const Xbyak::Reg64& r = reg(s.src);
+  if (cond == c_jset) {
+    if (regsrc) {
+      if (is64)
+        test(d, r);
+      else
+        test(d.cvt32(), r.cvt32());
+    } else {
+      if (is64)
+        test(d, static_cast<uint32_t>(s.imm));  // sign-extended by the CPU, as Linux's imm
+      else
+        test(d.cvt32(), static_cast<uint32_t>(s.imm));
+    }
+  } else if (regsrc) {
+    if (is64)
+      cmp(d, r);
+    else
+      cmp(d.cvt32(), r.cvt32());
+  } else if (s.imm == 0 && (cond == c_jeq || cond == c_jne)) {
+    if (is64)
+      test(d, d);
+    else
+      test(d.cvt32(), d.cvt32());
+  } else {
+    if (is64)
+      cmp(d, s.imm);
+    else
+      cmp(d.cvt32(), s.imm);
+  }
+  Xbyak::Label& target = body_[next + static_cast<size_t>(static_cast<int64_t>(s.off))];
+  switch (cond) {
+    case c_jeq: je(target); break;
+    case c_jne: jne(target); break;
+    case c_jset: jnz(target); break;
+    case c_jgt: ja(target); break;
+    case c_jge: jae(target); break;
+    case c_jlt: jb(target); break;
+    case c_jle: jbe(target); break;
+    case c_jsgt: jg(target); break;
+    case c_jsge: jge(target); break;
+    case c_jslt: jl(target); break;
+    case c_jsle: jle(target); break;
+  }
+  return true;
+}
+
+void Emitter::emit_insn(size_t index) {
+  const TranslatedSlot& s = program_.translated[index];
+  switch (s.op) {
+    case Op::exit: emit_epilogue(); return;
+    case Op::call_helper: emit_helper_call(s, index); return;
+    case Op::call_local: emit_local_call(s, index); return;
+    case Op::lddw: {
+      const uint64_t value = program_.translated[index + 1].value;
+      mov(reg(s.dst), value);
+      return;
+    }
+    case Op::fell_off:
+    case Op::lddw_tail: emit_fault(static_cast<uint32_t>(vm::NativeFault::fell_off), index); return;
+    case Op::core_poisoned:
+      emit_fault(static_cast<uint32_t>(vm::NativeFault::core_poisoned), index);
+      return;
+    default: break;
+  }
+  if (emit_jump(s, index)) return;
+  if (emit_memory(s, index)) return;
+  emit_alu(s);
+}
+
+}  // namespace userbpf::jit::detail

@@ -1,0 +1,49 @@
+// One run of a program's machine code (NativeCode): the CallContext its helpers see, with the
+// interpreter's semantics for callbacks (call_function), tail calls and faults. Lives on the
+// caller's stack for the duration of Interpreter::run, like RunState.
+#pragma once
+
+#include <cstdint>
+
+#include "userbpf/error.hpp"
+#include "vm/interpreter.hpp"
+#include "vm/native_code.hpp"
+
+namespace userbpf::vm::detail {
+
+class NativeRun final : public CallContext {
+ public:
+  NativeRun(const NativeCode& code, const RunOptions& options);
+
+  // Runs the program from its first instruction with r1..r5 = args; returns r0. On a fault
+  // (failed) or a requested tail call (tail_target) the return value is meaningless.
+  uint64_t run(const uint64_t (&args)[5]);
+
+  // CallContext. Native runs are unchecked: they trust the verifier, so regions are not kept.
+  void add_region(const Region& region) override;
+  bool can_access(uint64_t addr, uint64_t size, bool write) const override;
+  Result<uint64_t> call_function(uint64_t handle, uint64_t r1, uint64_t r2, uint64_t r3,
+                                 uint64_t r4, uint64_t r5) override;
+  bool request_tail_call(const Interpreter& target, void* target_user, uint64_t ctx) override;
+
+  // Records the run's first error at the current call site and stops the machine code.
+  void fail(Errc code, std::string message);
+
+  NativeState state;
+  bool failed = false;
+  Error error;
+  const Interpreter* tail_target = nullptr;
+  void* tail_user = nullptr;
+  uint64_t tail_ctx = 0;
+  uint32_t tail_calls = 0;  // made so far in this run (carried across programs)
+
+ private:
+  // Call depth of the frame that made the current helper call (0 = the program's main frame).
+  uint32_t helper_depth() const;
+  uint64_t enter(const void* function, const uint64_t (&args)[5], uint32_t depth);
+
+  const NativeCode& code_;
+  uint32_t base_depth_ = 0;  // depth of the frame the innermost trampoline entered
+};
+
+}  // namespace userbpf::vm::detail

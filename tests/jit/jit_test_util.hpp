@@ -1,0 +1,93 @@
+// Shared helpers of the JIT tests: load a raw program once for the interpreter and once with the
+// JIT attached, run both over private copies of the same memory, and compare everything.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "../../bench/raw_builder.hpp"
+#include "isa/decode.hpp"
+#include "jit/jit.hpp"
+#include "vm/interpreter.hpp"
+
+namespace userbpf::jit::testing {
+
+using isa::RawInsn;
+using rawasm::Builder;
+
+inline Result<vm::Interpreter> load(const std::vector<RawInsn>& code, bool with_jit,
+                                    const vm::HelperTable& helpers = {},
+                                    const CompileOptions& options = {}) {
+  auto program = isa::decode(code);
+  if (!program) return program.take_error();
+  auto interp = vm::Interpreter::load(*program, helpers);
+  if (!interp) return interp.take_error();
+  if (with_jit) {
+    Status attached = attach(*interp, options);
+    if (!attached) return attached.take_error();
+  }
+  return interp;
+}
+
+struct EngineResult {
+  bool ok = false;
+  uint64_t r0 = 0;
+  Error error;
+  std::vector<uint8_t> memory;
+};
+
+// Runs `code` with r1 = a copy of `memory` (or 0 when empty), r2 = its size.
+inline EngineResult run_engine(const std::vector<RawInsn>& code, bool with_jit,
+                               const std::vector<uint8_t>& memory = {},
+                               const vm::HelperTable& helpers = {}, void* user = nullptr,
+                               const CompileOptions& options = {},
+                               std::span<const uint8_t> packet = {}) {
+  EngineResult out;
+  out.memory = memory;
+  auto interp = load(code, with_jit, helpers, options);
+  if (!interp) {
+    ADD_FAILURE() << (with_jit ? "jit" : "interp") << " load: " << interp.error().to_string();
+    out.error = interp.take_error();
+    return out;
+  }
+  EXPECT_EQ(interp->native() != nullptr, with_jit);
+  vm::RunOptions run;
+  run.user = user;
+  run.packet = packet;
+  const uint64_t r1 = out.memory.empty() ? 0 : reinterpret_cast<uint64_t>(out.memory.data());
+  auto r = interp->run(r1, out.memory.size(), run);
+  if (r) {
+    out.ok = true;
+    out.r0 = r->r0;
+  } else {
+    out.error = r.take_error();
+  }
+  return out;
+}
+
+// Both engines agree on success, r0, the error (code and instruction) and the memory. Returns the
+// JIT's result.
+inline EngineResult expect_same(const std::vector<RawInsn>& code,
+                                const std::vector<uint8_t>& memory = {},
+                                const vm::HelperTable& helpers = {},
+                                const CompileOptions& options = {},
+                                std::span<const uint8_t> packet = {}) {
+  EngineResult interp = run_engine(code, false, memory, helpers, nullptr, {}, packet);
+  EngineResult jit = run_engine(code, true, memory, helpers, nullptr, options, packet);
+  EXPECT_EQ(interp.ok, jit.ok) << "interp: " << interp.error.to_string()
+                               << " jit: " << jit.error.to_string();
+  if (interp.ok && jit.ok) {
+    EXPECT_EQ(interp.r0, jit.r0) << std::hex << "interp r0 0x" << interp.r0 << ", jit r0 0x"
+                                 << jit.r0;
+  } else if (!interp.ok && !jit.ok) {
+    EXPECT_EQ(interp.error.code, jit.error.code);
+    EXPECT_EQ(interp.error.where.insn, jit.error.where.insn);
+  }
+  EXPECT_EQ(interp.memory, jit.memory) << "memory differs";
+  return jit;
+}
+
+}  // namespace userbpf::jit::testing
