@@ -48,7 +48,7 @@ bool falls_through(Op op) {
 
 Emitter::Emitter(const vm::detail::LoadedProgram& program, const CompileOptions& options,
                  HeapAllocator* allocator)
-    : Xbyak::CodeGenerator(4096, Xbyak::AutoGrow, allocator),
+    : Xbyak::CodeGenerator(64 + program.insn_count * 16, Xbyak::AutoGrow, allocator),
       program_(program),
       options_(options),
       bmi2_(options.use_bmi2 && has_cpu_bmi2()),
@@ -97,16 +97,21 @@ void Emitter::emit_all() {
   function_offsets.assign(n, std::numeric_limits<size_t>::max());
   insn_offsets.assign(n, 0);
   for (size_t i = 0; i < n; ++i) {
+    bool labelled = is_target_[i];
     if (is_function_[i]) {
       // Falling into a function from the code before it stays in the same frame (as in the
       // interpreter, where frames exist only by calls): skip the prologue.
-      if (i > 0 && falls_through(program_.translated[i - 1].op)) jmp(body_[i]);
+      if (i > 0 && falls_through(program_.translated[i - 1].op)) {
+        jmp(body_[i]);
+        labelled = true;
+      }
       function_offsets[i] = getSize();
       L(function_[i]);
       emit_prologue();
     }
     insn_offsets[i] = static_cast<uint32_t>(getSize());
-    L(body_[i]);
+    // Only jump targets get a label: xbyak's labels are hash-map entries, the bulk of compile time.
+    if (labelled) L(body_[i]);
     emit_insn(i);
     if (program_.translated[i].op == Op::lddw) {
       ++i;
