@@ -38,7 +38,8 @@ struct Options {
 struct Cell {
   bool ran = false;
   double median_ns = 0;
-  std::string problem;  // why there is no figure, or the disagreement
+  bool checked = false;  // userbpf ran it in the checked interpreter (its verifier refused it)
+  std::string problem;   // why there is no figure, or the disagreement
 };
 
 struct Row {
@@ -130,7 +131,7 @@ std::string time_text(const Cell& cell) {
     std::snprintf(buf, sizeof buf, "%.2f µs", ns / 1000);
   else
     std::snprintf(buf, sizeof buf, "%.1f ns", ns);
-  return buf;
+  return std::string(buf) + (cell.checked ? " (checked)" : "");
 }
 
 std::optional<double> ratio(const Row& row, EngineKind a, EngineKind b) {
@@ -176,6 +177,7 @@ Row run_case(const SuiteCase& c, const Options& o, const std::vector<uint8_t>& f
     if (p.insns) row.insns = p.insns;
     if (kind == EngineKind::jit) row.compile_us = p.compile_us;
     if (!p.note.empty()) row.notes.push_back(std::string(engine_name(kind)) + ": " + p.note);
+    cell.checked = kind == EngineKind::interp && !p.note.empty();
     auto outcome = p.run_once(frame);
     if (!outcome) {
       cell.problem = outcome.error().to_string();
