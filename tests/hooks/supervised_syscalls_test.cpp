@@ -5,25 +5,20 @@
 #include <signal.h>
 #include <stdlib.h>
 
-#include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
-#include <mutex>
-#include <thread>
 
 #include "hooks/supervisor.hpp"
 #include "hooks/syscall_dispatcher.hpp"
 #include "object/object.hpp"
 #include "runtime/runtime.hpp"
+#include "support/supervised_run.hpp"
 
 namespace userbpf::hooks {
 namespace {
 
-namespace fs = std::filesystem;
 constexpr size_t kNameLen = 64;
 
 std::string hook_object() {
@@ -33,12 +28,8 @@ std::string hook_object() {
 class SupervisedSyscalls : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/userbpf-hooks-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    auto rt = runtime::Runtime::open(dir_ / "state");
-    ASSERT_TRUE(rt) << rt.error().message;
-    rt_.emplace(std::move(*rt));
+    ASSERT_NE(temp_.runtime(), nullptr) << temp_.error();
+    rt_ = temp_.runtime();
     auto obj = object::open(hook_object());
     ASSERT_TRUE(obj) << obj.error().to_string();
     auto loaded = rt_->load(*obj);
@@ -55,41 +46,23 @@ class SupervisedSyscalls : public ::testing::Test {
     dispatcher_.set_on_error([this](const runtime::ProgramRecord& r, const Error& e) {
       run_errors_.push_back(r.name + ": " + e.to_string());
     });
-    for (const char* name : {"a", "b", "c"}) std::ofstream(dir_ / name) << name << "\n";
+    for (const char* name : {"a", "b", "c"}) std::ofstream(temp_.path(name)) << name << "\n";
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // Runs `script` under sh, with a watchdog that detaches after 30 s so a bug cannot hang.
   Result<CommandOutcome> run_script(const std::string& script) {
-    std::mutex m;
-    std::condition_variable done_cv;
-    bool done = false;
-    std::thread watchdog([&] {
-      sigset_t all;
-      sigfillset(&all);
-      pthread_sigmask(SIG_BLOCK, &all, nullptr);
-      std::unique_lock lock(m);
-      if (!done_cv.wait_for(lock, std::chrono::seconds(30), [&] { return done; })) {
-        supervisor_.request_stop();
-      }
-    });
     CommandSpec command;
     command.argv = {"sh", "-c", script};
-    auto outcome = supervisor_.run(command, dispatcher_.interest(), dispatcher_);
-    {
-      std::lock_guard lock(m);
-      done = true;
-    }
-    done_cv.notify_one();
-    watchdog.join();
-    if (outcome) {
-      EXPECT_FALSE(outcome->detached) << "the watchdog had to stop: " << script;
-    }
+    bool stopped = false;
+    auto outcome = userbpf::testing::with_watchdog(
+        supervisor_, std::chrono::seconds(30),
+        [&] { return supervisor_.run(command, dispatcher_.interest(), dispatcher_); }, &stopped);
+    EXPECT_FALSE(stopped) << "the watchdog had to stop: " << script;
     EXPECT_TRUE(run_errors_.empty()) << run_errors_.front();
     return outcome;
   }
 
-  std::string path(const char* name) const { return (dir_ / name).string(); }
+  std::string path(const char* name) const { return temp_.path(name); }
 
   // A name-keyed map value (the maps use char[64] keys).
   template <class T>
@@ -119,8 +92,8 @@ class SupervisedSyscalls : public ::testing::Test {
     return total;
   }
 
-  fs::path dir_;
-  std::optional<runtime::Runtime> rt_;
+  userbpf::testing::TempRuntime temp_{"userbpf-hooks"};
+  runtime::Runtime* rt_ = nullptr;
   SyscallDispatcher dispatcher_;
   PtraceSupervisor supervisor_;
   std::map<std::string, std::shared_ptr<maps::Map>> maps_;

@@ -8,26 +8,23 @@
 #include <sys/wait.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include "hooks/event_dispatcher.hpp"
 #include "hooks/supervisor.hpp"
 #include "hooks/uprobe_target.hpp"
 #include "object/object.hpp"
 #include "runtime/runtime.hpp"
+#include "support/supervised_run.hpp"
 
 namespace userbpf::hooks {
 namespace {
 
-namespace fs = std::filesystem;
 
 constexpr uint64_t kCookie = 0xC00C1E;
 
@@ -64,14 +61,9 @@ std::optional<uint64_t> nm_address(const std::string& file, const std::string& s
 class Uprobes : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/userbpf-uprobes-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    auto rt = runtime::Runtime::open(dir_ / "state");
-    ASSERT_TRUE(rt) << rt.error().message;
-    rt_.emplace(std::move(*rt));
+    ASSERT_NE(temp_.runtime(), nullptr) << temp_.error();
+    rt_ = temp_.runtime();
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // Loads the programs and attaches those `wanted` accepts: by section, and the bare
   // SEC("uprobe") one at target_add's file offset with kCookie.
@@ -107,26 +99,12 @@ class Uprobes : public ::testing::Test {
   Result<CommandOutcome> run(std::vector<std::string> argv,
                              std::chrono::milliseconds stop_after = std::chrono::seconds(60),
                              bool kill_on_exit = true) {
-    std::mutex m;
-    std::condition_variable done_cv;
-    bool done = false;
-    std::thread watchdog([&] {
-      sigset_t all;
-      sigfillset(&all);
-      pthread_sigmask(SIG_BLOCK, &all, nullptr);
-      std::unique_lock lock(m);
-      if (!done_cv.wait_for(lock, stop_after, [&] { return done; })) supervisor_.request_stop();
-    });
     CommandSpec command;
     command.argv = std::move(argv);
     command.kill_on_exit = kill_on_exit;
-    auto outcome = supervisor_.run(command, dispatcher_.interest(), dispatcher_);
-    {
-      std::lock_guard lock(m);
-      done = true;
-    }
-    done_cv.notify_one();
-    watchdog.join();
+    auto outcome = userbpf::testing::with_watchdog(supervisor_, stop_after, [&] {
+      return supervisor_.run(command, dispatcher_.interest(), dispatcher_);
+    });
     EXPECT_TRUE(run_errors_.empty()) << run_errors_.front();
     return outcome;
   }
@@ -160,8 +138,8 @@ class Uprobes : public ::testing::Test {
     }
   }
 
-  fs::path dir_;
-  std::optional<runtime::Runtime> rt_;
+  userbpf::testing::TempRuntime temp_{"userbpf-uprobes"};
+  runtime::Runtime* rt_ = nullptr;
   EventDispatcher dispatcher_;
   PtraceSupervisor supervisor_;
   std::map<std::string, std::shared_ptr<maps::Map>> maps_;

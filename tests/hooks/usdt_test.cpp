@@ -15,20 +15,18 @@
 
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include "hooks/supervisor.hpp"
 #include "hooks/usdt_attach.hpp"
 #include "object/object.hpp"
 #include "object/usdt_notes.hpp"
 #include "runtime/runtime.hpp"
+#include "support/supervised_run.hpp"
 #include "userbpf/ringbuf.hpp"
 
 namespace userbpf::hooks {
@@ -62,12 +60,8 @@ std::string usdt_object() {
 class Usdt : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/userbpf-usdt-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    auto rt = runtime::Runtime::open(dir_ / "state");
-    ASSERT_TRUE(rt) << rt.error().message;
-    rt_.emplace(std::move(*rt));
+    ASSERT_NE(temp_.runtime(), nullptr) << temp_.error();
+    rt_ = temp_.runtime();
     auto obj = object::open(usdt_object());
     ASSERT_TRUE(obj) << obj.error().to_string();
     auto loaded = rt_->load(*obj);
@@ -77,8 +71,6 @@ class Usdt : public ::testing::Test {
       run_errors_.push_back(r.name + ": " + e.to_string());
     });
   }
-  void TearDown() override { fs::remove_all(dir_); }
-
   const runtime::ProgramRecord& program(const std::string& name) {
     for (const auto& p : programs_) {
       if (p.name == name) return p;
@@ -103,39 +95,22 @@ class Usdt : public ::testing::Test {
 
   // Runs the probe binary under supervision (through sh, its output to a file), with a watchdog.
   Result<CommandOutcome> run_probes() {
-    std::mutex m;
-    std::condition_variable done_cv;
-    bool done = false;
-    std::thread watchdog([&] {
-      sigset_t all;
-      sigfillset(&all);
-      pthread_sigmask(SIG_BLOCK, &all, nullptr);
-      std::unique_lock lock(m);
-      if (!done_cv.wait_for(lock, std::chrono::seconds(30), [&] { return done; })) {
-        supervisor_.request_stop();
-      }
-    });
     CommandSpec command;
     command.argv = {"sh", "-c",
                     std::string(USERBPF_USDT_PROBES) + " " + std::to_string(kIterations) + " >" +
-                        (dir_ / "out").string()};
-    auto outcome = supervisor_.run(command, attacher_.interest(), attacher_.sink());
+                        temp_.path("out")};
+    bool stopped = false;
+    auto outcome = userbpf::testing::with_watchdog(
+        supervisor_, std::chrono::seconds(30),
+        [&] { return supervisor_.run(command, attacher_.interest(), attacher_.sink()); }, &stopped);
     attacher_.release();
-    {
-      std::lock_guard lock(m);
-      done = true;
-    }
-    done_cv.notify_one();
-    watchdog.join();
-    if (outcome) {
-      EXPECT_FALSE(outcome->detached) << "the watchdog had to stop";
-    }
+    EXPECT_FALSE(stopped) << "the watchdog had to stop";
     EXPECT_TRUE(run_errors_.empty()) << run_errors_.front();
     return outcome;
   }
 
   std::string output() {
-    std::ifstream in(dir_ / "out");
+    std::ifstream in(temp_.path("out"));
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   }
 
@@ -162,8 +137,8 @@ class Usdt : public ::testing::Test {
     return out;
   }
 
-  fs::path dir_;
-  std::optional<runtime::Runtime> rt_;
+  userbpf::testing::TempRuntime temp_{"userbpf-usdt"};
+  runtime::Runtime* rt_ = nullptr;
   std::vector<runtime::ProgramRecord> programs_;
   EventDispatcher dispatcher_;
   UsdtAttacher attacher_{dispatcher_};
