@@ -156,6 +156,8 @@ std::optional<std::string_view> match(std::string_view pattern, std::string_view
 
 SectionDef classify_section(std::string_view section) {
   SectionDef def;
+  // libbpf's SEC("?name"): the program is not autoloaded, and otherwise it is SEC("name").
+  if (!section.empty() && section.front() == '?') section.remove_prefix(1);
   for (const Entry& entry : kTable) {
     const auto target = match(entry.pattern, section);
     if (!target) continue;

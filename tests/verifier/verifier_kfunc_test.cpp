@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "object/object.hpp"
 #include "support/verifier_asm_cases.hpp"
 #include "verifier/kfunc_table.hpp"
 #include "verifier/verifier.hpp"
@@ -348,3 +349,20 @@ TEST(VerifierKfuncTable, AvailabilityFollowsTheKernelsHooks) {
 
 }  // namespace
 }  // namespace userbpf::verifier
+
+namespace userbpf::object {
+namespace {
+
+// Kfunc availability depends on the program type: SEC("?tp_btf/...") (libbpf: not autoloaded,
+// otherwise the same section) must classify like SEC("tp_btf/...").
+TEST(VerifierKfuncSections, NotAutoloadedSectionsKeepTheirType) {
+  const SectionDef plain = classify_section("tp_btf/task_newtask");
+  const SectionDef optional = classify_section("?tp_btf/task_newtask");
+  EXPECT_TRUE(optional.known);
+  EXPECT_EQ(optional.prog_type, plain.prog_type);
+  EXPECT_EQ(optional.prog_type, static_cast<uint32_t>(BPF_PROG_TYPE_TRACING));
+  EXPECT_EQ(optional.attach_target, "task_newtask");
+}
+
+}  // namespace
+}  // namespace userbpf::object
