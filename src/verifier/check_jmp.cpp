@@ -209,6 +209,22 @@ bool reg_not_null(const RegState& r) {
   }
 }
 
+// A pointer known not to be NULL (Linux's mark_ptr_not_null_reg): a valid map value of a
+// map-in-map is the inner map, of a sockmap a socket.
+void mark_ptr_not_null_reg(const Program& program, RegState& r) {
+  r.maybe_null = false;
+  if (r.type != RegType::ptr_to_map_value || r.map_index >= program.maps.size()) return;
+  const MapInfo& map = program.maps[r.map_index];
+  if (map.inner_map_index < program.maps.size()) {
+    r.type = RegType::const_ptr_to_map;
+    r.map_index = map.inner_map_index;
+  } else if (map.type == BPF_MAP_TYPE_XSKMAP) {
+    r.type = RegType::ptr_to_xdp_sock;
+  } else if (map.type == BPF_MAP_TYPE_SOCKMAP || map.type == BPF_MAP_TYPE_SOCKHASH) {
+    r.type = RegType::ptr_to_socket;
+  }
+}
+
 // After a NULL check of the pointer with `id`: NULL in one branch, valid in the other
 // (Linux's mark_ptr_or_null_regs). A valid map value of a map-in-map is the inner map, of a
 // sockmap a socket.
@@ -330,6 +346,14 @@ bool Env::check_cond_jmp(VerifierState& st, const isa::Insn& insn, VerifierState
       mark_ptr_or_null(program(), st, dst.id, op == BPF_JEQ ? false : true);
       mark_ptr_or_null(program(), other, dst.id, op == BPF_JEQ);
       return true;
+    }
+    // A maybe-NULL pointer equal to a valid one of the same kind is valid in the equal branch
+    // (Linux's check_cond_jmp_op; only that register, not its copies).
+    if (is64 && use_src && dst.is_pointer() && src.is_pointer() &&
+        dst.maybe_null != src.maybe_null && dst.type != RegType::ptr_to_btf_id &&
+        src.type != RegType::ptr_to_btf_id && (op == BPF_JEQ || op == BPF_JNE)) {
+      VerifierState& eq_branch = op == BPF_JEQ ? other : st;
+      mark_ptr_not_null_reg(program(), eq_branch.regs()[dst.maybe_null ? insn.dst : insn.src]);
     }
     const bool pkt_match = is64 && use_src && try_match_pkt_pointers(op, dst, src, st, other);
     if (!pkt_match && dst.is_pointer() && !privileged())
