@@ -76,6 +76,7 @@ bool Env::push_callback_call(const VerifierState& st, uint32_t func_id) {
   regs[isa::kFramePointer].frameno = callee.frameno;
   const uint32_t entry = callee.subprog_start;
   cb.frames.push_back(std::move(callee));
+  ++cb.callback_unroll_depth;
   return push_branch(cb, entry);
 }
 

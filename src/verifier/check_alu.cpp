@@ -345,6 +345,7 @@ bool Env::pointer_alu(VerifierState& st, const isa::Insn& insn, RegState& dst, c
         return sanitize_err(why);
       alu_state = (off_is_neg ? kAluNegValue : 0) | (off_is_imm ? kAluImmediate : 0) |
                   (off_is_dst ? kAluSanitizeDst : kAluSanitizeSrc);
+      if (!off_is_imm) explore_alu_limits_ = true;
     }
     if (!off_is_imm) {
       // A masked offset may be truncated to 0 under speculation: that path keeps the pointer.

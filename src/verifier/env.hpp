@@ -152,7 +152,7 @@ class Env {
   std::vector<bool> prune_point_;
   std::vector<bool> converge_point_;  // callback calls and may_goto: loops converge there
   std::unordered_map<uint32_t, uint32_t> iterations_;  // per converge point: unpruned revisits
-  std::vector<std::vector<int32_t>> explored_;  // per insn: indexes into checkpoints_
+  std::vector<std::vector<int32_t>> explored_;         // per insn: indexes into checkpoints_
   std::vector<Checkpoint> checkpoints_;
   std::vector<VerifierState> pending_;  // branches still to explore
   std::optional<std::string> error_;
@@ -166,6 +166,7 @@ class Env {
     uint32_t limit = 0;
   };
   std::vector<AluSanitation> alu_aux_;
+  bool explore_alu_limits_ = false;  // an unknown offset was masked: prune only equal scalars
   bool update_alu_sanitation(uint32_t state, uint32_t limit);
   // Per subprogram (by first instruction): the deepest stack byte any path touched, in 8-byte
   // slots (Linux's subprog_info stack_depth); check_max_stack_depth (call_depth.cpp) adds them

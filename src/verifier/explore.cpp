@@ -13,6 +13,9 @@ namespace {
 struct IdMap {
   std::unordered_map<uint32_t, uint32_t> old_to_cur, cur_to_old;
   uint32_t next_fresh = 0x80000000u;  // ids no state uses
+  // Scalars must be equal, not merely covered (Linux's explore_alu_limits: once unprivileged
+  // pointer arithmetic was masked by an unknown offset, every path must see its own masking).
+  bool exact_scalars = false;
   uint32_t fresh() { return ++next_fresh; }
   bool same(uint32_t old_id, uint32_t cur_id) {
     if (old_id == 0 || cur_id == 0) return old_id == cur_id;
@@ -36,6 +39,10 @@ bool reg_safe(const RegState& old, const RegState& cur, IdMap& ids) {
     // Scalars linked in the old state must be linked the same way now (Linux's
     // check_scalar_ids); an unlinked current scalar gets a fresh id of its own.
     if (old.id != 0 && !ids.same(old.id, cur.id != 0 ? cur.id : ids.fresh())) return false;
+    if (ids.exact_scalars)
+      return old.var_off == cur.var_off && old.smin == cur.smin && old.smax == cur.smax &&
+             old.umin == cur.umin && old.umax == cur.umax && old.s32_min == cur.s32_min &&
+             old.s32_max == cur.s32_max && old.u32_min == cur.u32_min && old.u32_max == cur.u32_max;
     return range_within(old, cur) && old.var_off.contains(cur.var_off);
   }
   if (old.maybe_null != cur.maybe_null || old.rdonly != cur.rdonly || old.ringbuf != cur.ringbuf ||
@@ -113,13 +120,15 @@ bool stack_safe(const FuncFrame& old, const FuncFrame& cur, IdMap& ids, bool pri
   return true;
 }
 
-bool states_cover(const VerifierState& old, const VerifierState& cur, bool privileged) {
+bool states_cover(const VerifierState& old, const VerifierState& cur, bool privileged,
+                  bool exact_scalars) {
   if (old.frames.size() != cur.frames.size() || old.refs.size() != cur.refs.size()) return false;
   if (old.lock.map_index != cur.lock.map_index) return false;
   if (old.active_rcu_lock != cur.active_rcu_lock) return false;
   if (old.active_preempt_lock != cur.active_preempt_lock) return false;
   if (old.speculative && !cur.speculative) return false;
   IdMap ids;
+  ids.exact_scalars = exact_scalars;
   if (old.lock.held() && !ids.same(old.lock.id, cur.lock.id)) return false;
   for (size_t f = 0; f < old.frames.size(); ++f) {
     const FuncFrame& o = old.frames[f];
@@ -238,7 +247,7 @@ bool Env::visit_state(VerifierState& st, bool& failed) {
       // explored by that iteration's continuation (Linux prunes these with RANGE_WITHIN).
       looping = true;
       latest_open = index;
-      if (states_cover(cp.state, st, privileged())) {
+      if (states_cover(cp.state, st, privileged(), explore_alu_limits_)) {
         ++cp.hits;
         pruned = true;
         break;
@@ -249,14 +258,15 @@ bool Env::visit_state(VerifierState& st, bool& failed) {
     if (cp.branches > 0) {
       // Still being explored: this path came back to it. An identical state loops forever.
       looping = true;
-      if (states_equal_exact(cp.state, st)) {
+      if (states_equal_exact(cp.state, st) &&
+          cp.state.callback_unroll_depth == st.callback_unroll_depth) {
         failed = true;
         return reject("infinite loop detected at insn {}", st.insn);
       }
       ++cp.misses;
       continue;
     }
-    if (states_cover(cp.state, st, privileged())) {
+    if (states_cover(cp.state, st, privileged(), explore_alu_limits_)) {
       ++cp.hits;
       pruned = true;
       break;

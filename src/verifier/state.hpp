@@ -65,6 +65,9 @@ struct VerifierState {
   // may_goto iterations on this path (Linux's may_goto_depth): a loop whose state repeats with a
   // different depth is bounded by may_goto, not infinite.
   uint32_t may_goto_depth = 0;
+  // Iterations of callbacks entered on this path (Linux's callback_unroll_depth): a callback body
+  // whose state repeats in the next iteration is not an infinite loop.
+  uint32_t callback_unroll_depth = 0;
   // bpf_rcu_read_lock() held, and bpf_preempt_disable() nesting (Linux's active_rcu_lock,
   // active_preempt_lock): both must be undone before exit (kfunc_check.cpp).
   bool active_rcu_lock = false;

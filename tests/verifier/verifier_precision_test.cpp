@@ -80,9 +80,16 @@ const Case kCases[] = {
     {"neg_result_unknown", BPF_PROG_TYPE_XDP, true,
      "mov %r1, 6\nneg %r1\njeq %r1, -6, out\nldxdw %r0, [%r9+0]\nout:\nmov %r0, 0\nexit",
      "R9 !read_ok", false},
-    // The same add with a constant offset on one path and an unknown one on the other: root
-    // needs no masking. (Unprivileged, Linux refuses it with REASON_PATHS because it prunes
-    // exactly after unknown offsets, explore_alu_limits; userbpf does not yet, see the report.)
+    // Unprivileged: the same add is a constant offset on one path and an unknown one on the
+    // other, so no single masking fits (REASON_PATHS); pruning compares scalars exactly once an
+    // unknown offset was masked (explore_alu_limits), so the constant path reaches the add.
+    {"unpriv_ptr_add_paths_differ", BPF_PROG_TYPE_SOCKET_FILTER, false,
+     LOOKUP_ARRAY
+     "ldxb %r4, [%r0+0]\njeq %r4, 1, konst\nldxb %r1, [%r0+1]\nand %r1, 7\nja sum\n"
+     "konst:\nmov %r1, 3\nsum:\nadd %r1, %r0\nldxb %r0, [%r1+0]\nout:\nmov %r0, 1\nexit",
+     "R1 tried to add from different maps, paths or scalars, pointer arithmetic with it "
+     "prohibited for !root",
+     false},
     {"priv_ptr_add_paths_differ", BPF_PROG_TYPE_SOCKET_FILTER, true,
      LOOKUP_ARRAY
      "ldxb %r4, [%r0+0]\njeq %r4, 1, konst\nldxb %r1, [%r0+1]\nand %r1, 7\nja sum\n"
