@@ -41,6 +41,9 @@ class UserbpfProgram final : public PreparedProgram {
     auto rt = runtime::Runtime::open(out->dir_);
     if (!rt) return rt.take_error();
     out->rt_.emplace(std::move(*rt));
+    // The interpreter column is the interpreter whatever the runtime's default engine; the JIT
+    // column attaches the machine code itself, to time the compile.
+    out->rt_->set_engine(runtime::Engine::interpreter);
     runtime::LoadOptions options;
     options.only_program = c.name;
     auto records = out->rt_->load(*obj, options);

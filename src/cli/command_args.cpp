@@ -168,6 +168,7 @@ std::span<const OptionSpec> global_option_specs() {
       {"help", 'h', "", "", "print usage"},
       {"version", 'V', "", "", "print the version"},
       {"state-dir", 0, "", "DIR", "keep loaded objects in DIR"},
+      {"engine", 0, "", "ENGINE", "run verified programs with interp or jit (default jit)"},
   };
   return kGlobals;
 }
@@ -178,6 +179,7 @@ void apply_global_options(const ParsedArgs& parsed, Context& ctx) {
     if (name == "pretty") ctx.json = ctx.pretty = true;
     if (name == "debug") ctx.debug = true;
     if (name == "state-dir") ctx.state_dir = value;
+    if (name == "engine") ctx.engine = value;
   }
 }
 

@@ -19,6 +19,7 @@ struct Context {
   bool pretty = false;               // -p / --pretty (implies json)
   bool debug = false;                // -d / --debug
   std::string state_dir;             // --state-dir DIR (kept for the object store to come)
+  std::string engine;                // --engine interp|jit ("": USERBPF_ENGINE or the JIT)
   int exit_code = 0;  // the exit status of a successful command (run/exec: the command's own)
 
   std::ostream& out;

@@ -36,8 +36,8 @@ constexpr OptionSpec kLoadedRunOptions[] = {
     {"ctx-out", 0, "ctx_out", "FILE", "write the context after the run to FILE; - prints it"},
     {"repeat", 0, "repeat", "N", "run N times, print the mean duration"},
     {"prog", 0, "", "NAME", "the object's program to run (default: the first)"},
-    {"checked", 0, "", "", "check every memory access (default)"},
-    {"unchecked", 0, "", "", "run without checks (only verified programs)"},
+    {"checked", 0, "", "", "check every memory access (in the interpreter)"},
+    {"unchecked", 0, "", "", "run without checks (the default for verified programs)"},
     kUnverifiedOption,
     kLogLevelOption,
 };
@@ -127,8 +127,10 @@ Status run_record(Context& ctx, runtime::Runtime& rt, const runtime::ProgramReco
   if (parsed.has("checked") && parsed.has("unchecked")) {
     return make_error(Errc::invalid_argument, "--checked and --unchecked can't be used together");
   }
-  input.checked = !parsed.has("unchecked");
-  if (!input.checked && !record.verified) {
+  // A verified program runs as the kernel runs it, without checks, in the runtime's engine (the
+  // JIT by default); an unverified one only checked. --checked asks for the checked interpreter.
+  input.checked = parsed.has("checked") || !record.verified;
+  if (parsed.has("unchecked") && !record.verified) {
     return make_error(Errc::invalid_argument,
                       "prog '" + record.name +
                           "' was loaded unverified and runs only checked; --unchecked needs a "

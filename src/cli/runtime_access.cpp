@@ -9,7 +9,12 @@ namespace userbpf::cli {
 Result<runtime::Runtime> open_runtime(const Context& ctx) {
   std::optional<std::filesystem::path> dir;
   if (!ctx.state_dir.empty()) dir = ctx.state_dir;
-  return runtime::Runtime::open(dir);
+  auto rt = runtime::Runtime::open(dir);
+  if (!rt || ctx.engine.empty()) return rt;
+  auto engine = runtime::parse_engine(ctx.engine);
+  if (!engine) return engine.take_error();
+  rt->set_engine(*engine);
+  return rt;
 }
 
 bool is_handle_keyword(HandleKind kind, std::string_view word) {

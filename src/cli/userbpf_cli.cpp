@@ -12,6 +12,7 @@
 #include "cli/supervise.hpp"
 #include "cli/trace.hpp"
 #include "cli/verify.hpp"
+#include "jit/jit.hpp"
 
 namespace userbpf::cli {
 namespace {
@@ -33,16 +34,17 @@ Status do_help(Context& ctx, Args) {
           << "\n"
           << "       OBJECT := { prog | map | link | btf }\n"
           << "       OPTIONS := { {-j|--json} [{-p|--pretty}] | {-d|--debug} |\n"
-          << "                    {-V|--version} | --state-dir DIR }\n";
+          << "                    {-V|--version} | --state-dir DIR | --engine {interp|jit} }\n";
   return ok_status();
 }
 
 Status do_version(Context& ctx, Args) {
   if (ctx.json) {
-    ctx.print_json({{"version", kVersion}, {"features", {{"interp", true}, {"jit", false}}}});
+    ctx.print_json(
+        {{"version", kVersion}, {"features", {{"interp", true}, {"jit", jit::available()}}}});
   } else {
     ctx.out << ctx.bin_name << " v" << kVersion << "\n"
-            << "features: interp\n";
+            << "features: interp" << (jit::available() ? ", jit" : "") << "\n";
   }
   return ok_status();
 }

@@ -6,6 +6,7 @@
 
 #include "helpers/linux_helpers.hpp"
 #include "isa/decode.hpp"
+#include "jit/jit.hpp"
 #include "runtime/runtime.hpp"
 
 namespace userbpf::runtime {
@@ -105,6 +106,16 @@ Result<std::unique_ptr<RunnableProgram>> Runtime::instantiate(const ProgramRecor
     return e;
   }
   prog->interp_.emplace(std::move(*interp));
+  // Only verified programs reach the JIT: its code has no run-time checks.
+  if (record.verified && engine_ == Engine::jit) {
+    if (auto jitted = jit::attach(*prog->interp_); !jitted) {
+      Error e = jitted.take_error();
+      e.message = "prog '" + record.name + "': JIT: " + e.message;
+      e.where.file = record.object_path;
+      e.where.section = record.section;
+      return e;
+    }
+  }
   enable_tail_calls(*prog);
   return prog;
 }

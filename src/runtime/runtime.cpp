@@ -57,7 +57,11 @@ Result<Runtime> Runtime::open(const std::optional<std::filesystem::path>& state_
   if (!dir) return dir.take_error();
   auto trace = trace::TraceBuffer::open(dir->trace_file());
   if (!trace) return trace.take_error();
-  return Runtime(std::move(*dir), std::move(*trace));
+  auto engine = default_engine();
+  if (!engine) return engine.take_error();
+  Runtime rt(std::move(*dir), std::move(*trace));
+  rt.engine_ = *engine;
+  return rt;
 }
 
 std::vector<ProgramRecord> Runtime::programs() {

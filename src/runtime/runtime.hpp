@@ -19,6 +19,7 @@
 
 #include "helpers/environment.hpp"
 #include "object/object.hpp"
+#include "runtime/engine.hpp"
 #include "runtime/records.hpp"
 #include "runtime/state_dir.hpp"
 #include "trace/trace_buffer.hpp"
@@ -103,7 +104,13 @@ class Runtime {
   Result<MapRecord> map_record(uint32_t id);
   Result<std::shared_ptr<maps::Map>> open_map(uint32_t id);
 
-  // Builds a runnable instance of a registered program in this process.
+  // The engine instantiate() gives verified programs (runtime/engine.hpp; default_engine() at
+  // open). Unverified programs always get the checked interpreter.
+  Engine engine() const { return engine_; }
+  void set_engine(Engine engine) { engine_ = engine; }
+
+  // Builds a runnable instance of a registered program in this process: the interpreter, with
+  // the JIT's machine code attached when the program is verified and the engine is the JIT.
   Result<std::unique_ptr<RunnableProgram>> instantiate(const ProgramRecord& record);
 
   // Links (runtime/links.cpp). create_link records that program `prog_id` is attached to
@@ -143,6 +150,7 @@ class Runtime {
 
   StateDir dir_;
   std::unique_ptr<trace::TraceBuffer> trace_;
+  Engine engine_ = Engine::interpreter;
 };
 
 // Is the process that owns a record still alive? (pid plus its start time, so a reused pid does

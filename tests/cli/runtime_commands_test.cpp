@@ -189,6 +189,20 @@ TEST_F(RuntimeCommands, RunObjectDirectly) {
   EXPECT_EQ(list.out, "");
 }
 
+// --engine picks the engine of verified programs; both run the object the same way, and an
+// unknown engine is refused before anything runs.
+TEST_F(RuntimeCommands, RunObjectInEitherEngine) {
+  for (const char* engine : {"interp", "jit"}) {
+    const ProcessResult r = run({"--engine", engine, "prog", "run", kHello});
+    ASSERT_EQ(r.exit_code, 0) << engine << ": " << r.err;
+    EXPECT_TRUE(std::regex_match(r.out, kReturnLine)) << r.out;
+    const ProcessResult checked = run({"prog", "run", kHello, "--checked", "--engine", engine});
+    ASSERT_EQ(checked.exit_code, 0) << engine << ": " << checked.err;
+  }
+  expect_error(run({"--engine", "llvm", "prog", "run", kHello}),
+               "unknown engine 'llvm' (expected interp or jit)");
+}
+
 // A raw/asm program calling trace_printk (helper 6) through Linux's helper table.
 TEST_F(RuntimeCommands, RawProgramTracePrintk) {
   const std::string prog = write("p.asm",
