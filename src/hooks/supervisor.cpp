@@ -734,6 +734,18 @@ void Session::detach_new_task(pid_t parent, Tracee& t, int event, std::vector<pi
   if (fresh) pending.push_back(child);
 }
 
+// Is SIGTRAP pending for thread `tid` (its own pending set, where the kernel queues a trap)?
+bool sigtrap_pending(pid_t tid) {
+  std::ifstream in("/proc/" + std::to_string(tid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("SigPnd:", 0) == 0) {
+      const uint64_t mask = std::strtoull(line.c_str() + 7, nullptr, 16);
+      return (mask >> (SIGTRAP - 1)) & 1;
+    }
+  }
+  return false;
+}
+
 // Stops every tracee (PTRACE_INTERRUPT when seized, else SIGSTOP), then, while all are stopped,
 // lets the sink undo its writes (USDT semaphores counted down), removes the uprobe breakpoints
 // and restores hijacked return addresses, detaches each at its stop, and lets them run on.
@@ -777,6 +789,17 @@ void Session::detach_all() {
     if (!WIFSTOPPED(status)) {  // exited meanwhile
       handle(tid, status);
       continue;
+    }
+    if ((status >> 16) == PTRACE_EVENT_STOP && uprobes_.active() && sigtrap_pending(tid)) {
+      // The thread executed a breakpoint just before our interrupt: the interrupt stop is
+      // reported first and the SIGTRAP stays pending, to kill the process once it runs untraced.
+      // Let it take the signal now, at a signal-delivery stop, where it is handled below.
+      ptrace(PTRACE_CONT, tid, nullptr, nullptr);
+      if (waitpid(tid, &status, __WALL) != tid) continue;
+      if (!WIFSTOPPED(status)) {
+        handle(tid, status);
+        continue;
+      }
     }
     const int sig = WSTOPSIG(status);
     const int event = status >> 16;
