@@ -5,7 +5,10 @@
 #include <linux/bpf.h>
 #include <unistd.h>
 
+#include <string>
+
 #include "isa/conformance_asm.hpp"
+#include "oracle/kernel.hpp"
 
 namespace userbpf::testing {
 
@@ -60,6 +63,26 @@ KernelMaps::KernelMaps(std::span<const TestMap> maps) {
 
 KernelMaps::~KernelMaps() {
   for (int fd : fds_) close(fd);
+}
+
+void expect_kernel_verdict(const char* name, const char* text, uint32_t prog_type,
+                           std::span<const TestMap> maps, const char* message,
+                           uint32_t expected_attach_type) {
+  const KernelMaps kernel_maps(maps);
+  ASSERT_TRUE(kernel_maps.ok()) << name << ": map create failed";
+  std::vector<isa::RawInsn> insns = assemble_or_fail(text);
+  patch_markers(insns, &kernel_maps.fds());
+  oracle::KernelLoadOptions options;
+  options.keep_log = true;
+  options.expected_attach_type = expected_attach_type;
+  auto kernel = oracle::KernelProgram::load(insns, static_cast<bpf_prog_type>(prog_type), options);
+  const bool expect_accept = std::string(message).empty();
+  EXPECT_EQ(static_cast<bool>(kernel), expect_accept)
+      << name << ": " << (kernel ? kernel->verifier_log() : kernel.error().message);
+  if (!kernel && !expect_accept) {
+    EXPECT_NE(kernel.error().message.find(message), std::string::npos)
+        << name << ": kernel said " << kernel.error().message;
+  }
 }
 
 }  // namespace userbpf::testing

@@ -46,4 +46,11 @@ class KernelMaps {
   bool ok_ = true;
 };
 
+// Loads the assembled `text` into the host kernel, with `maps` created there, and checks Linux's
+// verdict: accepted when `message` is empty, else refused with `message` in its error. The caller
+// skips first where bpf() is unavailable (USERBPF_SKIP_WITHOUT_KERNEL).
+void expect_kernel_verdict(const char* name, const char* text, uint32_t prog_type,
+                           std::span<const TestMap> maps, const char* message,
+                           uint32_t expected_attach_type = 0);
+
 }  // namespace userbpf::testing

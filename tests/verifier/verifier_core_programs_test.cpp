@@ -208,21 +208,7 @@ TEST_P(VerifierCoreProgram, KernelAgrees) {
   const Case& c = GetParam();
   if (!c.privileged) GTEST_SKIP() << "unprivileged case";
   USERBPF_SKIP_WITHOUT_KERNEL();
-  const KernelMaps maps(kMaps);
-  ASSERT_TRUE(maps.ok()) << "map create failed";
-  std::vector<isa::RawInsn> insns = assemble_or_fail(c.text);
-  patch_markers(insns, &maps.fds());
-  oracle::KernelLoadOptions load_options;
-  load_options.keep_log = true;
-  auto kernel =
-      oracle::KernelProgram::load(insns, static_cast<bpf_prog_type>(c.prog_type), load_options);
-  const bool expect_accept = std::string(c.message).empty();
-  EXPECT_EQ(static_cast<bool>(kernel), expect_accept)
-      << c.name << ": " << (kernel ? kernel->verifier_log() : kernel.error().message);
-  if (!kernel && !expect_accept) {
-    EXPECT_NE(kernel.error().message.find(c.message), std::string::npos)
-        << c.name << ": kernel said " << kernel.error().message;
-  }
+  expect_kernel_verdict(c.name, c.text, c.prog_type, kMaps, c.message);
 }
 
 INSTANTIATE_TEST_SUITE_P(Programs, VerifierCoreProgram, ::testing::ValuesIn(kCases),
