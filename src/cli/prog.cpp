@@ -36,6 +36,7 @@ Status do_prog_help(Context& ctx, Args) {
       << "       " << bin << " prog attach PROG [ATTACH_TYPE TARGET] [cookie N]\n"
       << "       " << bin << " prog detach PROG [ATTACH_TYPE TARGET]\n"
       << "       " << bin << " prog dump xlated PROG [linum] [opcodes]\n"
+      << "       " << bin << " prog dump jited PROG [linum] [opcodes] [file FILE]\n"
       << "       " << bin << " prog run { PROG | OBJ [--prog NAME] } [data_in FILE] [ctx_in FILE]\n"
       << "                [--data-hex HEX] [--ctx-hex HEX] [data_out FILE] [ctx_out FILE]\n"
       << "                [repeat N]\n"

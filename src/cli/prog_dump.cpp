@@ -15,6 +15,7 @@
 
 #include "cli/command_args.hpp"
 #include "cli/prog.hpp"
+#include "cli/prog_dump_jited.hpp"
 #include "cli/program_input.hpp"
 #include "cli/runtime_access.hpp"
 #include "isa/disasm.hpp"
@@ -103,7 +104,8 @@ Status dump_xlated(Context& ctx, Args args) {
 }
 
 constexpr Command kDumpCommands[] = {
-    {"xlated", dump_xlated}, {"jited", nullptr},  // no JIT yet
+    {"xlated", dump_xlated},
+    {"jited", do_prog_dump_jited},
 };
 
 }  // namespace
