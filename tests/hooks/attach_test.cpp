@@ -24,10 +24,13 @@
 #include "object/object.hpp"
 #include "object/usdt_notes.hpp"
 #include "support/supervised_run.hpp"
+#include "support/uprobe_calls.hpp"
 #include "userbpf/ringbuf.hpp"
 
 namespace userbpf::hooks {
 namespace {
+
+using namespace uprobe_test;
 
 using namespace std::chrono_literals;
 using userbpf::testing::eventually;
@@ -35,39 +38,8 @@ using userbpf::testing::TempRuntime;
 using userbpf::testing::UntracedProcess;
 using userbpf::testing::with_watchdog;
 
-const std::string kBin = std::string(USERBPF_UPROBE_TARGET_DIR) + "/uprobe_target";
-const std::string kLib = std::string(USERBPF_UPROBE_TARGET_DIR) + "/libuprobe_lib.so";
-
-// tests/hooks/uprobe_progs/uprobes.bpf.c's record.
-struct Call {
-  uint64_t count;
-  int64_t arg2;
-  uint32_t pid;
-  uint32_t tgid;
-  uint64_t cookie;
-  uint64_t stack_word;
-  char comm[16];
-};
-
-template <class K, class V>
-std::map<K, V> entries(maps::Map& map) {
-  std::map<K, V> out;
-  K key{}, next{};
-  const K* prev = nullptr;
-  while (map.get_next_key(prev, &next) == 0) {
-    V value{};
-    if (map.lookup_copy(&next, &value) == 0) out[next] = value;
-    key = next;
-    prev = &key;
-  }
-  return out;
-}
-
 std::map<uint32_t, uint64_t> counts(maps::Map& map) {
   return entries<uint32_t, uint64_t>(map);
-}
-std::map<int64_t, Call> calls(maps::Map& map) {
-  return entries<int64_t, Call>(map);
 }
 
 size_t count_lines(const std::string& file, const std::string& text) {

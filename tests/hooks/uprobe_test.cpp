@@ -21,25 +21,14 @@
 #include "object/object.hpp"
 #include "runtime/runtime.hpp"
 #include "support/supervised_run.hpp"
+#include "support/uprobe_calls.hpp"
 
 namespace userbpf::hooks {
 namespace {
 
+using namespace uprobe_test;
 
 constexpr uint64_t kCookie = 0xC00C1E;
-
-const std::string kBin = std::string(USERBPF_UPROBE_TARGET_DIR) + "/uprobe_target";
-const std::string kLib = std::string(USERBPF_UPROBE_TARGET_DIR) + "/libuprobe_lib.so";
-
-struct Call {
-  uint64_t count;
-  int64_t arg2;
-  uint32_t pid;
-  uint32_t tgid;
-  uint64_t cookie;
-  uint64_t stack_word;
-  char comm[16];
-};
 
 // The symbol's address as binutils' nm prints it: an independent check of the ELF reading.
 std::optional<uint64_t> nm_address(const std::string& file, const std::string& symbol) {
@@ -110,17 +99,7 @@ class Uprobes : public ::testing::Test {
   }
 
   std::map<int64_t, Call> calls(const std::string& map_name) {
-    std::map<int64_t, Call> out;
-    const auto& map = maps_.at(map_name);
-    int64_t key = 0, next = 0;
-    const int64_t* prev = nullptr;
-    while (map->get_next_key(prev, &next) == 0) {
-      Call c{};
-      if (map->lookup_copy(&next, &c) == 0) out[next] = c;
-      key = next;
-      prev = &key;
-    }
-    return out;
+    return uprobe_test::calls(*maps_.at(map_name));
   }
 
   // Every key in `keys` seen `times` times, and nothing else.
