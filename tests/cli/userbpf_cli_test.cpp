@@ -303,8 +303,9 @@ TEST_F(CliBinary, GrammarErrors) {
                "the program and data_in can't both come from stdin");
   expect_error(run({"prog", "run", prog, "extra"}),
                "expected no more arguments, 'data_in', 'data_out' or 'repeat', got: 'extra'?");
+  // jited dumps a loaded program's machine code: a file is no PROG.
   expect_error(run({"prog", "dump", "jited", prog}),
-               "command 'prog dump jited' is not supported yet");
+               "expected 'id', 'tag', 'name' or 'pinned', got: '" + prog + "'?");
   expect_error(run({"prog", "dump"}), "'prog dump' needs a command: { xlated | jited }");
 }
 
