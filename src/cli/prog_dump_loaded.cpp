@@ -20,19 +20,11 @@
 #include "cli/map_format.hpp"
 #include "cli/prog.hpp"
 #include "cli/runtime_access.hpp"
+#include "cli/xlated_annotations.hpp"
 #include "isa/decode.hpp"
 #include "isa/disasm.hpp"
 
 namespace userbpf::cli {
-namespace {
-
-std::string ltrim(const std::string& text) {
-  const size_t start = text.find_first_not_of(" \t");
-  return start == std::string::npos ? "" : text.substr(start);
-}
-
-}  // namespace
-
 Status do_prog_dump_loaded(Context& ctx, Args args) {
   auto words = strip_global_options(ctx, args);
   if (!words) return words.take_error();
@@ -72,48 +64,14 @@ Status do_prog_dump_loaded(Context& ctx, Args args) {
 
   auto prog = isa::decode(record->insns);
   if (!prog) return prog.take_error();
-  const std::vector<uint32_t>& map_ids = record->map_ids;
-  isa::DisasmOptions options;
-  options.lddw_text = [&map_ids](const isa::Insn& insn) -> std::optional<std::string> {
-    if (insn.src != BPF_PSEUDO_MAP_IDX && insn.src != BPF_PSEUDO_MAP_IDX_VALUE) return std::nullopt;
-    if (insn.imm < 0 || size_t(insn.imm) >= map_ids.size()) return std::nullopt;
-    const uint32_t id = map_ids[size_t(insn.imm)];
-    // The kernel dumps a loaded program's map references by id.
-    if (insn.src == BPF_PSEUDO_MAP_IDX) return fmt::format("map[id:{}]", id);
-    return fmt::format("map[id:{}][0]+{}", id, insn.next_imm);
-  };
-
-  // Function signatures by instruction, from func_info and the program's BTF.
-  std::vector<std::string> signature_at(prog->size());
-  if (record->btf_id != 0 && !record->funcs.empty()) {
-    const std::string path = (rt->dir().btf() / (std::to_string(record->btf_id) + ".btf")).string();
-    std::unique_ptr<btf, void (*)(btf*)> b(btf__parse_raw(path.c_str()), btf__free);
-    for (const runtime::FuncInfoRecord& f : record->funcs) {
-      if (b && f.insn < signature_at.size())
-        signature_at[f.insn] = func_signature(b.get(), f.type_id);
-    }
-  }
-
-  // Line info by instruction: the first record at an index wins, as bpf_prog_linfo__lfind.
-  std::vector<const runtime::SourceLineRecord*> line_at(prog->size(), nullptr);
-  for (const runtime::SourceLineRecord& line : record->lines) {
-    if (line.insn < line_at.size() && line_at[line.insn] == nullptr) line_at[line.insn] = &line;
-  }
-
+  const XlatedAnnotations notes = annotate_loaded(*rt, *record, *prog);
+  isa::DisasmOptions options = notes.options;
   if (ctx.json) {
     nlohmann::ordered_json insns = nlohmann::ordered_json::array();
     for (size_t i = 0; i < prog->size(); ++i) {
       if (prog->insns[i].is_lddw_tail()) continue;
       nlohmann::ordered_json j = nlohmann::ordered_json::object();
-      if (!signature_at[i].empty()) j["proto"] = signature_at[i];
-      if (const runtime::SourceLineRecord* line = line_at[i]) {
-        j["src"] = ltrim(line->text);
-        if (linum) {
-          j["file"] = line->file;
-          if (line->line) j["line_num"] = line->line;
-          if (line->column) j["line_col"] = line->column;
-        }
-      }
+      add_source_json(j, notes, i, linum);
       j["disasm"] =
           fmt::format("({:02x}) {}", prog->raw[i].code, isa::format_insn(*prog, i, options));
       if (opcodes) {
@@ -140,14 +98,9 @@ Status do_prog_dump_loaded(Context& ctx, Args args) {
   for (size_t i = 0; i < prog->size(); ++i) {
     const isa::Insn& insn = prog->insns[i];
     if (insn.is_lddw_tail()) continue;
-    if (!signature_at[i].empty()) ctx.out << signature_at[i] << ":\n";
-    if (const runtime::SourceLineRecord* line = line_at[i]) {
-      ctx.out << "; " << ltrim(line->text);
-      if (linum) {
-        ctx.out << " [file:" << line->file << " line_num:" << line->line
-                << " line_col:" << line->column << "]";
-      }
-      ctx.out << "\n";
+    if (!notes.signature_at[i].empty()) ctx.out << notes.signature_at[i] << ":\n";
+    if (const runtime::SourceLineRecord* line = notes.line_at[i]) {
+      print_source_line(ctx.out, *line, linum);
     }
     ctx.out << fmt::format("{:4}: ({:02x}) {}\n", i, insn.opcode,
                            isa::format_insn(*prog, i, options));
