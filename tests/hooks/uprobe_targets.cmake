@@ -10,6 +10,8 @@ add_executable(uprobe_target ${CMAKE_CURRENT_SOURCE_DIR}/hooks/uprobe_target/upr
 set_target_properties(uprobe_target PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${uprobe_target_dir}")
 target_compile_options(uprobe_target PRIVATE -O2)
 target_link_libraries(uprobe_target PRIVATE uprobe_lib)
+userbpf_traced_test_binary(uprobe_lib)
+userbpf_traced_test_binary(uprobe_target)
 
 file(GLOB uprobe_progs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/hooks/uprobe_progs/*.bpf.c)
 set(uprobe_prog_dir "${CMAKE_BINARY_DIR}/tests/hooks/uprobe_progs")
