@@ -26,40 +26,17 @@
 
 namespace userbpf::cli {
 Status do_prog_dump_loaded(Context& ctx, Args args) {
-  auto words = strip_global_options(ctx, args);
-  if (!words) return words.take_error();
-  auto rt = open_runtime(ctx);
-  if (!rt) return rt.take_error();
-  auto match = resolve_single(*rt, HandleKind::prog, *words);
-  if (!match) return match.take_error();
-  bool linum = false, opcodes = false;
-  std::string out_file;
-  for (size_t i = match->consumed; i < words->size(); ++i) {
-    const std::string& word = (*words)[i];
-    if (word == "linum") {
-      linum = true;
-    } else if (word == "opcodes") {
-      opcodes = true;
-    } else if (word == "file" && i + 1 < words->size()) {
-      out_file = (*words)[++i];
-    } else if (word == "visual") {
-      return make_error(Errc::unsupported, "'visual' is not supported yet");
-    } else {
-      return make_error(Errc::invalid_argument, "unexpected argument '" + word + "'");
-    }
-  }
-  auto record = rt->program(match->ids[0]);
-  if (!record) return record.take_error();
+  auto request = parse_dump_request(ctx, args, /*accepts_visual=*/true);
+  if (!request) return request.take_error();
+  runtime::Runtime* rt = &request->rt;
+  const runtime::ProgramRecord* record = &request->record;
+  const bool linum = request->linum;
+  const bool opcodes = request->opcodes;
+  const std::string& out_file = request->out_file;
 
   if (!out_file.empty()) {
-    std::ofstream file(out_file, std::ios::binary | std::ios::trunc);
-    if (file) {
-      file.write(reinterpret_cast<const char*>(record->insns.data()),
-                 std::streamsize(record->insns.size() * sizeof(isa::RawInsn)));
-    }
-    if (!file) return make_error(Errc::io, "can't write '" + out_file + "'");
-    if (ctx.json) ctx.print_json(nullptr);
-    return ok_status();
+    return write_dump_file(ctx, out_file, record->insns.data(),
+                           record->insns.size() * sizeof(isa::RawInsn));
   }
 
   auto prog = isa::decode(record->insns);

@@ -4,9 +4,11 @@
 #include <fmt/format.h>
 #include <linux/bpf.h>
 
+#include <fstream>
 #include <memory>
 
 #include "cli/func_signature.hpp"
+#include "cli/runtime_access.hpp"
 
 namespace userbpf::cli {
 namespace {
@@ -17,6 +19,42 @@ std::string ltrim(const std::string& text) {
 }
 
 }  // namespace
+
+Result<DumpRequest> parse_dump_request(Context& ctx, Args args, bool accepts_visual) {
+  auto words = strip_global_options(ctx, args);
+  if (!words) return words.take_error();
+  auto rt = open_runtime(ctx);
+  if (!rt) return rt.take_error();
+  auto match = resolve_single(*rt, HandleKind::prog, *words);
+  if (!match) return match.take_error();
+  bool linum = false, opcodes = false;
+  std::string out_file;
+  for (size_t i = match->consumed; i < words->size(); ++i) {
+    const std::string& word = (*words)[i];
+    if (word == "linum") {
+      linum = true;
+    } else if (word == "opcodes") {
+      opcodes = true;
+    } else if (word == "file" && i + 1 < words->size()) {
+      out_file = (*words)[++i];
+    } else if (word == "visual" && accepts_visual) {
+      return make_error(Errc::unsupported, "'visual' is not supported yet");
+    } else {
+      return make_error(Errc::invalid_argument, "unexpected argument '" + word + "'");
+    }
+  }
+  auto record = rt->program(match->ids[0]);
+  if (!record) return record.take_error();
+  return DumpRequest{std::move(*rt), std::move(*record), linum, opcodes, std::move(out_file)};
+}
+
+Status write_dump_file(Context& ctx, const std::string& path, const void* data, size_t size) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  if (file) file.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
+  if (!file) return make_error(Errc::io, "can't write '" + path + "'");
+  if (ctx.json) ctx.print_json(nullptr);
+  return ok_status();
+}
 
 XlatedAnnotations annotate_loaded(runtime::Runtime& rt, const runtime::ProgramRecord& record,
                                   const isa::Program& prog) {

@@ -8,11 +8,26 @@
 #include <string>
 #include <vector>
 
+#include "cli/command_table.hpp"
+#include "cli/context.hpp"
 #include "isa/disasm.hpp"
 #include "isa/instruction.hpp"
 #include "runtime/runtime.hpp"
 
 namespace userbpf::cli {
+
+// `prog dump xlated|jited PROG [file FILE] [opcodes] [linum]`: the program and the options.
+struct DumpRequest {
+  runtime::Runtime rt;
+  runtime::ProgramRecord record;
+  bool linum = false;
+  bool opcodes = false;
+  std::string out_file;  // `file FILE`: the raw image instead of text
+};
+Result<DumpRequest> parse_dump_request(Context& ctx, Args args, bool accepts_visual);
+
+// Writes `file FILE` (the raw image); with -j prints null as bpftool does.
+Status write_dump_file(Context& ctx, const std::string& path, const void* data, size_t size);
 
 struct XlatedAnnotations {
   isa::DisasmOptions options;                             // lddw map references as map[id:N]
