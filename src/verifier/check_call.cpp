@@ -106,6 +106,10 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
       case ArgType::const_map_ptr:
         if (reg.type != RegType::const_ptr_to_map || reg.maybe_null) return mismatch("map_ptr");
         map_index = reg.map_index;
+        if (uint32_t& seen = call_map_[cur_insn()]; seen == Verdict::kNoMap)
+          seen = reg.map_index;
+        else if (seen != reg.map_index)
+          seen = Verdict::kMixedMaps;
         break;
       case ArgType::ptr_to_map_key:
       case ArgType::ptr_to_map_value: {

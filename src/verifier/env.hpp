@@ -166,6 +166,7 @@ class Env {
     uint32_t limit = 0;
   };
   std::vector<AluSanitation> alu_aux_;
+  std::vector<uint32_t> call_map_;  // Verdict::call_map
   bool explore_alu_limits_ = false;  // an unknown offset was masked: prune only equal scalars
   bool update_alu_sanitation(uint32_t state, uint32_t limit);
   // Per subprogram (by first instruction): the deepest stack byte any path touched, in 8-byte

@@ -175,6 +175,7 @@ Env::Env(const Program& program, const isa::Program& decoded, const Options& opt
   prune_point_.assign(decoded.size(), false);
   converge_point_.assign(decoded.size(), false);
   explored_.resize(decoded.size());
+  call_map_.assign(decoded.size(), Verdict::kNoMap);
   for (size_t i = 0; i < decoded.size(); ++i) {
     const isa::Insn& insn = decoded.insns[i];
     if (insn.kind == isa::Kind::jump_cond || insn.kind == isa::Kind::may_goto) {
@@ -459,6 +460,7 @@ void Env::run(Verdict& verdict) {
   verdict.total_states = total_states_;
   verdict.peak_states = peak_states_;
   verdict.max_stack_depth = max_stack_depth_;
+  if (!error_) verdict.call_map = std::move(call_map_);
   const uint64_t max_per_insn = max_states_per_insn_;
   if (error_) {
     verdict.diagnosis = diagnose(failed_state_);

@@ -113,6 +113,12 @@ struct Verdict {
   // Rewrites the engines need (the kernel's convert_ctx_accesses and fixups), e.g. xdp_md data
   // loads into pointer loads; empty when the program runs as loaded.
   std::vector<isa::RawInsn> rewritten;
+  // Per instruction: the map (index into Program::maps) r1 holds at a helper call on every path
+  // that reached it (Linux's insn_aux_data map_ptr_state), kNoMap where no map was passed and
+  // kMixedMaps where paths passed different maps. Engines use it to inline map helpers.
+  static constexpr uint32_t kNoMap = UINT32_MAX;
+  static constexpr uint32_t kMixedMaps = UINT32_MAX - 1;
+  std::vector<uint32_t> call_map;
 };
 
 // Verifies `program`. An Error is returned only for input the verifier cannot even look at
