@@ -50,6 +50,17 @@ verifier::MapInfo map_info(const ::btf* btf, const object::MapDef& def) {
   return info;
 }
 
+// Whether the function's BTF return type is an integer of at most 8 bytes or an enum (Linux's
+// btf_type_is_small_int || btf_is_any_enum after skipping modifiers and typedefs).
+bool btf_returns_scalar(const ::btf* btf, const btf_type* func) {
+  if (!btf_is_func(func)) return false;
+  const btf_type* proto = btf__type_by_id(btf, func->type);
+  if (proto == nullptr || !btf_is_func_proto(proto)) return false;
+  const btf_type* ret = skip_mods(btf, btf__type_by_id(btf, proto->type));
+  if (ret == nullptr) return false;
+  return (btf_is_int(ret) && ret->size <= 8) || btf_is_any_enum(ret);
+}
+
 // One BTF type as a kfunc parameter or return value (modifiers and typedefs skipped).
 verifier::KfuncParam kfunc_param(const ::btf* btf, uint32_t type_id, const char* name) {
   verifier::KfuncParam p;
@@ -140,12 +151,14 @@ verifier::Program verifier_program(const object::Object& obj, const object::Prog
   }
   for (const auto& fi : prog.func_info) {
     std::string name;
+    bool returns_scalar = false;
     if (btf != nullptr) {
       if (const btf_type* t = btf__type_by_id(btf, fi.type_id)) {
         name = btf__name_by_offset(btf, t->name_off);
+        returns_scalar = btf_returns_scalar(btf, t);
       }
     }
-    p.funcs.push_back({fi.insn, name});
+    p.funcs.push_back({fi.insn, name, returns_scalar});
   }
   for (const auto& li : prog.line_info) {
     if (auto line = object::line_of(obj, prog, li.insn)) {

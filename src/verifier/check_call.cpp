@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "isa/helper_ids.hpp"
+#include "verifier/alignment.hpp"
 #include "verifier/context.hpp"
 #include "verifier/env.hpp"
 
@@ -90,6 +91,11 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
         return reject("R{} leaks addr into helper function", regno);
       continue;
     }
+    // Packet memory goes only to helpers whose prototype declares pkt_access (Linux's
+    // may_access_direct_pkt_data with the call's meta; cgroup sockopt programs pass it freely).
+    if (reg.is_packet() && program().prog_type != BPF_PROG_TYPE_CGROUP_SOCKOPT &&
+        !(proto->pkt_access && may_access_packet(program().prog_type, Access::read)))
+      return reject("helper access to the packet is not allowed");
     // A NULL constant where the prototype allows NULL.
     if (arg.maybe_null() && reg.type == RegType::scalar && reg.is_const() &&
         reg.const_value() == 0) {
@@ -110,6 +116,11 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
           seen = reg.map_index;
         else if (seen != reg.map_index)
           seen = Verdict::kMixedMaps;
+        // Unprivileged tail calls get a bounds check against their one prog array patched in
+        // (Linux's do_misc_fixups): a call site reached with different maps cannot have it.
+        if (id == BPF_FUNC_tail_call && !privileged() &&
+            call_map_[cur_insn()] == Verdict::kMixedMaps)
+          return reject("tail_call abusing map_ptr");
         break;
       case ArgType::ptr_to_map_key:
       case ArgType::ptr_to_map_value: {
@@ -132,6 +143,10 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
           if (!check_helper_mem(st, regno, arg.size, writes ? Access::write : Access::read,
                                 (arg.flags & tf::kMemUninit) != 0, false))
             return false;
+          // MEM_ALIGNED (ARG_PTR_TO_LONG and the like): the helper stores a whole word there.
+          if (arg.flags & tf::kMemAligned)
+            if (auto why = misaligned_access(reg, 0, static_cast<int>(arg.size), true))
+              return reject("{}", *why);
         } else {
           mem_regno = regno;
           mem_flags = arg.flags;
@@ -154,8 +169,11 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
         }
         if (mem_regno > 0) {
           const bool w = (mem_flags & (tf::kMemUninit | tf::kMemWrite)) != 0;
+          // A size that is not a constant leaves part of the memory unwritten: it must be
+          // initialized (check_mem_size_reg drops raw mode).
           if (!check_helper_mem(st, mem_regno, static_cast<int64_t>(reg.umax),
-                                w ? Access::write : Access::read, (mem_flags & tf::kMemUninit) != 0,
+                                w ? Access::write : Access::read,
+                                (mem_flags & tf::kMemUninit) != 0 && reg.is_const(),
                                 zero_ok && reg.umax == 0))
             return false;
         }

@@ -473,27 +473,10 @@ bool Env::check_atomic(VerifierState& st, const isa::Insn& insn) {
 bool Env::check_helper_mem(VerifierState& st, int regno, int64_t size, Access access,
                            bool uninit_ok, bool zero_ok) {
   const RegState ptr = st.regs()[regno];
+  if (ptr.type == RegType::ptr_to_stack)  // helper_stack.cpp
+    return check_helper_stack(st, regno, size, access, access == Access::write && uninit_ok,
+                              zero_ok);
   if (size == 0 && zero_ok) return true;
-  if (ptr.type == RegType::ptr_to_stack && ptr.is_const()) {
-    const int64_t start = ptr.off + static_cast<int64_t>(ptr.var_off.value);
-    if (start < -isa::kStackSize || start + size > 0 || size <= 0)
-      return reject("invalid indirect access to stack R{} off={} size={}", regno, start, size);
-    FuncFrame& frame = st.frames[ptr.frameno];
-    note_stack_depth(frame, -start);
-    for (int64_t b = start; b < start + size; ++b) {
-      StackSlot& slot = slot_at(frame, b);
-      const size_t i = static_cast<size_t>(((b % 8) + 8) % 8);
-      if (access == Access::write && uninit_ok) {
-        if (slot.is_spill()) slot.bytes.fill(SlotByte::misc);
-        slot.bytes[i] = SlotByte::misc;
-        continue;
-      }
-      if ((slot.bytes[i] == SlotByte::invalid && !privileged()) || slot.bytes[i] == SlotByte::iter)
-        return reject("invalid indirect read from stack R{} off {}+{} size {}", regno, start,
-                      b - start, size);
-    }
-    return true;
-  }
   // Other memory: the same checks as a load of `size` bytes, byte granular.
   if (size <= 0) return reject("R{} invalid zero-sized read", regno);
   const RegState probe = scalar_unknown();

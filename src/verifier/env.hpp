@@ -75,6 +75,10 @@ class Env {
   // unless `uninit_ok`, which helpers that write the memory allow).
   bool check_helper_mem(VerifierState& st, int regno, int64_t size, Access access, bool uninit_ok,
                         bool zero_ok);
+  // helper_stack.cpp: the same for a stack pointer (Linux's check_stack_range_initialized for
+  // helpers); `raw_mode`: the helper only writes (MEM_UNINIT with a constant size).
+  bool check_helper_stack(VerifierState& st, int regno, int64_t size, Access access, bool raw_mode,
+                          bool zero_ok);
 
   // ---- context_access.cpp, return_code.cpp, packet_access.cpp (context.hpp has the rules)
   bool check_ctx_access(VerifierState& st, const RegState& ptr, int regno, int32_t off, int size,

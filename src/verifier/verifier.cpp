@@ -7,6 +7,8 @@
 #include "verifier/cfg.hpp"
 #include "verifier/context.hpp"
 #include "verifier/env.hpp"
+#include "verifier/resolve_ldimm64.hpp"
+#include "verifier/subprog_returns.hpp"
 
 namespace userbpf::verifier {
 
@@ -42,6 +44,17 @@ Result<Verdict> verify(const Program& program, const Options& options) {
     verdict.diagnosis.insn = error.where.insn >= 0 ? static_cast<uint32_t>(error.where.insn) : 0;
     verdict.diagnosis.message = error.message;
     if (options.log_level > 0) verdict.log = error.message + "\n";
+    stats_line();
+    return finish();
+  }
+  // Linux's order before exploration: check_btf_info (subprogram return types),
+  // resolve_pseudo_ldimm64 (map references), then check_cfg.
+  auto early = check_subprog_returns(program, *decoded);
+  if (!early) early = resolve_pseudo_ldimm64(program, *decoded);
+  if (early) {
+    verdict.diagnosis.insn = early->insn;
+    verdict.diagnosis.message = early->message;
+    if (options.log_level > 0) verdict.log = early->message + "\n";
     stats_line();
     return finish();
   }

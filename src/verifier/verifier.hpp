@@ -16,9 +16,10 @@
 namespace userbpf::verifier {
 
 // What the verifier knows of a map the program references. Map references in the program are
-// lddw with src_reg BPF_PSEUDO_MAP_IDX / BPF_PSEUDO_MAP_IDX_VALUE (imm = index into `maps`) or
-// BPF_PSEUDO_MAP_FD / BPF_PSEUDO_MAP_VALUE (imm = index into `maps` too: the loader numbers
-// them that way).
+// lddw with src_reg BPF_PSEUDO_MAP_IDX / BPF_PSEUDO_MAP_IDX_VALUE (imm = index into `maps`: the
+// loader resolves the object's map relocations into them). BPF_PSEUDO_MAP_FD /
+// BPF_PSEUDO_MAP_VALUE carry a file descriptor nobody resolved and are refused as Linux refuses
+// an fd that is not a map (resolve_ldimm64.hpp).
 struct MapInfo {
   uint32_t type = 0;  // enum bpf_map_type
   uint32_t key_size = 0;
@@ -46,6 +47,9 @@ struct SourceLine {
 struct FuncInfo {
   uint32_t insn = 0;
   std::string name;
+  // The BTF return type is an integer or an enum (Linux's btf_type_is_small_int ||
+  // btf_is_any_enum): only such subprograms may hold LD_ABS or a tail call (subprog_returns.hpp).
+  bool returns_scalar = true;
 };
 
 // One parameter (or the return value) of a kernel function as its BTF prototype gives it.
