@@ -32,7 +32,7 @@ Result<double> attach_jit(runtime::RunnableProgram& prog) {
   std::shared_ptr<const vm::NativeCode> code;
   for (int i = 0; i < 5; ++i) {
     const auto start = std::chrono::steady_clock::now();
-    auto compiled = jit::compile(interp);
+    auto compiled = jit::compile(interp, prog.jit_options());
     const auto elapsed = std::chrono::steady_clock::now() - start;
     if (!compiled) return compiled.take_error();
     code = std::move(*compiled);

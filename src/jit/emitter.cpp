@@ -216,6 +216,7 @@ void Emitter::emit_cold_stubs() {
 }
 
 void Emitter::emit_helper_call(const TranslatedSlot& s, size_t index) {
+  if (emit_inline_helper(s, index)) return;
   const vm::HelperFn fn = program_.helpers[static_cast<size_t>(s.imm)];
   mov(dword[STATE_FIELD(call_site)], static_cast<uint32_t>(index));
   mov(qword[STATE_FIELD(call_rsp)], rsp);

@@ -64,6 +64,19 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_local_call(const TranslatedSlot& s, size_t index);
   void emit_fault(uint32_t reason, size_t index);
 
+  // Inlined helpers (emit_inline_helpers.cpp): true when the call was emitted inline (with the
+  // helper call as its slow path).
+  bool emit_inline_helper(const TranslatedSlot& s, size_t index);
+  const InlineArrayMap* array_map_at(size_t index);
+  void emit_helper_fallback(const TranslatedSlot& s, size_t index);
+  void emit_array_element(const InlineArrayMap& map);
+  void emit_inline_array_lookup(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
+  void emit_inline_array_update(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
+  size_t known_callback(size_t index) const;
+  void emit_inline_loop(const TranslatedSlot& s, size_t index, size_t callback);
+  std::vector<const InlineArrayMap*> array_map_by_insn_;  // by instruction, built on first use
+  bool emitting_helper_fallback_ = false;
+
   // Memory (emit_memory.cpp)
   bool emit_memory(const TranslatedSlot& s, size_t index);
   void emit_fetch_logic(const TranslatedSlot& s, bool is64, int logic);

@@ -12,7 +12,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "userbpf/error.hpp"
 #include "vm/interpreter.hpp"
@@ -20,10 +22,31 @@
 
 namespace userbpf::jit {
 
+// An array map a helper call's r1 holds on every path to it (the verifier's Verdict::call_map),
+// described without the maps layer, which sits above the JIT: the value of key k lives at
+// values + k * stride for k < max_entries, and the map's handle (what the program's lddw loads)
+// is `handle`. The JIT inlines bpf_map_lookup_elem on it, and bpf_map_update_elem when
+// `plain_values` says a value is copied as plain bytes (no spin lock or other special field).
+struct InlineArrayMap {
+  uint32_t insn = 0;  // the helper call's instruction index
+  uint64_t handle = 0;
+  uint8_t* values = nullptr;
+  uint32_t value_size = 0;
+  uint32_t stride = 0;
+  uint32_t max_entries = 0;
+  bool plain_values = false;
+};
+
 struct CompileOptions {
   // Use BMI2 (shlx/shrx/sarx) for shifts by a register when the CPU has it. Tests turn it off to
   // exercise the cl-based form.
   bool use_bmi2 = true;
+  // Inline the helpers Linux inlines (map_gen_lookup, inline_bpf_loop). Tests turn it off to
+  // compare both forms.
+  bool inline_helpers = true;
+  // Array maps known at helper calls (any order). Each inlined call still checks at run time
+  // that r1 is `handle`, and calls the helper otherwise.
+  std::vector<InlineArrayMap> array_maps;
 };
 
 // Is the JIT usable on this host (x86-64)?

@@ -146,6 +146,7 @@ Result<std::vector<ProgramRecord>> Runtime::load(const object::Object& original,
 
   // The verifier first, so that a refused program leaves nothing behind (no maps, no records).
   std::vector<uint64_t> verified_insns(selected.size(), 0);
+  std::vector<std::vector<std::pair<uint32_t, uint32_t>>> call_maps(selected.size());
   if (!options.unverified) {
     for (size_t i = 0; i < selected.size(); ++i) {
       auto verdict = verify_program(obj, *selected[i], options.verifier, options.prog_type);
@@ -157,6 +158,14 @@ Result<std::vector<ProgramRecord>> Runtime::load(const object::Object& original,
       if (options.on_verdict) options.on_verdict(*selected[i], *verdict);
       if (!verdict->accepted) return rejection_error(obj.path, *selected[i], *verdict);
       verified_insns[i] = verdict->processed_insns;
+      for (size_t insn = 0; insn < verdict->call_map.size(); ++insn) {
+        const uint32_t map = verdict->call_map[insn];
+        // Inner maps of map-in-map definitions follow the object's maps: no record of their own.
+        if (map == verifier::Verdict::kNoMap || map == verifier::Verdict::kMixedMaps ||
+            map >= obj.maps.size())
+          continue;
+        call_maps[i].emplace_back(static_cast<uint32_t>(insn), map);
+      }
     }
   }
 
@@ -195,6 +204,7 @@ Result<std::vector<ProgramRecord>> Runtime::load(const object::Object& original,
     r.btf_id = btf_id;
     r.verified = !options.unverified;
     r.verified_insns = verified_insns[index];
+    r.call_maps = std::move(call_maps[index]);
     for (const auto& fi : prog->func_info) r.funcs.push_back({fi.insn, fi.type_id});
     for (const auto& li : prog->line_info) {
       auto line = object::line_of(obj, *prog, li.insn);

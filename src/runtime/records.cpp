@@ -94,6 +94,9 @@ std::string to_json(const ProgramRecord& r) {
   j["funcs"] = funcs;
   j["verified"] = r.verified;
   j["verified_insns"] = r.verified_insns;
+  json call_maps = json::array();
+  for (const auto& [insn, map] : r.call_maps) call_maps.push_back({insn, map});
+  j["call_maps"] = call_maps;
   return j.dump(1) + "\n";
 }
 
@@ -177,6 +180,10 @@ Result<ProgramRecord> program_from_json(std::string_view text, const std::string
     }
     r.verified = j.value("verified", false);  // older records: loaded without a verifier
     r.verified_insns = j.value("verified_insns", uint64_t{0});
+    if (j.contains("call_maps")) {  // older records: nothing known, helpers are called
+      for (const auto& c : j.at("call_maps"))
+        r.call_maps.emplace_back(c.at(0).get<uint32_t>(), c.at(1).get<uint32_t>());
+    }
     return r;
   } catch (const std::exception& e) {
     return corrupt(origin, e.what());

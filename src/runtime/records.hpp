@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "isa/instruction.hpp"
@@ -54,6 +55,10 @@ struct ProgramRecord {
   // never handed to a JIT. Records written before verification existed read as unverified.
   bool verified = false;
   uint64_t verified_insns = 0;  // the verifier's processed instructions (bpf_prog_info's)
+  // Helper calls where the verifier proved r1 holds one map on every path (its Verdict::call_map
+  // without kNoMap / kMixedMaps): {instruction index, index into map_ids}. Engines inline map
+  // helpers there (the JIT's array lookups and updates).
+  std::vector<std::pair<uint32_t, uint32_t>> call_maps;
 };
 
 struct MapRecord {

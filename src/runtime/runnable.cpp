@@ -20,6 +20,41 @@ Error at_insn(const ProgramRecord& record, size_t index, const std::string& mess
   return make_error(Errc::invalid_argument, "prog '" + record.name + "': " + message, where);
 }
 
+// The JIT's description of the array maps the verifier found at helper calls: where key k's
+// value lives, read from the map itself (lookup of keys 0, 1 and the last), so inlined accesses
+// reach exactly the memory the helper returns. Per-CPU arrays and other types are left out.
+std::vector<jit::InlineArrayMap> inline_array_maps(
+    const ProgramRecord& record, const std::vector<std::shared_ptr<maps::Map>>& maps) {
+  std::vector<jit::InlineArrayMap> out;
+  for (const auto& [insn, index] : record.call_maps) {
+    if (index >= maps.size()) continue;
+    maps::Map& map = *maps[index];
+    const maps::MapSpec& spec = map.spec();
+    if (spec.type != BPF_MAP_TYPE_ARRAY || spec.max_entries == 0 || map.data() == nullptr) continue;
+    const uint32_t first = 0, second = 1, last = spec.max_entries - 1;
+    auto* values = static_cast<uint8_t*>(map.lookup(&first));
+    if (values == nullptr || values != map.data()) continue;
+    uint64_t stride = spec.value_size;
+    if (spec.max_entries > 1) {
+      auto* next = static_cast<uint8_t*>(map.lookup(&second));
+      if (next == nullptr || next <= values) continue;
+      stride = static_cast<uint64_t>(next - values);
+      if (static_cast<uint8_t*>(map.lookup(&last)) != values + stride * last) continue;
+    }
+    if (stride < spec.value_size || stride > UINT32_MAX / 2) continue;
+    jit::InlineArrayMap m;
+    m.insn = insn;
+    m.handle = reinterpret_cast<uint64_t>(&map);
+    m.values = values;
+    m.value_size = spec.value_size;
+    m.stride = static_cast<uint32_t>(stride);
+    m.max_entries = spec.max_entries;
+    m.plain_values = spec.spin_lock_off < 0;
+    out.push_back(m);
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<RunnableProgram>> Runtime::instantiate(const ProgramRecord& record) {
@@ -107,8 +142,9 @@ Result<std::unique_ptr<RunnableProgram>> Runtime::instantiate(const ProgramRecor
   }
   prog->interp_.emplace(std::move(*interp));
   // Only verified programs reach the JIT: its code has no run-time checks.
+  if (record.verified) prog->jit_options_.array_maps = inline_array_maps(record, prog->maps_);
   if (record.verified && engine_ == Engine::jit) {
-    if (auto jitted = jit::attach(*prog->interp_); !jitted) {
+    if (auto jitted = jit::attach(*prog->interp_, prog->jit_options_); !jitted) {
       Error e = jitted.take_error();
       e.message = "prog '" + record.name + "': JIT: " + e.message;
       e.where.file = record.object_path;
@@ -123,10 +159,13 @@ Result<std::unique_ptr<RunnableProgram>> Runtime::instantiate(const ProgramRecor
 Result<RunnableProgram::RunOutput> RunnableProgram::run(uint64_t ctx, const vm::Region& ctx_region,
                                                         bool checked, uint32_t repeat,
                                                         std::span<const vm::Region> extra,
-                                                        std::span<const uint8_t> packet) {
+                                                        std::span<const uint8_t> packet,
+                                                        const BeforeRepetition& before) {
   std::vector<vm::Region> regions = global_regions_;
   if (ctx_region.size) regions.push_back(ctx_region);
+  const size_t extra_at = regions.size();
   regions.insert(regions.end(), extra.begin(), extra.end());
+  const std::span<vm::Region> own_extra = std::span<vm::Region>(regions).subspan(extra_at);
   if (!record_.verified) checked = true;  // nothing proved it safe: the interpreter checks it
   env_.checked = checked;
 
@@ -141,25 +180,10 @@ Result<RunnableProgram::RunOutput> RunnableProgram::run(uint64_t ctx, const vm::
   if (repeat == 0) repeat = 1;
   const auto start = std::chrono::steady_clock::now();
   for (uint32_t i = 0; i < repeat; ++i) {
+    if (before) before(own_extra, options.packet);
     auto result = interp_->run(ctx, 0, options);
-    if (!result) {
-      Error e = result.take_error();
-      e.message = "prog '" + record_.name + "': " + e.message;
-      e.where.file = record_.object_path;
-      e.where.section = record_.section;
-      // Name the source line of the faulting instruction when line info has it.
-      if (e.where.insn >= 0) {
-        const SourceLineRecord* best = nullptr;
-        for (const auto& l : record_.lines)
-          if (l.insn <= e.where.insn) best = &l;
-        if (best) {
-          e.where.line = static_cast<int>(best->line);
-          e.message +=
-              " (" + best->file + ":" + std::to_string(best->line) + ": " + best->text + ")";
-        }
-      }
-      return e;
-    }
+    if (!result) [[unlikely]]
+      return run_error(result.take_error());
     out.retval = result->r0;
   }
   const auto elapsed = std::chrono::steady_clock::now() - start;
@@ -167,6 +191,23 @@ Result<RunnableProgram::RunOutput> RunnableProgram::run(uint64_t ctx, const vm::
       static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()) /
       repeat;
   return out;
+}
+
+Error RunnableProgram::run_error(Error e) const {
+  e.message = "prog '" + record_.name + "': " + e.message;
+  e.where.file = record_.object_path;
+  e.where.section = record_.section;
+  // Name the source line of the faulting instruction when line info has it.
+  if (e.where.insn >= 0) {
+    const SourceLineRecord* best = nullptr;
+    for (const auto& l : record_.lines)
+      if (l.insn <= e.where.insn) best = &l;
+    if (best) {
+      e.where.line = static_cast<int>(best->line);
+      e.message += " (" + best->file + ":" + std::to_string(best->line) + ": " + best->text + ")";
+    }
+  }
+  return e;
 }
 
 }  // namespace userbpf::runtime

@@ -14,10 +14,12 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "helpers/environment.hpp"
+#include "jit/jit.hpp"
 #include "object/object.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/records.hpp"
@@ -62,25 +64,39 @@ class RunnableProgram {
   helpers::ProgramEnv& env() { return env_; }
   const vm::Interpreter& interpreter() const { return *interp_; }
   const std::vector<std::shared_ptr<maps::Map>>& maps() const { return maps_; }
+  // What the JIT is told about this instance (the array maps at its helper calls, from the
+  // record's call_maps): instantiate compiles with it, and so should anyone recompiling.
+  const jit::CompileOptions& jit_options() const { return jit_options_; }
 
   struct RunOutput {
     uint64_t retval = 0;
     uint64_t duration_ns = 0;  // mean over the repetitions
   };
-  // Runs `repeat` times with r1 = ctx. Checked runs may touch only `ctx_region`, `extra` regions,
-  // the program's global data and what helpers hand out. A program the verifier did not accept
-  // (record().verified false) always runs checked, whatever `checked` says.
+  // Called before every repetition of run(): refreshes what may change between repetitions, as
+  // the `extra` regions and the LD_ABS packet after bpf_xdp_adjust_head (both are run()'s copies).
+  using BeforeRepetition =
+      std::function<void(std::span<vm::Region> extra, std::span<const uint8_t>& packet)>;
+
+  // Runs `repeat` times with r1 = ctx, as Linux's bpf_test_run: the set-up is done once and the
+  // repetitions follow each other on the same context; retval is the last one's, duration_ns the
+  // mean. Checked runs may touch only `ctx_region`, `extra` regions, the program's global data
+  // and what helpers hand out. A program the verifier did not accept (record().verified false)
+  // always runs checked, whatever `checked` says.
   Result<RunOutput> run(uint64_t ctx, const vm::Region& ctx_region, bool checked,
                         uint32_t repeat = 1, std::span<const vm::Region> extra = {},
-                        std::span<const uint8_t> packet = {});
+                        std::span<const uint8_t> packet = {},
+                        const BeforeRepetition& before = {});
 
  private:
   friend class Runtime;
+  // A run's error with the program's name, object, section and source line.
+  Error run_error(Error e) const;
   ProgramRecord record_;
   std::vector<std::shared_ptr<maps::Map>> maps_;  // by the record's map index
   std::vector<vm::Region> global_regions_;        // array map values (global data)
   helpers::ProgramEnv env_;
   std::optional<vm::Interpreter> interp_;
+  jit::CompileOptions jit_options_;
   // Programs reached by bpf_tail_call, instantiated on first use (runtime/tail_calls.cpp).
   struct TailTargets;
   std::shared_ptr<TailTargets> tail_targets_;

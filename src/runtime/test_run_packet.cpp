@@ -15,7 +15,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstddef>
 #include <cstring>
 #include <utility>
@@ -78,33 +77,37 @@ class PacketHook {
   helpers::ProgramEnv& env_;
 };
 
-// Runs `repeat` times on the same packet (changes accumulate, as in Linux's bpf_test_run). Each
-// repetition may reach the packet as its bounds are when it starts.
+// Runs `repeat` times on the same packet and context, as Linux's bpf_test_run: everything is set
+// up once and the repetitions follow each other (changes to the frame and its bounds accumulate;
+// nothing is restored in between). Each repetition may reach the packet as its bounds are when
+// it starts and reports the redirect it made itself; the results are the last repetition's.
 Result<TestRunOutput> run_on_packet(RunnableProgram& prog, const TestRunInput& input,
                                     helpers::PacketState& packet, const vm::Region& ctx_region,
                                     bool ld_abs) {
   PacketHook hook(prog, packet);
-  const uint32_t repeat = input.repeat ? input.repeat : 1;
-  TestRunOutput out;
-  const auto start = std::chrono::steady_clock::now();
-  for (uint32_t i = 0; i < repeat; ++i) {
+  const auto packet_region = [&packet] {
+    return vm::Region{reinterpret_cast<uint64_t>(packet.data_meta),
+                      static_cast<uint64_t>(packet.data_end - packet.data_meta), packet.writable,
+                      "packet"};
+  };
+  const auto abs_packet = [&packet, ld_abs] {
+    if (!ld_abs) return std::span<const uint8_t>();
+    return std::span<const uint8_t>(packet.data, static_cast<size_t>(packet.data_end - packet.data));
+  };
+  const auto before = [&](std::span<vm::Region> extra, std::span<const uint8_t>& abs) {
     packet.redirected = false;
     packet.redirect_map = nullptr;
     packet.sync_ctx();
-    const vm::Region packet_region{reinterpret_cast<uint64_t>(packet.data_meta),
-                                   static_cast<uint64_t>(packet.data_end - packet.data_meta),
-                                   packet.writable, "packet"};
-    std::span<const uint8_t> abs;
-    if (ld_abs) abs = {packet.data, static_cast<size_t>(packet.data_end - packet.data)};
-    auto run = prog.run(ctx_region.start, ctx_region, input.checked, 1,
-                        std::span<const vm::Region>(&packet_region, 1), abs);
-    if (!run) return run.take_error();
-    out.retval = run->retval;
-  }
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  out.duration_ns =
-      static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count()) /
-      repeat;
+    extra[0] = packet_region();
+    abs = abs_packet();
+  };
+  const vm::Region first_region = packet_region();
+  auto run = prog.run(ctx_region.start, ctx_region, input.checked, input.repeat,
+                      std::span<const vm::Region>(&first_region, 1), abs_packet(), before);
+  if (!run) return run.take_error();
+  TestRunOutput out;
+  out.retval = run->retval;
+  out.duration_ns = run->duration_ns;
   out.redirected = packet.redirected;
   out.redirect_ifindex = packet.redirect_ifindex;
   out.redirect_flags = packet.redirect_flags;

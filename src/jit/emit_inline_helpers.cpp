@@ -1,0 +1,263 @@
+// Helpers the JIT inlines, as Linux does in its verifier's fixups: bpf_map_lookup_elem and
+// bpf_map_update_elem on an array map the verifier proved r1 holds (map_gen_lookup; the update is
+// userbpf's, where it stays exact), and bpf_loop with a known callback (inline_bpf_loop).
+//
+// Every inlined form keeps the helper call as its slow path and checks at run time what it
+// assumed (r1 is the map's handle, r2 the callback's handle, flags it handles), so an inlined call
+// answers exactly what the helper would, including its errors.
+#include <linux/bpf.h>
+
+#include <cerrno>
+
+#include "jit/emitter.hpp"
+#include "vm/native_code.hpp"
+#include "vm/translate.hpp"
+
+namespace userbpf::jit::detail {
+namespace {
+
+using Xbyak::util::eax;
+using Xbyak::util::ebx;
+using Xbyak::util::ecx;
+using Xbyak::util::edi;
+using Xbyak::util::r11;
+using Xbyak::util::r12;
+using Xbyak::util::r13;
+using Xbyak::util::r13d;
+using Xbyak::util::r14;
+using Xbyak::util::r9;
+using Xbyak::util::rax;
+using Xbyak::util::rbx;
+using Xbyak::util::rcx;
+using Xbyak::util::rdi;
+using Xbyak::util::rdx;
+using Xbyak::util::rsi;
+using Xbyak::util::rsp;
+
+#define STATE_FIELD(field) (r12 + static_cast<int>(offsetof(vm::NativeState, field)))
+
+constexpr uint64_t kMaxLoops = uint64_t{1} << 23;  // BPF_MAX_LOOPS
+// Values up to this size are copied inline by bpf_map_update_elem; larger ones call the helper
+// (the copy then dominates the call).
+constexpr uint32_t kMaxInlineCopy = 128;
+// Host stack an inlined bpf_loop keeps below the frame: the caller's r6..r8 and 8 bytes of
+// alignment, so the callback's frame stays 16-byte aligned.
+constexpr int kLoopSpill = 32;
+// How far back from a bpf_loop call the load of its callback into r2 is looked for.
+constexpr size_t kCallbackScan = 64;
+
+uint64_t negative(int e) {
+  return static_cast<uint64_t>(-static_cast<int64_t>(e));
+}
+
+}  // namespace
+
+bool Emitter::emit_inline_helper(const TranslatedSlot& s, size_t index) {
+  if (!options_.inline_helpers || emitting_helper_fallback_) return false;
+  const uint32_t id = program_.helper_ids[static_cast<size_t>(s.imm)];
+  switch (id) {
+    case BPF_FUNC_map_lookup_elem:
+    case BPF_FUNC_map_update_elem: {
+      const InlineArrayMap* map = array_map_at(index);
+      if (map == nullptr) return false;
+      if (id == BPF_FUNC_map_lookup_elem) {
+        emit_inline_array_lookup(s, index, *map);
+        return true;
+      }
+      if (!map->plain_values || map->value_size > kMaxInlineCopy) return false;
+      emit_inline_array_update(s, index, *map);
+      return true;
+    }
+    case BPF_FUNC_loop: {
+      const size_t callback = known_callback(index);
+      if (callback == SIZE_MAX) return false;
+      emit_inline_loop(s, index, callback);
+      return true;
+    }
+    default: return false;
+  }
+}
+
+const InlineArrayMap* Emitter::array_map_at(size_t index) {
+  if (array_map_by_insn_.empty() && !options_.array_maps.empty()) {
+    array_map_by_insn_.assign(program_.insn_count, nullptr);
+    for (const InlineArrayMap& map : options_.array_maps) {
+      // Only a map whose layout is usable: values, a stride that holds a value, a key space.
+      if (map.insn >= program_.insn_count || map.values == nullptr || map.max_entries == 0 ||
+          map.stride < map.value_size)
+        continue;
+      array_map_by_insn_[map.insn] = &map;
+    }
+  }
+  return index < array_map_by_insn_.size() ? array_map_by_insn_[index] : nullptr;
+}
+
+void Emitter::emit_helper_fallback(const TranslatedSlot& s, size_t index) {
+  emitting_helper_fallback_ = true;
+  emit_helper_call(s, index);
+  emitting_helper_fallback_ = false;
+}
+
+// rax = values + (u32 *r2) * stride, with the key already checked below max_entries.
+void Emitter::emit_array_element(const InlineArrayMap& map) {
+  if ((map.stride & (map.stride - 1)) == 0) {
+    int shift = 0;
+    while ((uint32_t{1} << shift) < map.stride) ++shift;
+    if (shift) shl(rax, shift);
+  } else {
+    imul(rax, rax, static_cast<int>(map.stride));
+  }
+  mov(r11, reinterpret_cast<uint64_t>(map.values));
+  add(rax, r11);
+}
+
+// Linux's array_map_gen_lookup: r0 = &values[key] or NULL. r1 = map, r2 = &key.
+void Emitter::emit_inline_array_lookup(const TranslatedSlot& s, size_t index,
+                                       const InlineArrayMap& map) {
+  Xbyak::Label slow, null, done;
+  mov(r11, map.handle);
+  cmp(rdi, r11);
+  jne(slow);
+  mov(eax, dword[rsi]);
+  cmp(eax, map.max_entries);
+  jae(null);
+  emit_array_element(map);
+  jmp(done);
+  L(null);
+  xor_(eax, eax);
+  jmp(done);
+  L(slow);
+  emit_helper_fallback(s, index);
+  L(done);
+}
+
+// array_map_update_elem for flags BPF_ANY / BPF_EXIST / BPF_NOEXIST on values without special
+// fields: -E2BIG for a key out of range, -EEXIST for NOEXIST (every element exists), else the
+// value copied and 0. Other flags (BPF_F_LOCK, invalid ones) take the helper. r1 = map,
+// r2 = &key, r3 = &value, r4 = flags.
+void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
+                                       const InlineArrayMap& map) {
+  Xbyak::Label slow, too_big, exists, done;
+  mov(r11, map.handle);
+  cmp(rdi, r11);
+  jne(slow);
+  cmp(rcx, BPF_EXIST);
+  ja(slow);
+  mov(eax, dword[rsi]);
+  cmp(eax, map.max_entries);
+  jae(too_big);
+  cmp(ecx, BPF_NOEXIST);
+  je(exists);
+  emit_array_element(map);
+  // The copy: 8-byte moves, then the 4/2/1-byte tail (rdx = source, rax = destination).
+  uint32_t at = 0;
+  for (; at + 8 <= map.value_size; at += 8) {
+    mov(r9, qword[rdx + static_cast<int>(at)]);
+    mov(qword[rax + static_cast<int>(at)], r9);
+  }
+  if (at + 4 <= map.value_size) {
+    mov(r9.cvt32(), dword[rdx + static_cast<int>(at)]);
+    mov(dword[rax + static_cast<int>(at)], r9.cvt32());
+    at += 4;
+  }
+  if (at + 2 <= map.value_size) {
+    mov(r9.cvt16(), word[rdx + static_cast<int>(at)]);
+    mov(word[rax + static_cast<int>(at)], r9.cvt16());
+    at += 2;
+  }
+  if (at < map.value_size) {
+    mov(r9.cvt8(), byte[rdx + static_cast<int>(at)]);
+    mov(byte[rax + static_cast<int>(at)], r9.cvt8());
+  }
+  xor_(eax, eax);
+  jmp(done);
+  L(too_big);
+  mov(rax, negative(E2BIG));
+  jmp(done);
+  L(exists);
+  mov(rax, negative(EEXIST));
+  jmp(done);
+  L(slow);
+  emit_helper_fallback(s, index);
+  L(done);
+}
+
+// The function a bpf_loop call's r2 most likely holds: the BPF_PSEUDO_FUNC lddw into r2 found
+// walking back through the straight-line code before the call, or SIZE_MAX. Only a guess: the
+// inlined loop checks r2 against it at run time.
+size_t Emitter::known_callback(size_t index) const {
+  const size_t stop = index > kCallbackScan ? index - kCallbackScan : 0;
+  for (size_t i = index; i-- > stop;) {
+    const TranslatedSlot& s = program_.translated[i];
+    if (s.op == Op::lddw_tail) continue;
+    if (s.op == Op::lddw && s.dst == 2) {
+      const uint64_t handle = program_.translated[i + 1].value;
+      if ((handle & vm::detail::kFunctionHandleMask) != vm::detail::kFunctionHandleTag)
+        return SIZE_MAX;
+      const size_t target = static_cast<size_t>(handle & ~vm::detail::kFunctionHandleMask);
+      if (target >= program_.insn_count || !is_function_[target]) return SIZE_MAX;
+      return target;
+    }
+    // Anything that may write r2 or leave the straight line ends the search.
+    if (s.dst == 2 || s.op == Op::call_helper || s.op == Op::call_local || s.op == Op::exit ||
+        s.op == Op::ja || s.op == Op::may_goto || (Op::jeq64_reg <= s.op && s.op <= Op::jsle32_imm))
+      return SIZE_MAX;
+  }
+  return SIZE_MAX;
+}
+
+// Linux's inline_bpf_loop, with the helper's exact answers: flags other than 0 and any callback
+// but the expected one take the helper; nr_loops (its low 32 bits, as the helper's u32 argument)
+// above BPF_MAX_LOOPS answers -E2BIG; otherwise callback(i, ctx) runs as a bpf-to-bpf call for
+// i = 0, 1, ... until it returns non-zero (r0 = i + 1) or i reaches nr_loops (r0 = nr_loops).
+// The loop state lives in r6..r8 (rbx, r13, r14: the callee keeps them), whose caller values
+// are kept on the host stack below the frame; the call limit moves down by as much, so the
+// callback may still nest as deep as any frame (and helper_depth(), which divides by the frame
+// size, still counts frames: at most 7 such spills of 32 bytes are below any frame).
+void Emitter::emit_inline_loop(const TranslatedSlot& s, size_t index, size_t callback) {
+  Xbyak::Label slow, too_big, head, finished, done;
+  test(rcx, rcx);
+  jnz(slow);
+  mov(r11, vm::detail::kFunctionHandleTag | static_cast<uint64_t>(callback));
+  cmp(rsi, r11);
+  jne(slow);
+  cmp(edi, static_cast<uint32_t>(kMaxLoops));
+  ja(too_big);
+  // A callback frame beyond the call-depth limit: the helper reports it as it does (the depth is
+  // the same for every iteration, so checking once is enough).
+  cmp(rsp, qword[STATE_FIELD(call_limit)]);
+  jb(slow);
+  push(rbx);
+  push(r13);
+  push(r14);
+  sub(rsp, kLoopSpill - 24);
+  sub(qword[STATE_FIELD(call_limit)], kLoopSpill);
+  mov(r13d, edi);  // nr_loops
+  xor_(ebx, ebx);  // i
+  mov(r14, rdx);   // ctx
+  L(head);
+  cmp(ebx, r13d);
+  jae(finished);
+  mov(edi, ebx);
+  mov(rsi, r14);
+  call(function_[callback]);
+  add(ebx, 1);
+  test(rax, rax);
+  jz(head);
+  L(finished);
+  mov(eax, ebx);
+  add(qword[STATE_FIELD(call_limit)], kLoopSpill);
+  add(rsp, kLoopSpill - 24);
+  pop(r14);
+  pop(r13);
+  pop(rbx);
+  jmp(done);
+  L(too_big);
+  mov(rax, negative(E2BIG));
+  jmp(done);
+  L(slow);
+  emit_helper_fallback(s, index);
+  L(done);
+}
+
+}  // namespace userbpf::jit::detail

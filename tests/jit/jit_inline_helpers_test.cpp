@@ -1,0 +1,318 @@
+// The helpers the JIT inlines (emit_inline_helpers.cpp) against the interpreter calling the
+// helper: bpf_map_lookup_elem and bpf_map_update_elem on a described array map, bpf_loop with a
+// known callback. Each program runs in both engines over the same memory; r0, the array's bytes
+// and the program's memory must agree, and a counting helper shows whether the JIT called it (the
+// inlined path must not; a call whose r1, r2 or flags the inlined code does not handle must).
+#include <linux/bpf.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "helpers/linux_helpers.hpp"
+#include "jit_test_util.hpp"
+
+namespace userbpf::jit::testing {
+namespace {
+
+// A stand-in array map with the maps layer's semantics (maps/array_map.cpp, non-per-CPU, no spin
+// lock): values of kValueSize bytes every kStride bytes, kEntries of them.
+constexpr uint32_t kValueSize = 13;  // odd: the inlined copy's 8/4/1-byte tail
+constexpr uint32_t kStride = 16;
+constexpr uint32_t kEntries = 5;
+constexpr uint64_t kHandle = 0x5eed'0000'1234'5678ull;  // what the program's lddw loads as r1
+alignas(8) std::array<uint8_t, kStride * kEntries + 16> g_values;
+int g_helper_calls = 0;
+
+uint64_t err(int e) {
+  return static_cast<uint64_t>(-static_cast<int64_t>(e));
+}
+
+uint64_t fake_lookup(uint64_t map, uint64_t key, uint64_t, uint64_t, uint64_t, vm::CallContext&) {
+  ++g_helper_calls;
+  if (map != kHandle) return 0;  // another map (empty): the JIT must have called us too
+  uint32_t index;
+  std::memcpy(&index, reinterpret_cast<const void*>(key), 4);
+  if (index >= kEntries) return 0;
+  return reinterpret_cast<uint64_t>(g_values.data() + uint64_t{index} * kStride);
+}
+
+uint64_t fake_update(uint64_t map, uint64_t key, uint64_t value, uint64_t flags, uint64_t,
+                     vm::CallContext&) {
+  ++g_helper_calls;
+  if (map != kHandle) return 0x0bad;
+  uint32_t index;
+  std::memcpy(&index, reinterpret_cast<const void*>(key), 4);
+  // array_map_update_elem's order of checks.
+  if ((flags & ~uint64_t{BPF_F_LOCK}) > BPF_EXIST) return err(EINVAL);
+  if (index >= kEntries) return err(E2BIG);
+  if (flags & BPF_NOEXIST) return err(EEXIST);
+  if (flags & BPF_F_LOCK) return err(EINVAL);  // no spin lock in the value
+  std::memcpy(g_values.data() + uint64_t{index} * kStride, reinterpret_cast<const void*>(value),
+              kValueSize);
+  return 0;
+}
+
+uint64_t counted_loop(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5,
+                      vm::CallContext& call) {
+  ++g_helper_calls;
+  return helpers::linux_helpers().find(BPF_FUNC_loop)->fn(r1, r2, r3, r4, r5, call);
+}
+
+vm::HelperTable counting_helpers() {
+  vm::HelperTable t;
+  t.set(BPF_FUNC_map_lookup_elem, vm::Helper{"map_lookup_elem", fake_lookup});
+  t.set(BPF_FUNC_map_update_elem, vm::Helper{"map_update_elem", fake_update});
+  t.set(BPF_FUNC_loop, vm::Helper{"loop", counted_loop});
+  return t;
+}
+
+void reset_values() {
+  for (size_t i = 0; i < g_values.size(); ++i) g_values[i] = static_cast<uint8_t>(0x40 + i);
+}
+
+CompileOptions with_array(std::initializer_list<uint32_t> call_insns) {
+  CompileOptions options;
+  for (uint32_t insn : call_insns) {
+    InlineArrayMap m;
+    m.insn = insn;
+    m.handle = kHandle;
+    m.values = g_values.data();
+    m.value_size = kValueSize;
+    m.stride = kStride;
+    m.max_entries = kEntries;
+    m.plain_values = true;
+    options.array_maps.push_back(m);
+  }
+  return options;
+}
+
+struct Outcome {
+  EngineResult run;
+  std::array<uint8_t, g_values.size()> values{};
+  int helper_calls = 0;
+};
+
+Outcome run_one(const std::vector<RawInsn>& code, bool jit, const CompileOptions& options) {
+  reset_values();
+  g_helper_calls = 0;
+  Outcome out;
+  out.run = run_engine(code, jit, {}, counting_helpers(), nullptr, options);
+  out.values = g_values;
+  out.helper_calls = g_helper_calls;
+  return out;
+}
+
+// Runs in both engines; they must agree on everything. Returns the JIT's outcome.
+Outcome compare(const std::vector<RawInsn>& code, const CompileOptions& options) {
+  const Outcome interp = run_one(code, false, {});
+  const Outcome jit = run_one(code, true, options);
+  EXPECT_EQ(interp.run.ok, jit.run.ok)
+      << interp.run.error.to_string() << " / " << jit.run.error.to_string();
+  if (interp.run.ok && jit.run.ok) {
+    EXPECT_EQ(interp.run.r0, jit.run.r0) << std::hex << interp.run.r0 << " / " << jit.run.r0;
+  } else {
+    EXPECT_EQ(interp.run.error.code, jit.run.error.code);
+    EXPECT_EQ(interp.run.error.where.insn, jit.run.error.where.insn);
+    EXPECT_EQ(interp.run.error.message, jit.run.error.message);
+  }
+  EXPECT_EQ(interp.values, jit.values) << "array contents differ";
+  return jit;
+}
+
+// r0 = lookup(map, &key) - values + r6, or 0xffff + r6 for NULL (and 0x77 written at the value's
+// first byte, so the pointer is used). The helper call is instruction 6.
+TEST(JitInlineHelpers, ArrayLookupInRangeOutOfRangeAndOtherMaps) {
+  for (uint64_t handle : {kHandle, kHandle + 8}) {
+    for (uint32_t key : {0u, 1u, kEntries - 1, kEntries, kEntries + 1, 0x80000000u, 0xffffffffu}) {
+      SCOPED_TRACE("key " + std::to_string(key) + (handle == kHandle ? "" : " other map"));
+      Builder p;
+      p.st(BPF_W, 10, -4, static_cast<int32_t>(key));                        // 0
+      p.lddw(1, handle);                                                     // 1-2
+      p.mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -4);                          // 3-4
+      p.mov64_imm(6, 42).call_helper(BPF_FUNC_map_lookup_elem);              // 5-6
+      p.jmp_imm(BPF_JEQ, 0, 0, "null").st(BPF_B, 0, 0, 0x77);                // 7-8
+      p.lddw(1, reinterpret_cast<uint64_t>(g_values.data()));                // 9-10
+      p.alu64_reg(BPF_SUB, 0, 1).alu64_reg(BPF_ADD, 0, 6).exit();            // 11-13
+      p.label("null").mov64_imm(0, 0xffff).alu64_reg(BPF_ADD, 0, 6).exit();  // r6 survives
+      const Outcome jit = compare(p.finish(), with_array({6}));
+      ASSERT_TRUE(jit.run.ok) << jit.run.error.to_string();
+      if (handle == kHandle) {
+        EXPECT_EQ(jit.helper_calls, 0) << "the lookup was not inlined";
+        EXPECT_EQ(jit.run.r0, key < kEntries ? uint64_t{key} * kStride + 42 : 0xffff + 42);
+      } else {
+        EXPECT_EQ(jit.helper_calls, 1) << "another map must reach the helper";
+      }
+    }
+  }
+}
+
+// update(map, &key, &value, flags) with a 13-byte value of 0xc0.., r0 the result. The call is
+// instruction 14.
+std::vector<RawInsn> update_program(uint64_t handle, uint32_t key, int32_t flags) {
+  Builder p;
+  p.st(BPF_W, 10, -4, static_cast<int32_t>(key));                      // 0
+  p.lddw(3, 0xc7c6c5c4c3c2c1c0ull).stx(BPF_DW, 10, 3, -24);            // 1-3
+  p.lddw(3, 0xcfcecdcccbcac9c8ull).stx(BPF_DW, 10, 3, -16);            // 4-6
+  p.lddw(1, handle);                                                   // 7-8
+  p.mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -4);                        // 9-10
+  p.mov64_reg(3, 10).alu64_imm(BPF_ADD, 3, -24);                       // 11-12
+  p.mov64_imm(4, flags).call_helper(BPF_FUNC_map_update_elem).exit();  // 13-15
+  return p.finish();
+}
+
+TEST(JitInlineHelpers, ArrayUpdateFlagsKeysAndValueBytes) {
+  for (uint64_t handle : {kHandle, kHandle + 8}) {
+    for (uint32_t key : {0u, 3u, kEntries - 1, kEntries, 0xffffffffu}) {
+      for (int32_t flags : {int32_t{BPF_ANY}, int32_t{BPF_NOEXIST}, int32_t{BPF_EXIST},
+                            int32_t{BPF_F_LOCK}, 3, 8, -1}) {
+        SCOPED_TRACE("key " + std::to_string(key) + " flags " + std::to_string(flags) +
+                     (handle == kHandle ? "" : " other map"));
+        const Outcome jit = compare(update_program(handle, key, flags), with_array({14}));
+        ASSERT_TRUE(jit.run.ok) << jit.run.error.to_string();
+        // Flags the inlined code does not decide itself go to the helper, as other maps do.
+        const bool inlined = handle == kHandle && flags >= 0 && flags <= BPF_EXIST;
+        EXPECT_EQ(jit.helper_calls, inlined ? 0 : 1);
+      }
+    }
+  }
+}
+
+TEST(JitInlineHelpers, ArrayUpdateWritesExactlyTheValue) {
+  // Key 2 with BPF_ANY: bytes 32..44 become the value; 45..47 (stride padding) and every other
+  // value keep their pattern.
+  const Outcome jit = compare(update_program(kHandle, 2, BPF_ANY), with_array({14}));
+  ASSERT_TRUE(jit.run.ok);
+  EXPECT_EQ(jit.run.r0, 0u);
+  for (size_t i = 0; i < g_values.size(); ++i) {
+    const bool in_value = i >= 2 * kStride && i < 2 * kStride + kValueSize;
+    const uint8_t want =
+        in_value ? static_cast<uint8_t>(0xc0 + (i - 2 * kStride)) : static_cast<uint8_t>(0x40 + i);
+    EXPECT_EQ(jit.values[i], want) << "byte " << i;
+  }
+}
+
+TEST(JitInlineHelpers, SpecialValuesOrNoDescriptionKeepTheHelper) {
+  CompileOptions locked = with_array({14});
+  locked.array_maps[0].plain_values = false;  // e.g. a spin lock inside: never copied inline
+  Outcome jit = compare(update_program(kHandle, 1, BPF_ANY), locked);
+  EXPECT_EQ(jit.helper_calls, 1);
+  jit = compare(update_program(kHandle, 1, BPF_ANY), with_array({}));
+  EXPECT_EQ(jit.helper_calls, 1);
+  CompileOptions off = with_array({14});
+  off.inline_helpers = false;
+  jit = compare(update_program(kHandle, 1, BPF_ANY), off);
+  EXPECT_EQ(jit.helper_calls, 1);
+}
+
+// bpf_loop(nr, cb, &ctx, flags); cb(i, ctx) adds i + 1 to *ctx and stops (returns 1) when
+// i == stop_at. r0 = (bpf_loop's r0 << 32) + *ctx, with r6..r9 added to check they survive.
+std::vector<RawInsn> loop_program(uint64_t nr, int32_t flags, int32_t stop_at) {
+  Builder p;
+  p.mov64_imm(6, 1).mov64_imm(7, 2).mov64_imm(8, 3).mov64_imm(9, 4);
+  p.st(BPF_DW, 10, -8, 0).lddw(1, nr).lddw_func(2, "cb");
+  p.mov64_reg(3, 10).alu64_imm(BPF_ADD, 3, -8).mov64_imm(4, flags);
+  p.call_helper(BPF_FUNC_loop);
+  p.alu64_imm(BPF_LSH, 0, 32).ldx(BPF_DW, 1, 10, -8).alu64_reg(BPF_ADD, 0, 1);
+  p.alu64_reg(BPF_ADD, 0, 6).alu64_reg(BPF_ADD, 0, 7).alu64_reg(BPF_ADD, 0, 8);
+  p.alu64_reg(BPF_ADD, 0, 9).exit();
+  p.label("cb").mov64_imm(6, 100).mov64_imm(7, 200).mov64_imm(8, 300);  // clobbers r6..r8
+  p.ldx(BPF_DW, 3, 2, 0).alu64_reg(BPF_ADD, 3, 1).alu64_imm(BPF_ADD, 3, 1);
+  p.stx(BPF_DW, 2, 3, 0).mov64_imm(0, 0);
+  p.jmp_imm(BPF_JNE, 1, stop_at, "ret").mov64_imm(0, 1).label("ret").exit();
+  return p.finish();
+}
+
+TEST(JitInlineHelpers, LoopCountsStopsAndRefusesLikeTheHelper) {
+  struct Case {
+    uint64_t nr;
+    int32_t flags;
+    int32_t stop_at;
+    bool inlined;
+  };
+  const uint64_t max = uint64_t{1} << 23;
+  const Case cases[] = {
+      {0, 0, -1, true},  // no iteration: r0 = 0
+      {1, 0, -1, true},
+      {7, 0, -1, true},               // runs to the end: r0 = nr
+      {7, 0, 3, true},                // the callback stops early: r0 = 4
+      {7, 0, 0, true},                // stops at the first iteration
+      {max, 0, 2, true},              // the largest count is allowed
+      {max + 1, 0, 2, true},          // -E2BIG
+      {0xffffffffull, 0, 2, true},    // -E2BIG
+      {0x100000005ull, 0, -1, true},  // the helper takes nr_loops as u32: 5
+      {7, 1, -1, false},              // flags: -EINVAL from the helper
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE("nr " + std::to_string(c.nr) + " flags " + std::to_string(c.flags) + " stop " +
+                 std::to_string(c.stop_at));
+    const Outcome jit = compare(loop_program(c.nr, c.flags, c.stop_at), {});
+    ASSERT_TRUE(jit.run.ok) << jit.run.error.to_string();
+    EXPECT_EQ(jit.helper_calls, c.inlined ? 0 : 1);
+  }
+  // The values themselves, once: 7 iterations stopping at i == 3 leave 1+2+3+4 and answer 4.
+  const Outcome jit = compare(loop_program(7, 0, 3), {});
+  EXPECT_EQ(jit.run.r0, (uint64_t{4} << 32) + 10 + 1 + 2 + 3 + 4);
+  const Outcome big = compare(loop_program(max + 1, 0, 2), {});
+  EXPECT_EQ(big.run.r0, (static_cast<uint64_t>(-E2BIG) << 32) + 10);
+}
+
+TEST(JitInlineHelpers, LoopWithAnotherCallbackOnSomePathsTakesTheHelperThere) {
+  // r2 is cb_a or cb_b depending on r1 at entry: the JIT guesses cb_b (the load closest to the
+  // call) and must still run cb_a through the helper when r2 holds it.
+  for (uint64_t pick : {0u, 1u}) {
+    Builder p;
+    p.mov64_reg(6, 1).st(BPF_DW, 10, -8, 0).lddw_func(2, "cb_a");
+    p.jmp_imm(BPF_JEQ, 6, 0, "call").lddw_func(2, "cb_b");
+    p.label("call").mov64_imm(1, 3).mov64_reg(3, 10).alu64_imm(BPF_ADD, 3, -8).mov64_imm(4, 0);
+    p.call_helper(BPF_FUNC_loop).ldx(BPF_DW, 1, 10, -8).alu64_imm(BPF_LSH, 0, 16);
+    p.alu64_reg(BPF_ADD, 0, 1).exit();
+    p.label("cb_a").ldx(BPF_DW, 3, 2, 0).alu64_imm(BPF_ADD, 3, 1).stx(BPF_DW, 2, 3, 0);
+    p.mov64_imm(0, 0).exit();
+    p.label("cb_b").ldx(BPF_DW, 3, 2, 0).alu64_imm(BPF_ADD, 3, 100).stx(BPF_DW, 2, 3, 0);
+    p.mov64_imm(0, 0).exit();
+    // Run with r1 = pick: the memory argument's address is non-zero, so pass none for 0.
+    const std::vector<uint8_t> memory = pick ? std::vector<uint8_t>(8, 0) : std::vector<uint8_t>{};
+    reset_values();
+    g_helper_calls = 0;
+    EngineResult interp = run_engine(p.finish(), false, memory, counting_helpers());
+    g_helper_calls = 0;
+    EngineResult jit = run_engine(p.finish(), true, memory, counting_helpers());
+    ASSERT_TRUE(interp.ok && jit.ok);
+    EXPECT_EQ(interp.r0, jit.r0);
+    EXPECT_EQ(jit.r0, (uint64_t{3} << 16) + (pick ? 300 : 3));
+    EXPECT_EQ(g_helper_calls, pick ? 0 : 1) << "pick " << pick;
+  }
+}
+
+TEST(JitInlineHelpers, LoopCallbacksNestToTheFrameLimit) {
+  // main -> f1 -> ... -> f6 (7 frames), f6 runs an inlined bpf_loop whose callback is the 8th
+  // frame and itself runs an inlined bpf_loop: that one's callback would be the 9th frame, which
+  // both engines refuse with the helper's fault at the inner call.
+  Builder p;
+  p.st(BPF_DW, 10, -8, 0).mov64_reg(1, 10).alu64_imm(BPF_ADD, 1, -8).call_local("f1");
+  p.ldx(BPF_DW, 0, 10, -8).exit();
+  for (int f = 1; f <= 5; ++f)
+    p.label("f" + std::to_string(f)).call_local("f" + std::to_string(f + 1)).exit();
+  p.label("f6").mov64_reg(3, 1).mov64_imm(1, 2).lddw_func(2, "outer").mov64_imm(4, 0);
+  p.call_helper(BPF_FUNC_loop).exit();
+  p.label("outer").mov64_reg(6, 2).ldx(BPF_DW, 3, 2, 0).alu64_imm(BPF_ADD, 3, 1);
+  p.stx(BPF_DW, 2, 3, 0).mov64_reg(3, 6).mov64_reg(1, 1).lddw_func(2, "inner");
+  p.mov64_imm(4, 0).call_helper(BPF_FUNC_loop).mov64_imm(0, 0).exit();
+  p.label("inner").mov64_imm(0, 0).exit();
+  // With nr_loops 0 for the inner loop nothing is called, so no fault: r1 is the outer index,
+  // 0 on the first iteration, 1 on the second (which faults).
+  reset_values();
+  g_helper_calls = 0;
+  EngineResult interp = run_engine(p.finish(), false, {}, counting_helpers());
+  EngineResult jit = run_engine(p.finish(), true, {}, counting_helpers());
+  ASSERT_FALSE(interp.ok);
+  ASSERT_FALSE(jit.ok);
+  EXPECT_EQ(interp.error.code, jit.error.code);
+  EXPECT_EQ(interp.error.where.insn, jit.error.where.insn);
+  EXPECT_EQ(interp.error.message, jit.error.message);
+}
+
+}  // namespace
+}  // namespace userbpf::jit::testing
