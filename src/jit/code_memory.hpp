@@ -1,5 +1,6 @@
-// Executable memory for compiled programs: bytes are copied into a fresh anonymous mapping while it
-// is read-write, which is then made read-execute. No page is ever writable and executable at once.
+// Executable memory for compiled programs: the JIT writes machine code straight into a fresh
+// anonymous mapping while it is read-write, which is then made read-execute. No page is ever
+// writable and executable at once.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +17,29 @@ struct CodeMemory {
   size_t size = 0;
 };
 
+// A read-write mapping of at least `capacity` bytes for code to be written into. Pages are
+// touched only as code is written, so a generous capacity costs address space, not memory.
+class CodeBuffer {
+ public:
+  static Result<CodeBuffer> reserve(size_t capacity);
+  CodeBuffer(CodeBuffer&& other) noexcept;
+  CodeBuffer& operator=(CodeBuffer&&) = delete;
+  ~CodeBuffer();  // unmaps unless sealed
+
+  uint8_t* data() const { return data_; }
+  size_t capacity() const { return length_; }
+
+  // Makes the first `size` bytes read-execute (whole pages), unmaps the pages after them, and
+  // hands the mapping over.
+  Result<CodeMemory> seal(size_t size);
+
+ private:
+  CodeBuffer(uint8_t* data, size_t length) : data_(data), length_(length) {}
+  uint8_t* data_ = nullptr;
+  size_t length_ = 0;
+};
+
+// Copies `size` bytes into a fresh mapping and seals it.
 Result<CodeMemory> map_code(const uint8_t* bytes, size_t size);
 
 }  // namespace userbpf::jit

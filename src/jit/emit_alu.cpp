@@ -108,7 +108,7 @@ void Emitter::emit_div(const TranslatedSlot& s, bool is64, bool regsrc, bool is_
   const Xbyak::Reg64& d64 = reg(s.dst);
   const Xbyak::Reg d = is64 ? Xbyak::Reg(d64) : Xbyak::Reg(d64.cvt32());
   const Xbyak::Reg divisor = is64 ? Xbyak::Reg(r11) : Xbyak::Reg(r11d);
-  Xbyak::Label zero, minus_one, done;
+  size_t to_zero = 0, to_minus_one = 0;  // short forward jumps, bound below
   if (!regsrc) {
     if (s.imm == 0) {
       if (!modulo)
@@ -132,10 +132,10 @@ void Emitter::emit_div(const TranslatedSlot& s, bool is64, bool regsrc, bool is_
     else
       mov(r11d, s64.cvt32());
     test(divisor, divisor);
-    jz(zero);
+    to_zero = short_jump_placeholder(kE);
     if (is_signed) {
       cmp(divisor, -1);
-      je(minus_one);
+      to_minus_one = short_jump_placeholder(kE);
     }
   }
   const bool dst_is_rax = s.dst == 0;
@@ -164,21 +164,22 @@ void Emitter::emit_div(const TranslatedSlot& s, bool is64, bool regsrc, bool is_
   if (!dst_is_rax) mov(rax, r10);
   if (!dst_is_rdx) mov(rdx, r9);
   if (!regsrc) return;
-  jmp(done, T_SHORT);
-  L(zero);
+  const size_t done_from_division = short_jump_placeholder(kAlways);
+  bind_short(to_zero);
   if (!modulo)
     xor_(d64.cvt32(), d64.cvt32());
   else if (!is64)
     mov(d64.cvt32(), d64.cvt32());
   if (is_signed) {
-    jmp(done, T_SHORT);
-    L(minus_one);
+    const size_t done_from_zero = short_jump_placeholder(kAlways);
+    bind_short(to_minus_one);
     if (!modulo)
       neg(d);
     else
       xor_(d64.cvt32(), d64.cvt32());
+    bind_short(done_from_zero);
   }
-  L(done);
+  bind_short(done_from_division);
 }
 
 // kind: 0 lsh, 1 rsh, 2 arsh. The count is masked to the width (& 63 or & 31), as x86 does.

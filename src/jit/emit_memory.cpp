@@ -126,8 +126,7 @@ void Emitter::emit_fetch_logic(const TranslatedSlot& s, bool is64, int logic) {
     mov(rax, slot);
   else
     mov(eax, slot);
-  Xbyak::Label retry;
-  L(retry);
+  const size_t retry = getSize();
   mov(r11, rax);
   const Xbyak::Reg value = sized(r11, bytes);
   if (logic == 0)
@@ -138,7 +137,7 @@ void Emitter::emit_fetch_logic(const TranslatedSlot& s, bool is64, int logic) {
     xor_(value, sized(operand, bytes));
   lock();
   cmpxchg(slot, value);
-  jne(retry, T_SHORT);
+  jump_to_offset(kNe, retry);
   if (s.src != 0) {
     if (is64)
       mov(r, rax);
@@ -151,9 +150,13 @@ void Emitter::emit_fetch_logic(const TranslatedSlot& s, bool is64, int logic) {
 // Linux's bpf_gen_ld_abs(): r1 = ctx (r6), r2 = the offset, r0 = the big-endian value, and when
 // the read is out of bounds the current function returns 0. r3..r5 are kept, as in the
 // interpreter. The read itself is vm::native_packet_load.
-void Emitter::emit_packet_load(const TranslatedSlot& s, bool indirect, unsigned size) {
+void Emitter::emit_packet_load(const TranslatedSlot& s, bool indirect, unsigned size,
+                               bool offset_blinded) {
   const uint64_t imm = static_cast<uint64_t>(static_cast<int64_t>(s.imm));
-  if (indirect) {
+  if (offset_blinded) {
+    // r10 is kAx: it holds the sign-extended immediate.
+    if (indirect) add(r10, reg(s.src));
+  } else if (indirect) {
     mov(r10, reg(s.src));
     add(r10, static_cast<uint32_t>(s.imm));
   } else {
@@ -175,7 +178,7 @@ void Emitter::emit_packet_load(const TranslatedSlot& s, bool indirect, unsigned 
   pop(rdx);
   mov(rdi, rbx);  // r1 = r6
   test(r11, r11);
-  jz(return_zero_);
+  jump_to_offset(kE, return_zero_offset_);
 }
 
 }  // namespace userbpf::jit::detail

@@ -47,38 +47,26 @@ bool falls_through(Op op) {
 }  // namespace
 
 Emitter::Emitter(const vm::detail::LoadedProgram& program, const CompileOptions& options,
-                 HeapAllocator* allocator)
-    : Xbyak::CodeGenerator(64 + program.insn_count * 16, Xbyak::AutoGrow, allocator),
+                 uint8_t* buffer, size_t capacity)
+    : Xbyak::CodeGenerator(capacity, buffer),
       program_(program),
       options_(options),
       bmi2_(options.use_bmi2 && has_cpu_bmi2()),
-      regs_{rax, rdi, rsi, rdx, rcx, r8, rbx, r13, r14, r15, rbp},
-      body_(program.insn_count),
-      function_(program.insn_count),
-      is_target_(program.insn_count, false),
+      regs_{rax, rdi, rsi, rdx, rcx, r8, rbx, r13, r14, r15, rbp, r10},
       is_function_(program.insn_count, false) {
   setDefaultJmpNEAR(true);
   const size_t n = program.insn_count;
   is_function_[0] = true;
   for (size_t i = 0; i < n; ++i) {
     const TranslatedSlot& s = program.translated[i];
-    const int64_t next = static_cast<int64_t>(i) + 1;
-    switch (s.op) {
-      case Op::ja: is_target_[static_cast<size_t>(next + s.imm)] = true; break;
-      case Op::call_local: is_function_[static_cast<size_t>(next + s.imm)] = true; break;
-      case Op::may_goto:
-        has_may_goto_ = true;
-        is_target_[static_cast<size_t>(next + s.off)] = true;
-        break;
-      case Op::lddw: ++i; break;
-      default:
-        if (vm::detail::Op::jeq64_reg <= s.op && s.op <= vm::detail::Op::jsle32_imm)
-          is_target_[static_cast<size_t>(next + s.off)] = true;
-        break;
-    }
+    if (s.op == Op::call_local)
+      is_function_[static_cast<size_t>(static_cast<int64_t>(i) + 1 + s.imm)] = true;
+    else if (s.op == Op::may_goto)
+      has_may_goto_ = true;
   }
   for (size_t i = 0; i < program.function_entry.size(); ++i)
     if (program.function_entry[i]) is_function_[i] = true;
+  if (options.blind_constants) blinding_rng_.seed(std::random_device{}());
 }
 
 Xbyak::Address Emitter::mem(unsigned bytes, uint8_t base, int16_t off) const {
@@ -96,22 +84,19 @@ void Emitter::emit_all() {
   const size_t n = program_.insn_count;
   function_offsets.assign(n, std::numeric_limits<size_t>::max());
   insn_offsets.assign(n, 0);
+  insn_fixups_.reserve(n / 4);
   for (size_t i = 0; i < n; ++i) {
-    bool labelled = is_target_[i];
     if (is_function_[i]) {
       // Falling into a function from the code before it stays in the same frame (as in the
       // interpreter, where frames exist only by calls): skip the prologue.
-      if (i > 0 && falls_through(program_.translated[i - 1].op)) {
-        jmp(body_[i]);
-        labelled = true;
-      }
+      if (i > 0 && falls_through(program_.translated[i - 1].op))
+        insn_fixups_.push_back(
+            {static_cast<uint32_t>(jump_placeholder(kAlways)), static_cast<uint32_t>(i)});
       function_offsets[i] = getSize();
       L(function_[i]);
       emit_prologue();
     }
     insn_offsets[i] = static_cast<uint32_t>(getSize());
-    // Only jump targets get a label: xbyak's labels are hash-map entries, the bulk of compile time.
-    if (labelled) L(body_[i]);
     emit_insn(i);
     if (program_.translated[i].op == Op::lddw) {
       ++i;
@@ -121,7 +106,72 @@ void Emitter::emit_all() {
   // The interpreter's sentinel: running past the last instruction is a fault.
   emit_fault(static_cast<uint32_t>(vm::NativeFault::fell_off), n - 1);
   emit_cold_stubs();
+  patch_forward_jumps();
   ready();
+}
+
+// x86 branch encodings: jmp rel8 EB, jmp rel32 E9, jcc rel8 70+cc, jcc rel32 0F 80+cc.
+void Emitter::jump_to_offset(uint8_t cc, size_t offset) {
+  const int64_t short_disp = static_cast<int64_t>(offset) - static_cast<int64_t>(getSize() + 2);
+  if (short_disp >= -128 && short_disp <= 127) {
+    db(cc == kAlways ? 0xEB : 0x70 | cc);
+    db(static_cast<uint8_t>(short_disp));
+    return;
+  }
+  const size_t length = cc == kAlways ? 5 : 6;
+  const int64_t disp = static_cast<int64_t>(offset) - static_cast<int64_t>(getSize() + length);
+  if (cc == kAlways) {
+    db(0xE9);
+  } else {
+    db(0x0F);
+    db(0x80 | cc);
+  }
+  dd(static_cast<uint32_t>(disp));
+}
+
+size_t Emitter::jump_placeholder(uint8_t cc) {
+  if (cc == kAlways) {
+    db(0xE9);
+  } else {
+    db(0x0F);
+    db(0x80 | cc);
+  }
+  const size_t at = getSize();
+  dd(0);
+  return at;
+}
+
+void Emitter::patch_rel32(size_t at, size_t target_offset) {
+  const int64_t disp = static_cast<int64_t>(target_offset) - static_cast<int64_t>(at + 4);
+  if (disp < INT32_MIN || disp > INT32_MAX) throw Xbyak::Error(Xbyak::ERR_OFFSET_IS_TOO_BIG);
+  rewrite(at, static_cast<uint32_t>(disp), 4);
+}
+
+size_t Emitter::short_jump_placeholder(uint8_t cc) {
+  db(cc == kAlways ? 0xEB : 0x70 | cc);
+  const size_t at = getSize();
+  db(0);
+  return at;
+}
+
+void Emitter::bind_short(size_t at) {
+  const size_t disp = getSize() - (at + 1);
+  if (disp > 127) throw Xbyak::Error(Xbyak::ERR_LABEL_IS_TOO_FAR);
+  rewrite(at, disp, 1);
+}
+
+// `index` is the jumping instruction: a target at or before it has its offset already.
+void Emitter::jump_to_insn(uint8_t cc, size_t target, size_t index) {
+  if (target <= index) {
+    jump_to_offset(cc, insn_offsets[target]);
+    return;
+  }
+  const size_t at = jump_placeholder(cc);
+  insn_fixups_.push_back({static_cast<uint32_t>(at), static_cast<uint32_t>(target)});
+}
+
+void Emitter::patch_forward_jumps() {
+  for (const Fixup& f : insn_fixups_) patch_rel32(f.at, insn_offsets[f.target]);
 }
 
 // uint64_t entry(NativeState* state, const uint64_t* args, const void* function, uint64_t reserve)
@@ -170,9 +220,16 @@ void Emitter::emit_trampoline() {
 
   // Leaving the program from any depth: the trampoline's frame is at entry_rsp.
   L(abort_);
+  abort_offset_ = getSize();
   mov(rsp, qword[STATE_FIELD(entry_rsp)]);
   xor_(eax, eax);
   jmp(trampoline_exit_);
+
+  // Before the program, so that every jump to it is backward and resolved at once.
+  L(return_zero_);
+  return_zero_offset_ = getSize();
+  xor_(eax, eax);
+  emit_epilogue();
 }
 
 void Emitter::emit_prologue() {
@@ -202,16 +259,13 @@ void Emitter::emit_fault(uint32_t reason, size_t index) {
   mov(esi, reason);
   mov(rax, reinterpret_cast<uint64_t>(&vm::native_fault));
   call(rax);
-  jmp(abort_);
+  jump_to_offset(kAlways, abort_offset_);
 }
 
 void Emitter::emit_cold_stubs() {
-  L(return_zero_);
-  xor_(eax, eax);
-  emit_epilogue();
-  for (CallStub& stub : depth_stubs_) {
-    L(stub.label);
-    emit_fault(static_cast<uint32_t>(vm::NativeFault::call_depth), stub.index);
+  for (const Fixup& stub : depth_stubs_) {
+    patch_rel32(stub.at, getSize());
+    emit_fault(static_cast<uint32_t>(vm::NativeFault::call_depth), stub.target);
   }
 }
 
@@ -225,28 +279,26 @@ void Emitter::emit_helper_call(const TranslatedSlot& s, size_t index) {
   call(rax);
   // A tail call, or a fault in a callback the helper ran, leaves the program.
   cmp(byte[STATE_FIELD(stop)], 0);
-  jne(abort_);
+  jump_to_offset(kNe, abort_offset_);
 }
 
 void Emitter::emit_local_call(const TranslatedSlot& s, size_t index) {
-  depth_stubs_.emplace_back();
-  CallStub& stub = depth_stubs_.back();
-  stub.index = index;
   cmp(rsp, qword[STATE_FIELD(call_limit)]);
-  jb(stub.label);
+  depth_stubs_.push_back(
+      {static_cast<uint32_t>(jump_placeholder(kB)), static_cast<uint32_t>(index)});
   call(function_[index + 1 + static_cast<size_t>(static_cast<int64_t>(s.imm))]);
 }
 
 bool Emitter::emit_jump(const TranslatedSlot& s, size_t index) {
   const size_t next = index + 1;
   if (s.op == Op::ja) {
-    jmp(body_[next + static_cast<size_t>(static_cast<int64_t>(s.imm))]);
+    jump_to_insn(kAlways, next + static_cast<size_t>(static_cast<int64_t>(s.imm)), index);
     return true;
   }
   if (s.op == Op::may_goto) {
     // Linux's rewrite: while the frame's counter is non-zero, decrement and fall through.
     cmp(qword[rbp], 0);
-    je(body_[next + static_cast<size_t>(static_cast<int64_t>(s.off))]);
+    jump_to_insn(kE, next + static_cast<size_t>(static_cast<int64_t>(s.off)), index);
     sub(qword[rbp], 1);
     return true;
   }
@@ -315,25 +367,16 @@ bool Emitter::emit_jump(const TranslatedSlot& s, size_t index) {
     else
       cmp(d.cvt32(), s.imm);
   }
-  Xbyak::Label& target = body_[next + static_cast<size_t>(static_cast<int64_t>(s.off))];
-  switch (cond) {
-    case c_jeq: je(target); break;
-    case c_jne: jne(target); break;
-    case c_jset: jnz(target); break;
-    case c_jgt: ja(target); break;
-    case c_jge: jae(target); break;
-    case c_jlt: jb(target); break;
-    case c_jle: jbe(target); break;
-    case c_jsgt: jg(target); break;
-    case c_jsge: jge(target); break;
-    case c_jslt: jl(target); break;
-    case c_jsle: jle(target); break;
-  }
+  static constexpr uint8_t kCondition[] = {
+      // c_jeq, c_jgt, c_jge, c_jset, c_jne, c_jsgt, c_jsge, c_jlt, c_jle, c_jslt, c_jsle
+      kE, kA, kAe, kNe, kNe, kG, kGe, kB, kBe, kL, kLe};
+  jump_to_insn(kCondition[cond], next + static_cast<size_t>(static_cast<int64_t>(s.off)), index);
   return true;
 }
 
 void Emitter::emit_insn(size_t index) {
   const TranslatedSlot& s = program_.translated[index];
+  if (options_.blind_constants && emit_blinded(s, index)) return;
   switch (s.op) {
     case Op::exit: emit_epilogue(); return;
     case Op::call_helper: emit_helper_call(s, index); return;

@@ -1,5 +1,6 @@
-// The code generator behind jit::compile: one Emitter per compilation, emitting into xbyak's
-// growable buffer (plain heap memory, never executed; code_memory.hpp maps the result).
+// The code generator behind jit::compile: one Emitter per compilation, emitting straight into the
+// read-write mapping the code will run from (code_memory.hpp's CodeBuffer, sealed read-execute
+// afterwards). A buffer too small makes xbyak throw ERR_CODE_IS_TOO_BIG; compile() retries.
 //
 // Register assignment (Linux's x86-64 JIT's, so helper arguments r1..r5 are already where the C
 // calling convention wants them and r6..r9 survive helper calls):
@@ -15,7 +16,8 @@
 #include <xbyak/xbyak.h>
 
 #include <cstdint>
-#include <deque>
+#include <random>
+#include <unordered_map>
 #include <vector>
 
 #include "jit/jit.hpp"
@@ -27,15 +29,10 @@ namespace userbpf::jit::detail {
 using vm::detail::Op;
 using vm::detail::TranslatedSlot;
 
-// Heap memory for the buffer being emitted; xbyak must not change its protection.
-struct HeapAllocator : Xbyak::Allocator {
-  bool useProtect() const override { return false; }
-};
-
 class Emitter : public Xbyak::CodeGenerator {
  public:
-  Emitter(const vm::detail::LoadedProgram& program, const CompileOptions& options,
-          HeapAllocator* allocator);
+  Emitter(const vm::detail::LoadedProgram& program, const CompileOptions& options, uint8_t* buffer,
+          size_t capacity);
 
   // Emits the trampoline and the whole program. Offsets are valid after this returns.
   void emit_all();
@@ -60,6 +57,21 @@ class Emitter : public Xbyak::CodeGenerator {
 
   // Control flow (emitter.cpp)
   bool emit_jump(const TranslatedSlot& s, size_t index);
+  // Jumps resolved by the emitter itself rather than with xbyak labels (hash-map entries, most of
+  // the compile time when every jump target had one): a jump to an instruction already emitted
+  // takes the short form when in range, a forward one is a rel32 placeholder patched once every
+  // instruction's offset is known. `cc` is the x86 condition code (the low nibble of jcc), or
+  // kAlways for jmp.
+  static constexpr uint8_t kAlways = 0xff;
+  static constexpr uint8_t kB = 0x2, kAe = 0x3, kE = 0x4, kNe = 0x5, kBe = 0x6, kA = 0x7;
+  static constexpr uint8_t kL = 0xC, kGe = 0xD, kLe = 0xE, kG = 0xF;
+  void jump_to_insn(uint8_t cc, size_t target, size_t index);
+  void jump_to_offset(uint8_t cc, size_t offset);  // an offset already emitted
+  size_t jump_placeholder(uint8_t cc);             // returns where its rel32 is
+  void patch_rel32(size_t at, size_t target_offset);
+  size_t short_jump_placeholder(uint8_t cc);  // a forward jump within 127 bytes
+  void bind_short(size_t at);                 // ... to here
+  void patch_forward_jumps();
   void emit_helper_call(const TranslatedSlot& s, size_t index);
   void emit_local_call(const TranslatedSlot& s, size_t index);
   void emit_fault(uint32_t reason, size_t index);
@@ -80,7 +92,15 @@ class Emitter : public Xbyak::CodeGenerator {
   // Memory (emit_memory.cpp)
   bool emit_memory(const TranslatedSlot& s, size_t index);
   void emit_fetch_logic(const TranslatedSlot& s, bool is64, int logic);
-  void emit_packet_load(const TranslatedSlot& s, bool indirect, unsigned size);
+  // offset_blinded: kAx already holds the immediate (constant blinding).
+  void emit_packet_load(const TranslatedSlot& s, bool indirect, unsigned size,
+                        bool offset_blinded = false);
+
+  // Constant blinding (emit_blinding.cpp): emits `s` with its immediate loaded into kAx as
+  // (imm ^ random) ^ random, so the program's immediate never appears in the machine code. False
+  // when `s` has no immediate to blind.
+  bool emit_blinded(const TranslatedSlot& s, size_t index);
+  uint32_t blinding_value();
 
   const Xbyak::Reg64& reg(uint8_t bpf_reg) const { return regs_[bpf_reg]; }
   Xbyak::Address mem(unsigned bytes, uint8_t base, int16_t off) const;
@@ -89,19 +109,26 @@ class Emitter : public Xbyak::CodeGenerator {
   const CompileOptions options_;
   const bool bmi2_;
   bool has_may_goto_ = false;
-  Xbyak::Reg64 regs_[11];
-  std::vector<Xbyak::Label> body_;      // per instruction: its first machine instruction
-  std::vector<Xbyak::Label> function_;  // per function entry: the prologue
-  std::vector<bool> is_target_;
+  // r0..r10, then kAx: Linux's BPF_REG_AX, the scratch register constant blinding loads the
+  // immediate into (r10, which no register-source form clobbers before reading its source).
+  static constexpr uint8_t kAx = 11;
+  Xbyak::Reg64 regs_[12];
+  // Per function entry (by instruction index): the prologue, for calls. A map, not a vector of
+  // one label per instruction: functions are few.
+  std::unordered_map<size_t, Xbyak::Label> function_;
   std::vector<bool> is_function_;
   Xbyak::Label abort_;  // leave the program: back to the innermost trampoline
+  size_t abort_offset_ = 0;
   Xbyak::Label trampoline_exit_;
   Xbyak::Label return_zero_;  // r0 = 0 and return from the current function
-  struct CallStub {
-    Xbyak::Label label;
-    size_t index;
+  size_t return_zero_offset_ = 0;
+  struct Fixup {
+    uint32_t at;      // offset of the rel32 field
+    uint32_t target;  // instruction index (jumps) or instruction index of the fault (stubs)
   };
-  std::deque<CallStub> depth_stubs_;  // call-depth faults, emitted after the program
+  std::vector<Fixup> insn_fixups_;  // forward jumps to instructions
+  std::vector<Fixup> depth_stubs_;  // call-depth faults, emitted after the program
+  std::mt19937 blinding_rng_;       // seeded per compilation when blinding is on
 };
 
 }  // namespace userbpf::jit::detail

@@ -41,6 +41,11 @@ struct CompileOptions {
   // Use BMI2 (shlx/shrx/sarx) for shifts by a register when the CPU has it. Tests turn it off to
   // exercise the cl-based form.
   bool use_bmi2 = true;
+  // Constant blinding, as Linux's bpf_jit_blind_constants (net.core.bpf_jit_harden): every
+  // immediate of the program (ALU and conditional-jump immediates, ST stores, lddw, LD_ABS/LD_IND
+  // offsets) is loaded as (imm ^ random) ^ random into a scratch register, so no value the program
+  // chose appears in the executable memory. Same behaviour, a little slower.
+  bool blind_constants = false;
   // Inline the helpers Linux inlines (map_gen_lookup, inline_bpf_loop). Tests turn it off to
   // compare both forms.
   bool inline_helpers = true;

@@ -1,0 +1,89 @@
+// How the emitter lays code out: jumps it resolves itself (backward ones short when in range, near
+// otherwise; forward ones patched after emission), across function entries, and programs whose
+// code outgrows the first buffer the JIT reserves.
+#include <string>
+
+#include "jit_test_util.hpp"
+
+namespace userbpf::jit::testing {
+namespace {
+
+// A countdown loop whose body is `body_insns` ALU instructions: r0 = the number of iterations.
+std::vector<isa::RawInsn> loop_program(int body_insns, int iterations) {
+  Builder p;
+  p.mov64_imm(0, 0).mov64_imm(2, iterations).mov64_imm(3, 1);
+  p.label("top").alu64_imm(BPF_ADD, 0, 1);
+  for (int k = 0; k < body_insns; ++k) p.alu64_reg(BPF_XOR, 3, 2);
+  p.alu64_imm(BPF_SUB, 2, 1).jmp_imm(BPF_JNE, 2, 0, "top");
+  p.exit();
+  return p.finish();
+}
+
+TEST(JitEmission, BackwardJumpsShortAndNear) {
+  for (int body : {0, 10, 40, 100, 1000}) {  // loop bodies of ~3 to ~3000 bytes
+    SCOPED_TRACE("body " + std::to_string(body));
+    EngineResult r = expect_same(loop_program(body, 7));
+    ASSERT_TRUE(r.ok) << r.error.to_string();
+    EXPECT_EQ(r.r0, 7u);
+  }
+}
+
+TEST(JitEmission, BackwardShortJumpIsTwoBytes) {
+  auto with_short = load(loop_program(0, 3), true);
+  ASSERT_TRUE(with_short.ok());
+  // The jne at index 5 jumps back over 13 bytes: `test rsi, rsi` (3 bytes), then jne rel8.
+  const vm::NativeCode& s = *with_short->native();
+  EXPECT_EQ(s.code[s.insn_offsets[5] + 3], 0x75);
+  EXPECT_EQ(s.insn_offsets[6] - s.insn_offsets[5], 5u);
+}
+
+TEST(JitEmission, ForwardJumpsOverLongAndShortDistances) {
+  for (int skipped : {0, 1, 30, 500}) {
+    SCOPED_TRACE("skipped " + std::to_string(skipped));
+    Builder p;
+    p.mov64_imm(0, 1).mov64_imm(2, 5).jmp_imm(BPF_JGT, 2, 3, "far");
+    for (int k = 0; k < skipped; ++k) p.alu64_imm(BPF_MUL, 0, 3);
+    p.label("far").alu64_imm(BPF_ADD, 0, 100).ja("end");
+    for (int k = 0; k < skipped; ++k) p.alu64_imm(BPF_ADD, 0, 7);
+    p.label("end").exit();
+    EngineResult r = expect_same(p.finish());
+    ASSERT_TRUE(r.ok) << r.error.to_string();
+    EXPECT_EQ(r.r0, 101u);
+  }
+}
+
+TEST(JitEmission, JumpsToAndAcrossFunctionEntries) {
+  Builder p;  // main falls into f's first instruction by a jump; f is also called
+  p.mov64_imm(0, 0).call_local("f").mov64_reg(6, 0).mov64_imm(0, 0).ja("f_body");
+  p.label("f").mov64_imm(0, 0).label("f_body").alu64_imm(BPF_ADD, 0, 21);
+  p.jmp_imm(BPF_JEQ, 6, 0, "done").alu64_reg(BPF_ADD, 0, 6).label("done").exit();
+  EngineResult r = expect_same(p.finish());
+  ASSERT_TRUE(r.ok) << r.error.to_string();
+  EXPECT_EQ(r.r0, 42u);
+}
+
+// LD_ABS is ~50 bytes of code per instruction, far above the JIT's first guess per instruction.
+TEST(JitEmission, CodeLargerThanTheFirstBufferIsEmittedAgain) {
+  const std::vector<uint8_t> packet = {1, 2, 3, 4, 5, 6, 7, 8};
+  Builder p;
+  p.mov64_reg(6, 1).mov64_imm(7, 0);
+  uint64_t sum = 0;
+  for (int k = 0; k < 6000; ++k) {
+    p.raw(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, k % 8);
+    if (k % 4 == 3) {
+      p.alu64_reg(BPF_ADD, 7, 0);
+      sum += packet[k % 8];
+    }
+  }
+  p.mov64_reg(0, 7).exit();
+  const auto code = p.finish();
+  EngineResult r = expect_same(code, {}, {}, {}, packet);
+  ASSERT_TRUE(r.ok) << r.error.to_string();
+  EXPECT_EQ(r.r0, sum);
+  auto jit = load(code, true);
+  ASSERT_TRUE(jit.ok());
+  EXPECT_GT(jit->native()->code_size, 4096 + code.size() * 32) << "the test needs a regrowth";
+}
+
+}  // namespace
+}  // namespace userbpf::jit::testing
