@@ -254,6 +254,13 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
     }
   }
 
+  // A map the program may only read (BPF_F_RDONLY_PROG) goes to no helper that changes it
+  // (Linux's record_func_map).
+  if (map_index && (program().maps[*map_index].map_flags & BPF_F_RDONLY_PROG) &&
+      (id == BPF_FUNC_map_update_elem || id == BPF_FUNC_map_delete_elem ||
+       id == BPF_FUNC_map_push_elem || id == BPF_FUNC_map_pop_elem))
+    return reject("write into map forbidden");
+
   if (release_ref && !release_reference(st, release_ref))
     return reject("func {}#{} reference has not been acquired before", fname, id);
 

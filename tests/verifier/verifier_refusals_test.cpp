@@ -63,6 +63,7 @@ struct Case {
   // The host kernel's wording where it differs from 6.12's (6.18 names the helper's access
   // "write" where 6.12 says "indirect access").
   const char* host_message = nullptr;
+  bool read_only_map = false;  // map 0 is BPF_F_RDONLY_PROG (userbpf only)
 };
 
 const Case kCases[] = {
@@ -168,6 +169,17 @@ const Case kCases[] = {
      "invalid write to stack R1 off=0 size=0"},
     {"zero_sized_in_stack", BPF_PROG_TYPE_SOCKET_FILTER, true,
      "mov %r1, %r10\nadd %r1, -8\nmov %r2, 0\nmov %r3, 0\ncall 113\nmov %r0, 0\nexit", ""},
+
+    // A map the program may only read takes no helper that changes it.
+    {"update_read_only_map", BPF_PROG_TYPE_SOCKET_FILTER, true,
+     KEY_ON_STACK "mov %r3, %r2\nlddw %r1, 0x5a5a0000\nmov %r4, 0\ncall 2\nmov %r0, 0\nexit",
+     "write into map forbidden", false, Btf::none, 0, nullptr, true},
+    {"delete_read_only_map", BPF_PROG_TYPE_SOCKET_FILTER, true,
+     KEY_ON_STACK "lddw %r1, 0x5a5a0000\ncall 3\nmov %r0, 0\nexit", "write into map forbidden",
+     false, Btf::none, 0, nullptr, true},
+    {"lookup_read_only_map", BPF_PROG_TYPE_SOCKET_FILTER, true,
+     KEY_ON_STACK "lddw %r1, 0x5a5a0000\ncall 1\nmov %r0, 0\nexit", "", false, Btf::none, 0,
+     nullptr, true},
 };
 
 Program program_of(const Case& c) {
@@ -179,6 +191,7 @@ Program program_of(const Case& c) {
   p.gpl = true;
   p.name = c.name;
   p.maps = map_infos(kMaps);
+  if (c.read_only_map) p.maps[0].map_flags |= BPF_F_RDONLY_PROG;
   if (c.btf != Btf::none) {
     // The subprogram is the target of the program's bpf-to-bpf call.
     uint32_t sub = 0;
