@@ -25,6 +25,7 @@ const TestMap kMaps[] = {
     {BPF_MAP_TYPE_HASH, 8, 8, 16},
     {BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4},
     {BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4},
+    {BPF_MAP_TYPE_ARRAY, 4, 8, 1},
 };
 
 // What the program's BTF says of its functions (Program::funcs): nothing (no BTF), or that the
@@ -35,6 +36,10 @@ enum class Btf : uint8_t { none, int_return, void_return };
 // raw words: nobody resolves it, so it names file descriptor 0.
 #define LDDW_R1_MAP_FD_0 ".raw 0x1118\n.raw 0\n"
 #define LDDW_R1_MAP_VALUE_FD_0 ".raw 0x2118\n.raw 0\n"
+// lddw r1 with BPF_PSEUDO_MAP_IDX_VALUE (src 6) of map 3 (a single-entry array) or map 0 (a
+// hash map) at a value offset, as raw words.
+#define LDDW_R1_ARRAY_VALUE(OFF) ".raw 0x300006118\n.raw " #OFF "00000000\n"
+#define LDDW_R1_HASH_VALUE ".raw 0x6118\n.raw 0\n"
 // LD_ABS and LD_IND (r7) of a word at packet offset 0, as raw words.
 #define LD_ABS_W_0 ".raw 0x20\n"
 #define LD_IND_W_R7 ".raw 0x7040\n"
@@ -79,6 +84,15 @@ const Case kCases[] = {
      "mov %r0, 0\nja out\n" LDDW_R1_MAP_FD_0 "out:\nexit", "fd 0 is not pointing to valid bpf_map"},
     {"map_index_resolved", BPF_PROG_TYPE_SOCKET_FILTER, true,
      KEY_ON_STACK "lddw %r1, 0x5a5a0000\ncall 3\nexit", ""},
+    // A direct value reference points into a single-entry array's value.
+    {"direct_value_in_array", BPF_PROG_TYPE_SOCKET_FILTER, true,
+     LDDW_R1_ARRAY_VALUE(0x4) "ldxw %r0, [%r1+0]\nexit", "", false},
+    {"direct_value_past_array_value", BPF_PROG_TYPE_SOCKET_FILTER, true,
+     LDDW_R1_ARRAY_VALUE(0x8) "mov %r0, 0\nexit",
+     "invalid access to map value pointer, value_size=8 off=8", false},
+    {"direct_value_of_hash_map", BPF_PROG_TYPE_SOCKET_FILTER, true,
+     LDDW_R1_HASH_VALUE "mov %r0, 0\nexit", "no direct value access support for this map type",
+     false},
 
     // bpf_func_proto.pkt_access: bpf_skb_load_bytes may not read from the packet directly,
     // bpf_map_lookup_elem may take its key from it.
