@@ -84,6 +84,7 @@ bool Env::callback_exit(VerifierState& st, bool& path_done) {
   FuncFrame& callee = st.cur();
   const RegState& r0 = callee.regs[0];
   if (r0.type != RegType::scalar) return reject("R0 not a scalar value");
+  mark_precise(st, 0);  // the verdict depends on its range
   if (r0.smin < callee.callback_ret_min || r0.smax > callee.callback_ret_max) {
     std::string has;
     if (r0.smin > INT64_MIN) has += fmt::format(" smin={}", r0.smin);

@@ -576,8 +576,13 @@ bool Env::check_alu(VerifierState& st, const isa::Insn& insn) {
     if (!alu64) return reject("R{} 32-bit pointer arithmetic prohibited", insn.dst);
     return reject("R{} pointer {} pointer prohibited", insn.dst, alu_string(op));
   }
-  if (dst.is_pointer()) return pointer_alu(st, insn, dst, dst, src, insn.dst);
+  if (dst.is_pointer()) {
+    // The offset added decides what the pointer may reach.
+    if (use_src) mark_precise(st, insn.src);
+    return pointer_alu(st, insn, dst, dst, src, insn.dst);
+  }
   if (src.is_pointer()) {
+    mark_precise(st, insn.dst);
     const RegState ptr = src;
     const RegState scalar = dst;
     return pointer_alu(st, insn, dst, ptr, scalar, insn.src);

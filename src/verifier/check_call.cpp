@@ -254,6 +254,11 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
     }
   }
 
+  // Scalar arguments other than ARG_ANYTHING were checked by value (sizes, flags, NULL):
+  // states must match them to prune (precision.cpp).
+  for (uint32_t i = 0; i < proto->args.size() && proto->args[i].type != ArgType::dontcare; ++i)
+    if (proto->args[i].type != ArgType::anything) mark_precise(st, static_cast<int>(i) + 1);
+
   // A map the program may only read (BPF_F_RDONLY_PROG) goes to no helper that changes it
   // (Linux's record_func_map).
   if (map_index && (program().maps[*map_index].map_flags & BPF_F_RDONLY_PROG) &&
@@ -276,6 +281,7 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
     return reject("tail_call cannot be used inside bpf_preempt_disable-ed region");
 
   // get_local_storage() cannot fail, so it has no flags to fail on.
+  if (id == BPF_FUNC_get_local_storage) mark_precise(st, 2);
   if (id == BPF_FUNC_get_local_storage &&
       !(regs[2].type == RegType::scalar && regs[2].is_const() && regs[2].const_value() == 0))
     return reject("get_local_storage() doesn't support non-zero flags");

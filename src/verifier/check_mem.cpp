@@ -98,6 +98,18 @@ void scrub_special_slot(StackSlot& slot) {
 
 }  // namespace
 
+void Env::record_stack_access(const RegState& ptr, int64_t off) {
+  // Loads, stores and atomics only: what helpers read is not a value moved between registers.
+  const isa::Kind kind = decoded().insns[cur_insn()].kind;
+  if (kind != isa::Kind::load && kind != isa::Kind::store_reg && kind != isa::Kind::store_imm &&
+      kind != isa::Kind::atomic)
+    return;
+  const int64_t slot = (-off - 1) / 8;
+  if (slot < 0 || slot >= 64) return;
+  hist_cur_.stack_frame = static_cast<uint8_t>(ptr.frameno);
+  hist_cur_.stack_slot = static_cast<uint8_t>(slot);
+}
+
 void Env::note_stack_depth(FuncFrame& frame, int64_t bytes) {
   // Linux's grow_stack_state: whole 8-byte slots, remembered per subprogram for the combined
   // depth of call chains (call_depth.cpp).
@@ -131,6 +143,12 @@ bool Env::check_stack_write(VerifierState& st, const RegState& ptr, int regno, i
   note_stack_depth(frame, -min_off);
   const RegState* reg = value_regno >= 0 ? value : nullptr;
   const bool writing_zero = (reg && is_const_zero(*reg)) || (!reg && store_imm && insn.imm == 0);
+  // Zero bytes are compared as such, never loosely: the register that wrote them must be
+  // precisely zero on every path pruned against this one.
+  const bool spills_scalar = reg && ptr.is_const() && (min_off % 8) == 0 &&
+                             reg->type == RegType::scalar && privileged();
+  if (reg && writing_zero && !spills_scalar) mark_precise(st, value_regno);
+  if (ptr.is_const()) record_stack_access(ptr, min_off);
 
   if (!ptr.is_const()) {
     // check_stack_write_var_off: any byte in the window may be written.
@@ -215,6 +233,7 @@ bool Env::check_stack_read(VerifierState& st, const RegState& ptr, int regno, in
                   to_string(ptr.var_off), fixed_off, size);
   }
   note_stack_depth(frame, -min_off);
+  if (ptr.is_const()) record_stack_access(ptr, min_off);
   // Root may read stack never written (Linux's allow_uninit_stack); others may not.
   const bool uninit_ok = privileged();
   const StackSlot empty;

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,6 +22,25 @@
 namespace userbpf::verifier {
 
 struct KfuncDef;  // kfunc_table.hpp
+
+// Precise scalars per frame (precision.cpp): registers as a bit mask, stack slots as a bit mask
+// (slot i is fp-8*(i+1)); `all` when every scalar is.
+struct Precision {
+  std::array<uint16_t, isa::kMaxCallDepth> regs{};
+  std::array<uint64_t, isa::kMaxCallDepth> slots{};
+  bool all = false;
+  bool empty() const {
+    for (size_t f = 0; f < regs.size(); ++f)
+      if (regs[f] || slots[f]) return false;
+    return true;
+  }
+  bool reg(size_t frame, int r) const { return all || (regs[frame] >> r & 1); }
+  bool slot(size_t frame, size_t s) const { return all || (s < 64 && (slots[frame] >> s & 1)); }
+};
+
+// liveness.cpp: per instruction, the registers some path from it reads before writing them
+// (bit r for register r), within the instruction's function.
+std::vector<uint16_t> compute_live_regs(const isa::Program& decoded);
 
 // What a memory access does, for check_mem_access.
 enum class Access : uint8_t { read, write };
@@ -125,6 +145,20 @@ class Env {
   void log_unreleased(const VerifierState& st);  // "Unreleased reference id=..." lines
   bool process_spin_lock(VerifierState& st, const RegState& reg, int regno, bool lock);
 
+  // ---- precision.cpp: Linux's precision tracking (mark_chain_precision, backtrack_insn)
+  // Marks the scalar in register `regno` of the current frame precise: a decision depends on its
+  // value, so every explored state it came from must match it to prune.
+  void mark_precise(const VerifierState& st, int regno);
+  // A state pruned by `old`: the scalars `old` needed precise are needed along `st`'s path too.
+  void propagate_precision(const Precision& old, const VerifierState& st);
+  // Every scalar of every checkpoint from `checkpoint` up is precise (backtracking gave up).
+  void mark_all_precise(int32_t checkpoint);
+  // Whether states compare only the precise scalars (privileged programs, as Linux's
+  // bpf_capable; unprivileged programs compare every scalar).
+  bool tracks_precision() const { return privileged() && !explore_alu_limits_; }
+  // The scalars linked to the compared registers of a conditional jump (0 when none).
+  uint32_t record_linked_scalars(const VerifierState& st, const isa::Insn& insn);
+
   // ---- diagnosis.cpp
   void log_line(const std::string& line);
   Diagnosis diagnose(const VerifierState& st) const;
@@ -142,6 +176,11 @@ class Env {
     uint32_t branches = 0;  // live paths still continuing from this checkpoint
     uint32_t hits = 0;      // paths it pruned
     uint32_t misses = 0;    // comparisons that did not prune
+    // The instructions from the parent checkpoint to this one (precision.cpp).
+    std::vector<HistEntry> segment;
+    // Which scalars a decision after this checkpoint depended on (Linux's precise marks), per
+    // frame: registers, and spilled scalars by stack slot. Others need not match to prune.
+    Precision precise;
   };
   bool is_prune_point(uint32_t insn) const { return prune_point_[insn]; }
   void widen(const VerifierState& old, VerifierState& cur);
@@ -171,6 +210,15 @@ class Env {
   };
   std::vector<AluSanitation> alu_aux_;
   std::vector<uint32_t> call_map_;  // Verdict::call_map
+  // precision.cpp
+  bool backtrack_insn(const HistEntry& e, uint32_t next_insn, uint32_t next_frame,
+                      Precision& bt) const;
+  void backtrack(const VerifierState& st, Precision bt);
+  HistEntry hist_cur_;                             // the instruction being checked
+  // check_mem.cpp: notes in hist_cur_ the stack slot a load, store or atomic uses.
+  void record_stack_access(const RegState& ptr, int64_t off);
+  std::vector<std::vector<uint16_t>> linked_sets_;  // HistEntry::linked
+  std::vector<uint16_t> live_regs_;                 // liveness.cpp: per insn, registers read later
   bool explore_alu_limits_ = false;  // an unknown offset was masked: prune only equal scalars
   bool update_alu_sanitation(uint32_t state, uint32_t limit);
   // Per subprogram (by first instruction): the deepest stack byte any path touched, in 8-byte
@@ -185,6 +233,8 @@ class Env {
   uint64_t peak_states_ = 0;
   uint64_t max_states_per_insn_ = 0;
   uint64_t last_checkpoint_processed_ = 0;
+  uint64_t jmps_processed_ = 0;  // jump, call and exit instructions (Linux's jmps_processed)
+  uint64_t last_checkpoint_jmps_ = 0;
   uint32_t max_stack_depth_ = 0;
   VerifierState failed_state_;
 };

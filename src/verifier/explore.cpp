@@ -32,10 +32,12 @@ bool range_within(const RegState& old, const RegState& cur) {
 }
 
 // Whether every value `cur` may hold is one `old` may hold, so old's exploration covers cur.
-bool reg_safe(const RegState& old, const RegState& cur, IdMap& ids) {
+// A scalar no decision depended on (not `precise`, precision.cpp) covers every scalar.
+bool reg_safe(const RegState& old, const RegState& cur, IdMap& ids, bool precise = true) {
   if (old.type == RegType::not_init) return true;
   if (old.type != cur.type) return false;
   if (old.type == RegType::scalar) {
+    if (!precise && !ids.exact_scalars) return true;
     // Scalars linked in the old state must be linked the same way now (Linux's
     // check_scalar_ids); an unlinked current scalar gets a fresh id of its own.
     if (old.id != 0 && !ids.same(old.id, cur.id != 0 ? cur.id : ids.fresh())) return false;
@@ -80,8 +82,10 @@ bool slot_as_scalar(const StackSlot& slot, RegState& out) {
 }
 
 // Linux's stacksafe (without liveness): every byte the old state could read gives, in the
-// current state, a value the old state's exploration covered.
-bool stack_safe(const FuncFrame& old, const FuncFrame& cur, IdMap& ids, bool privileged) {
+// current state, a value the old state's exploration covered. `precise` tells which spilled
+// scalars must match (nullptr: all).
+bool stack_safe(const FuncFrame& old, const FuncFrame& cur, IdMap& ids, bool privileged,
+                const Precision* precise, size_t frame) {
   const StackSlot empty;
   for (size_t s = 0; s < old.stack.size(); ++s) {
     const StackSlot& o = old.stack[s];
@@ -105,8 +109,10 @@ bool stack_safe(const FuncFrame& old, const FuncFrame& cur, IdMap& ids, bool pri
     for (size_t i = 0; i < 8; ++i) relevant |= !ignorable(i);
     if (!relevant) continue;
     RegState old_scalar, cur_scalar;
+    // Only a spilled scalar can be imprecise; zero bytes always compare.
+    const bool slot_precise = !precise || !o.is_spill() || precise->slot(frame, s);
     if (slot_as_scalar(o, old_scalar) && slot_as_scalar(c, cur_scalar)) {
-      if (!reg_safe(old_scalar, cur_scalar, ids)) return false;
+      if (!reg_safe(old_scalar, cur_scalar, ids, slot_precise)) return false;
       continue;
     }
     for (size_t i = 0; i < 8; ++i) {
@@ -115,13 +121,17 @@ bool stack_safe(const FuncFrame& old, const FuncFrame& cur, IdMap& ids, bool pri
       if (o.bytes[i] == SlotByte::misc && c.bytes[i] == SlotByte::zero) continue;
       if (o.bytes[i] != c.bytes[i]) return false;
     }
-    if (o.is_spill() && !reg_safe(o.spilled, c.spilled, ids)) return false;
+    if (o.is_spill() && !reg_safe(o.spilled, c.spilled, ids, slot_precise)) return false;
   }
   return true;
 }
 
+// Whether `cur` is covered by `old`, comparing only the registers some path from the
+// instruction reads (`live`: per instruction, liveness.cpp) and, where `precise` is given, only
+// the scalars it marks.
 bool states_cover(const VerifierState& old, const VerifierState& cur, bool privileged,
-                  bool exact_scalars) {
+                  bool exact_scalars, const Precision* precise,
+                  const std::vector<uint16_t>& live) {
   if (old.frames.size() != cur.frames.size() || old.refs.size() != cur.refs.size()) return false;
   if (old.lock.map_index != cur.lock.map_index) return false;
   if (old.active_rcu_lock != cur.active_rcu_lock) return false;
@@ -134,9 +144,21 @@ bool states_cover(const VerifierState& old, const VerifierState& cur, bool privi
     const FuncFrame& o = old.frames[f];
     const FuncFrame& c = cur.frames[f];
     if (o.callsite != c.callsite) return false;
-    for (size_t r = 0; r < o.regs.size(); ++r)
-      if (!reg_safe(o.regs[r], c.regs[r], ids)) return false;
-    if (!stack_safe(o, c, ids, privileged)) return false;
+    // The innermost frame needs the registers read from here on; a caller's r0..r5 are replaced
+    // when the callee returns, so it needs the r6..r9 read after the call (callbacks return into
+    // their helper call, which reads r1..r5 again: all of them).
+    uint16_t needed = 0xffff;
+    if (f + 1 == old.frames.size()) {
+      needed = live[old.insn];
+    } else if (old.frames[f + 1].callback == FuncFrame::Callback::none) {
+      needed = live[old.frames[f + 1].callsite + 1] & 0xffc0;
+    }
+    for (size_t r = 0; r < o.regs.size(); ++r) {
+      if (!(needed >> r & 1)) continue;
+      const bool reg_precise = !precise || precise->reg(f, static_cast<int>(r));
+      if (!reg_safe(o.regs[r], c.regs[r], ids, reg_precise)) return false;
+    }
+    if (!stack_safe(o, c, ids, privileged, precise, f)) return false;
   }
   for (size_t i = 0; i < old.refs.size(); ++i)
     if (!ids.same(old.refs[i].id, cur.refs[i].id)) return false;
@@ -175,6 +197,7 @@ Env::Env(const Program& program, const isa::Program& decoded, const Options& opt
   prune_point_.assign(decoded.size(), false);
   converge_point_.assign(decoded.size(), false);
   explored_.resize(decoded.size());
+  live_regs_ = compute_live_regs(decoded);
   call_map_.assign(decoded.size(), Verdict::kNoMap);
   for (size_t i = 0; i < decoded.size(); ++i) {
     const isa::Insn& insn = decoded.insns[i];
@@ -209,6 +232,7 @@ Env::Env(const Program& program, const isa::Program& decoded, const Options& opt
 bool Env::push_branch(const VerifierState& st, uint32_t insn) {
   VerifierState copy = st;
   copy.insn = insn;
+  copy.history.push_back(hist_cur_);  // the instruction that branched
   if (copy.parent >= 0) ++checkpoints_[copy.parent].branches;
   pending_.push_back(std::move(copy));
   vlog_.pushed(cur_insn_);  // log.hpp: level 1 truncates back to here when the branch is taken
@@ -248,9 +272,12 @@ bool Env::visit_state(VerifierState& st, bool& failed) {
       // explored by that iteration's continuation (Linux prunes these with RANGE_WITHIN).
       looping = true;
       latest_open = index;
-      if (states_cover(cp.state, st, privileged(), explore_alu_limits_)) {
+      if (states_cover(cp.state, st, privileged(), explore_alu_limits_, nullptr, live_regs_)) {
+        // Covered by a state whose exploration is still open: what it will need precise is not
+        // known yet, so everything this path came through is (sound, if coarse).
         ++cp.hits;
         pruned = true;
+        mark_all_precise(st.parent);
         break;
       }
       ++cp.misses;
@@ -267,9 +294,13 @@ bool Env::visit_state(VerifierState& st, bool& failed) {
       ++cp.misses;
       continue;
     }
-    if (states_cover(cp.state, st, privileged(), explore_alu_limits_)) {
+    if (states_cover(cp.state, st, privileged(), explore_alu_limits_,
+                     tracks_precision() ? &cp.precise : nullptr, live_regs_)) {
       ++cp.hits;
       pruned = true;
+      // This path relies on what `cp` relied on: the same scalars are precise along it.
+      const Precision needed = cp.precise;
+      propagate_precision(needed, st);
       break;
     }
     ++cp.misses;
@@ -286,11 +317,20 @@ bool Env::visit_state(VerifierState& st, bool& failed) {
     // this (widening), so the loop converges. This only adds values: sound, maybe less precise.
     if (++iterations_[st.insn] > kWidenAfterIterations) widen(checkpoints_[latest_open].state, st);
   }
-  // Inside a loop every iteration's state differs and rarely helps later pruning: keep one per
-  // 100 processed instructions at most (Linux's heuristic).
-  if (looping && !converge && processed_ - last_checkpoint_processed_ < 100) return false;
+  // Linux keeps a new state only after 2 jumps and 8 instructions since the last one (fewer
+  // states to compare, the same verdicts), and inside a loop, where every iteration's state
+  // differs and rarely helps later pruning, after 20 jumps or 100 instructions; loop heads that
+  // must converge (and BPF_F_TEST_STATE_FREQ) always keep theirs.
+  const bool force = options_.test_state_freq || converge_point_[st.insn];
+  const uint64_t jmps = jmps_processed_ - last_checkpoint_jmps_;
+  const uint64_t insns = processed_ - last_checkpoint_processed_;
+  if (!force && (jmps < 2 || insns < 8)) return false;
+  if (!force && looping && jmps < 20 && insns < 100) return false;
   last_checkpoint_processed_ = processed_;
+  last_checkpoint_jmps_ = jmps_processed_;
   Checkpoint cp;
+  cp.segment = std::move(st.history);
+  st.history.clear();
   cp.state = st;
   cp.parent = st.parent;
   cp.branches = 1;
@@ -372,7 +412,13 @@ Env::Step Env::do_insn(VerifierState& st) {
     case isa::Kind::jump_cond: {
       VerifierState other;
       int taken = -1;
+      hist_cur_.linked = record_linked_scalars(st, insn);
       if (!check_cond_jmp(st, insn, other, taken)) return Step::failed;
+      if (taken >= 0) {
+        // The branch was decided by the compared scalars' values.
+        mark_precise(st, insn.dst);
+        if (isa::uses_reg_source(insn.opcode)) mark_precise(st, insn.src);
+      }
       if (taken >= 0 && !privileged()) {
         // Unprivileged: the branch not taken may still run speculatively, with the compared
         // registers unknown (Spectre v1); it must be safe as well.
@@ -440,9 +486,21 @@ void Env::run(Verdict& verdict) {
         break;
       }
       const uint32_t at = st.insn;
+      switch (decoded_.insns[at].kind) {
+        case isa::Kind::jump:
+        case isa::Kind::jump_cond:
+        case isa::Kind::may_goto:
+        case isa::Kind::call:
+        case isa::Kind::exit: ++jmps_processed_; break;
+        default: break;
+      }
       vlog_.before_insn(st, at);
+      hist_cur_ = HistEntry{};
+      hist_cur_.insn = at;
+      hist_cur_.frame = static_cast<uint8_t>(st.frames.size() - 1);
       const Step step = do_insn(st);
       if (step == Step::failed) break;
+      st.history.push_back(hist_cur_);
       vlog_.after_insn(st, at);
       if (step == Step::path_done) {
         vlog_.path_ended();

@@ -308,6 +308,9 @@ bool Env::check_kfunc_call(VerifierState& st, const isa::Insn& insn) {
   if (release_regno && !release_reference(st, regs[release_regno].ref_obj_id))
     return reject("kfunc {}#{} reference has not been acquired before", name, insn.imm);
 
+  // Scalar arguments may have been checked by value (constants, sizes): states must match them
+  // to prune (precision.cpp).
+  for (size_t i = 0; i < params.size(); ++i) mark_precise(st, static_cast<int>(i) + 1);
   for (int r = 0; r <= 5; ++r) regs[r] = RegState{};
 
   // ---- the return value

@@ -165,6 +165,7 @@ bool Env::check_return_code(const VerifierState& st) {
   const RegState& r0 = st.cur().regs[0];
   if (r0.type != RegType::scalar)
     return reject("At program exit the register R0 is not a known value ({})", reg_type_name(r0));
+  mark_precise(st, 0);  // the verdict depends on its range
   const bool within = range->return_32bit ? range->min <= r0.s32_min && r0.s32_max <= range->max
                                           : range->min <= r0.smin && r0.smax <= range->max;
   if (within) return true;

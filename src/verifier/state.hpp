@@ -58,6 +58,18 @@ struct ActiveLock {
   friend bool operator==(const ActiveLock&, const ActiveLock&) = default;
 };
 
+// One executed instruction of a path, for backtracking (Linux's jmp_history, kept for every
+// instruction): the frame it ran in, the stack slot a load or store used at a fixed offset, and
+// the scalars linked (by id) to a compared register, whose bounds the comparison refined too.
+struct HistEntry {
+  static constexpr uint8_t kNoSlot = 0xff;
+  uint32_t insn = 0;
+  uint8_t frame = 0;
+  uint8_t stack_frame = 0;
+  uint8_t stack_slot = kNoSlot;  // slot index (fp-8*(i+1)); kNoSlot when not a stack access
+  uint32_t linked = 0;           // 1 + index into Env's linked sets; 0 for none
+};
+
 struct VerifierState {
   std::vector<FuncFrame> frames;
   std::vector<Reference> refs;
@@ -76,12 +88,15 @@ struct VerifierState {
   // for unprivileged programs, never used to prune a real path.
   bool speculative = false;
   uint32_t insn = 0;
-  // Pruning bookkeeping: the checkpoint this path continues from (see explore.cpp).
+  // Pruning bookkeeping: the checkpoint this path continues from (see explore.cpp), and the
+  // instructions executed since (precision.cpp backtracks through them).
   int32_t parent = -1;
+  std::vector<HistEntry> history;
 
   FuncFrame& cur() { return frames.back(); }
   const FuncFrame& cur() const { return frames.back(); }
   std::array<RegState, 11>& regs() { return frames.back().regs; }
+  const std::array<RegState, 11>& regs() const { return frames.back().regs; }
 };
 
 }  // namespace userbpf::verifier

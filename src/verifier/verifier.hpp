@@ -93,6 +93,9 @@ struct Options {
   int log_level = 0;       // 0: none; 1: the kernel's level 1 log; 2: every instruction's state
   uint64_t insn_limit = 1'000'000;  // BPF_COMPLEXITY_LIMIT_INSNS
   bool strict_alignment = false;    // BPF_F_STRICT_ALIGNMENT
+  // BPF_F_TEST_STATE_FREQ: keep a state at every prune point (Linux's test_state_freq), not
+  // only after 2 jumps and 8 instructions.
+  bool test_state_freq = false;
 };
 
 // For people: what went wrong, where, and what usually fixes it.

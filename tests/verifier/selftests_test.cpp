@@ -165,9 +165,12 @@ std::vector<uint8_t> read_file(const fs::path& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-void run_userbpf(const object::Object& obj, const object::Program& prog, Case& c) {
+void run_userbpf(const object::Object& obj, const object::Program& prog, uint32_t prog_flags,
+                 Case& c) {
 #if USERBPF_HAVE_VERIFIER
   verifier::Options options;
+  options.strict_alignment = (prog_flags & BPF_F_STRICT_ALIGNMENT) != 0;
+  options.test_state_freq = (prog_flags & BPF_F_TEST_STATE_FREQ) != 0;
   options.privileged = !c.unpriv;
   options.log_level = 1;
   const auto start = std::chrono::steady_clock::now();
@@ -187,6 +190,7 @@ void run_userbpf(const object::Object& obj, const object::Program& prog, Case& c
 #else
   (void)obj;
   (void)prog;
+  (void)prog_flags;
   c.userbpf.skipped = "src/verifier has no verify() yet";
 #endif
 }
@@ -300,7 +304,7 @@ Suite run_suite() {
           }
         }
         if (prog != nullptr) {
-          run_userbpf(*this_obj, *prog, c);
+          run_userbpf(*this_obj, *prog, a.prog_flags, c);
         } else {
           c.userbpf.ran = USERBPF_HAVE_VERIFIER;
           c.userbpf.error =
