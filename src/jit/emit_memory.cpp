@@ -38,13 +38,13 @@ bool Emitter::emit_memory(const TranslatedSlot& s, size_t index) {
   const Xbyak::Reg64& r = reg(s.src);
   switch (s.op) {
     case Op::ldx8:
-    case Op::load_acq8: movzx(d.cvt32(), mem(1, s.src, s.off)); return true;
+    case Op::load_acq8: encode_mem(0, false, false, 0x0F, 0xB6, s.dst, s.src, s.off); return true;
     case Op::ldx16:
-    case Op::load_acq16: movzx(d.cvt32(), mem(2, s.src, s.off)); return true;
+    case Op::load_acq16: encode_mem(0, false, false, 0x0F, 0xB7, s.dst, s.src, s.off); return true;
     case Op::ldx32:
-    case Op::load_acq32: mov(d.cvt32(), mem(4, s.src, s.off)); return true;
+    case Op::load_acq32: encode_mem(0, false, false, 0x8B, 0, s.dst, s.src, s.off); return true;
     case Op::ldx64:
-    case Op::load_acq64: mov(d, mem(8, s.src, s.off)); return true;
+    case Op::load_acq64: encode_mem(0, true, false, 0x8B, 0, s.dst, s.src, s.off); return true;
     case Op::ldxsx8: movsx(d, mem(1, s.src, s.off)); return true;
     case Op::ldxsx16: movsx(d, mem(2, s.src, s.off)); return true;
     case Op::ldxsx32: movsxd(d, mem(4, s.src, s.off)); return true;
@@ -56,14 +56,14 @@ bool Emitter::emit_memory(const TranslatedSlot& s, size_t index) {
       mov(mem(8, s.dst, s.off), static_cast<uint64_t>(static_cast<int64_t>(s.imm)));
       return true;
     case Op::stx8:
-    case Op::store_rel8: mov(mem(1, s.dst, s.off), r.cvt8()); return true;
+    case Op::store_rel8: encode_mem(0, false, true, 0x88, 0, s.src, s.dst, s.off); return true;
     case Op::stx16:
-    case Op::store_rel16: mov(mem(2, s.dst, s.off), r.cvt16()); return true;
+    case Op::store_rel16: encode_mem(0x66, false, false, 0x89, 0, s.src, s.dst, s.off); return true;
     case Op::stx32:
-    case Op::store_rel32: mov(mem(4, s.dst, s.off), r.cvt32()); return true;
+    case Op::store_rel32: encode_mem(0, false, false, 0x89, 0, s.src, s.dst, s.off); return true;
     case Op::stx64:
     case Op::store_rel64:
-      mov(mem(8, s.dst, s.off), r);
+      encode_mem(0, true, false, 0x89, 0, s.src, s.dst, s.off);
       return true;
 
       // Atomics: Linux's x86 JIT forms. Plain read-modify-writes are `lock op`; fetch_add is
@@ -111,6 +111,30 @@ bool Emitter::emit_memory(const TranslatedSlot& s, size_t index) {
     case Op::ld_ind32: emit_packet_load(s, true, 4); return true;
     default: return false;
   }
+}
+
+// The plain loads and stores, encoded here: xbyak builds an Address object per memory operand,
+// the largest single cost of compiling memory-heavy code. `[prefix] [REX] opcode [opcode2] ModRM
+// disp`, with `reg` in ModRM.reg and `base` + `off` the address. The displacement is always
+// present (mod 01 or 10), so rbp and r13 need no special case; a base whose low bits are 100
+// (rsp, r12) would need a SIB byte, and is left to xbyak (no eBPF register lives there).
+void Emitter::encode_mem(uint8_t prefix, bool rex_w, bool byte_reg, uint8_t opcode, uint8_t opcode2,
+                         uint8_t reg_index, uint8_t base_index, int16_t off) {
+  const int r = reg(reg_index).getIdx();
+  const int b = reg(base_index).getIdx();
+  if ((b & 7) == 4) throw Xbyak::Error(Xbyak::ERR_INTERNAL);
+  if (prefix) db(prefix);
+  const uint8_t rex = static_cast<uint8_t>(0x40 | (rex_w ? 8 : 0) | ((r >> 3) << 2) | (b >> 3));
+  // Without a REX prefix, byte registers 4..7 are ah..bh rather than spl..dil.
+  if (rex != 0x40 || (byte_reg && r >= 4)) db(rex);
+  db(opcode);
+  if (opcode2) db(opcode2);
+  const bool disp8 = off >= -128 && off <= 127;
+  db((disp8 ? 0x40 : 0x80) | ((r & 7) << 3) | (b & 7));
+  if (disp8)
+    db(static_cast<uint8_t>(off));
+  else
+    dd(static_cast<uint32_t>(static_cast<int32_t>(off)));
 }
 
 // src = fetch_<logic>(dst + off, src): a cmpxchg loop with rax (r0) kept in r10 meanwhile and the

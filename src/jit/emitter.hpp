@@ -91,6 +91,8 @@ class Emitter : public Xbyak::CodeGenerator {
 
   // Memory (emit_memory.cpp)
   bool emit_memory(const TranslatedSlot& s, size_t index);
+  void encode_mem(uint8_t prefix, bool rex_w, bool byte_reg, uint8_t opcode, uint8_t opcode2,
+                  uint8_t reg_index, uint8_t base_index, int16_t off);
   void emit_fetch_logic(const TranslatedSlot& s, bool is64, int logic);
   // offset_blinded: kAx already holds the immediate (constant blinding).
   void emit_packet_load(const TranslatedSlot& s, bool indirect, unsigned size,

@@ -62,6 +62,37 @@ TEST(JitEmission, JumpsToAndAcrossFunctionEntries) {
   EXPECT_EQ(r.r0, 42u);
 }
 
+// Loads and stores are encoded by the emitter itself: every base and value register, every size,
+// displacements of one byte and four, positive and negative, and the stack (r10 is rbp).
+TEST(JitEmission, LoadsAndStoresWithEveryRegisterPair) {
+  const uint8_t sizes[] = {BPF_B, BPF_H, BPF_W, BPF_DW};
+  for (uint8_t size : sizes) {
+    for (uint8_t base = 0; base <= 10; ++base) {
+      for (uint8_t value = 0; value <= 9; ++value) {
+        if (value == base) continue;
+        SCOPED_TRACE("size " + std::to_string(size) + " base r" + std::to_string(base) +
+                     " value r" + std::to_string(value));
+        uint8_t out = 9;  // a copy of r1 the results are stored through
+        while (out == base || out == value) --out;
+        Builder p;  // memory: 1024 bytes at r1; the base is r1 + 512 (or r10, the stack)
+        p.mov64_reg(out, 1);
+        if (base != 10) p.mov64_reg(base, 1).alu64_imm(BPF_ADD, base, 512);
+        int k = 0;
+        for (int16_t off : {8, 120, 300, -8, -200}) {
+          const int16_t at = base == 10 ? static_cast<int16_t>(-8 - 64 * k) : off;
+          p.lddw(value, 0x8899aabbccddeeffull + 0x0101010101010101ull * k);
+          p.stx(size, base, value, at).mov64_imm(value, 0).ldx(size, value, base, at);
+          p.stx(BPF_DW, out, value, static_cast<int16_t>(8 * k));
+          ++k;
+        }
+        p.mov64_imm(0, 0).exit();
+        EngineResult r = expect_same(p.finish(), std::vector<uint8_t>(1024, 0x5a));
+        ASSERT_TRUE(r.ok) << r.error.to_string();
+      }
+    }
+  }
+}
+
 // LD_ABS is ~50 bytes of code per instruction, far above the JIT's first guess per instruction.
 TEST(JitEmission, CodeLargerThanTheFirstBufferIsEmittedAgain) {
   const std::vector<uint8_t> packet = {1, 2, 3, 4, 5, 6, 7, 8};
