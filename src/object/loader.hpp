@@ -22,6 +22,7 @@ struct Function {
   size_t first = 0;    // first instruction inside the section
   size_t count = 0;    // instructions
   bool subprogram = false;
+  bool hidden = false;  // STV_HIDDEN: libbpf marks its BTF FUNC static (verified with its callers)
   std::vector<isa::RawInsn> insns;  // the section's code, with data/map relocations applied
 };
 

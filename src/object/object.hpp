@@ -93,6 +93,9 @@ struct Program {
   std::vector<CoreRelo> core_relos;
   std::vector<ExternUse> extern_uses;
   std::vector<std::string> subprograms;  // names of the appended functions, in order
+  // Those of hidden visibility: libbpf gives their BTF FUNC static linkage before loading, so
+  // the verifier checks them with their callers' arguments, not as global functions.
+  std::vector<std::string> hidden_subprograms;
 };
 
 enum class MapOrigin : uint8_t { btf_defined, legacy, data, rodata, bss, kconfig };

@@ -197,6 +197,7 @@ Status collect_functions(Loader& ld) {
       fn.first = sym->value / 8;
       fn.count = sym->size / 8;
       fn.subprogram = is_text;
+      fn.hidden = sym->visibility == STV_HIDDEN;
       fn.insns.resize(fn.count);
       std::memcpy(fn.insns.data(), sec.data.data() + sym->value, sym->size);
       if (!is_text) {
@@ -303,6 +304,8 @@ Status relocate_programs(Loader& ld) {
           prog.insns.insert(prog.insns.end(), code.begin(), code.end());
           placed.push_back({*callee, *callee_start});
           prog.subprograms.push_back(ld.functions[*callee].name);
+          if (ld.functions[*callee].hidden)
+            prog.hidden_subprograms.push_back(ld.functions[*callee].name);
           auto st = link(*callee, *callee_start);
           if (!st) return st;
         }

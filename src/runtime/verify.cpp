@@ -61,6 +61,45 @@ bool btf_returns_scalar(const ::btf* btf, const btf_type* func) {
   return (btf_is_int(ret) && ret->size <= 8) || btf_is_any_enum(ret);
 }
 
+// The parameters of the function `func_id` (a BTF FUNC) as a global function's prototype gives
+// them to the verifier: kinds, what pointers point to and the `arg:` decl tags on them.
+std::vector<verifier::FuncArg> func_args(const ::btf* btf, uint32_t func_id) {
+  std::vector<verifier::FuncArg> args;
+  const btf_type* func = btf__type_by_id(btf, func_id);
+  const btf_type* proto = func ? btf__type_by_id(btf, func->type) : nullptr;
+  if (proto == nullptr || !btf_is_func_proto(proto)) return args;
+  const btf_param* params = btf_params(proto);
+  for (uint16_t i = 0; i < btf_vlen(proto); ++i) {
+    verifier::FuncArg a;
+    const btf_type* t = skip_mods(btf, btf__type_by_id(btf, params[i].type));
+    if (t != nullptr && (btf_is_int(t) || btf_is_any_enum(t))) {
+      a.kind = verifier::FuncArg::Kind::scalar;
+    } else if (t != nullptr && btf_is_ptr(t)) {
+      a.kind = verifier::FuncArg::Kind::pointer;
+      const btf_type* p = btf__type_by_id(btf, t->type);
+      while (p != nullptr && btf_is_mod(p)) p = btf__type_by_id(btf, p->type);
+      if (p != nullptr && btf_is_typedef(p)) a.pointee_typedef = btf__name_by_offset(btf, p->name_off);
+      const btf_type* target = skip_mods(btf, p);
+      if (target != nullptr && btf_is_struct(target))
+        a.pointee_struct = btf__name_by_offset(btf, target->name_off);
+      const __s64 size = t->type != 0 ? btf__resolve_size(btf, t->type) : -1;
+      a.pointee_size = size > 0 && size <= UINT32_MAX ? static_cast<uint32_t>(size) : 0;
+    }
+    args.push_back(std::move(a));
+  }
+  // decl tags "arg:<tag>" on parameter i of this function
+  const uint32_t n = btf__type_cnt(btf);
+  for (uint32_t id = 1; id < n; ++id) {
+    const btf_type* t = btf__type_by_id(btf, id);
+    if (t == nullptr || !btf_is_decl_tag(t) || t->type != func_id) continue;
+    const int idx = btf_decl_tag(t)->component_idx;
+    const std::string tag = btf__name_by_offset(btf, t->name_off);
+    if (idx >= 0 && static_cast<size_t>(idx) < args.size() && tag.rfind("arg:", 0) == 0)
+      args[static_cast<size_t>(idx)].tags.push_back(tag.substr(4));
+  }
+  return args;
+}
+
 // One BTF type as a kfunc parameter or return value (modifiers and typedefs skipped).
 verifier::KfuncParam kfunc_param(const ::btf* btf, uint32_t type_id, const char* name) {
   verifier::KfuncParam p;
@@ -150,15 +189,20 @@ verifier::Program verifier_program(const object::Object& obj, const object::Prog
     }
   }
   for (const auto& fi : prog.func_info) {
-    std::string name;
-    bool returns_scalar = false;
+    verifier::FuncInfo info;
+    info.insn = fi.insn;
+    info.returns_scalar = false;
     if (btf != nullptr) {
-      if (const btf_type* t = btf__type_by_id(btf, fi.type_id)) {
-        name = btf__name_by_offset(btf, t->name_off);
-        returns_scalar = btf_returns_scalar(btf, t);
+      if (const btf_type* t = btf__type_by_id(btf, fi.type_id); t != nullptr && btf_is_func(t)) {
+        info.name = btf__name_by_offset(btf, t->name_off);
+        info.returns_scalar = btf_returns_scalar(btf, t);
+        info.global = btf_vlen(t) == BTF_FUNC_GLOBAL &&
+                      std::find(prog.hidden_subprograms.begin(), prog.hidden_subprograms.end(),
+                                info.name) == prog.hidden_subprograms.end();
+        if (info.global) info.args = func_args(btf, fi.type_id);
       }
     }
-    p.funcs.push_back({fi.insn, name, returns_scalar});
+    p.funcs.push_back(std::move(info));
   }
   for (const auto& li : prog.line_info) {
     if (auto line = object::line_of(obj, prog, li.insn)) {

@@ -363,6 +363,9 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
 }
 
 bool Env::check_local_call(VerifierState& st, const isa::Insn& insn) {
+  bool global = false;
+  if (!try_global_call(st, insn, global)) return false;
+  if (global) return true;
   if (st.frames.size() >= static_cast<size_t>(isa::kMaxCallDepth))
     return reject("the call stack of {} frames is too deep !", st.frames.size() + 1);
   FuncFrame callee;

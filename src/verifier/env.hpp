@@ -114,6 +114,9 @@ class Env {
   // ---- check_call.cpp
   bool check_helper_call(VerifierState& st, const isa::Insn& insn);
   bool check_local_call(VerifierState& st, const isa::Insn& insn);
+  // global_calls.cpp: a call of a global function whose prototype userbpf translates: checks the
+  // arguments against it and enters the function from it (`handled`); false on rejection.
+  bool try_global_call(VerifierState& st, const isa::Insn& insn, bool& handled);
 
   // ---- callbacks.cpp
   // Starts the path into the callback that helper `func_id` calls (from `st`, the caller's state

@@ -353,14 +353,20 @@ bool Env::check_exit(VerifierState& st, bool& path_done) {
   if (st.frames.size() > 1) {
     FuncFrame& callee = st.cur();
     const RegState r0 = callee.regs[0];
+    // A global function is checked as Linux checks it on its own: its result is a scalar.
+    if (callee.global_func && r0.type != RegType::scalar)
+      return reject("At subprogram exit the register R0 is not a scalar value ({})",
+                    reg_type_name(r0));
     if (r0.type == RegType::ptr_to_stack && r0.frameno == callee.frameno)
       return reject("cannot return stack pointer to the caller");
+    const bool global = callee.global_func;
     const uint32_t callsite = callee.callsite;
     max_stack_depth_ = std::max(max_stack_depth_, callee.stack_depth);
     st.frames.pop_back();
     auto& regs = st.regs();
     for (int r = 1; r <= 5; ++r) regs[r] = RegState{};
-    regs[0] = r0;
+    // A global function's caller knows only the prototype's int result.
+    regs[0] = global ? scalar_unknown() : r0;
     st.insn = callsite + 1;
     return true;
   }

@@ -37,6 +37,7 @@ struct FuncFrame {
   // callback_ret_range).
   enum class Callback : uint8_t { none, iterating, async };
   Callback callback = Callback::none;
+  bool global_func = false;  // a global function, entered from its prototype (global_calls.cpp)
   int32_t callback_ret_min = 0;
   int32_t callback_ret_max = 0;
 

@@ -43,6 +43,18 @@ struct SourceLine {
   std::string text;
 };
 
+// A parameter of a global function as its BTF prototype gives it (what Linux's
+// btf_prepare_func_args reads): a scalar, or a pointer with what it points to and its `arg:`
+// decl tags (__arg_ctx, __arg_nonnull, ...).
+struct FuncArg {
+  enum class Kind : uint8_t { scalar, pointer, other };
+  Kind kind = Kind::other;
+  std::string pointee_struct;   // the struct pointed to (modifiers and typedefs skipped)
+  std::string pointee_typedef;  // the first typedef on the way (kprobes' bpf_user_pt_regs_t)
+  uint32_t pointee_size = 0;    // bytes, 0 when the size cannot be determined (void)
+  std::vector<std::string> tags;  // "ctx", "nonnull", ... (the text after "arg:")
+};
+
 // One function of the program (bpf-to-bpf calls): where it starts and its BTF name if known.
 struct FuncInfo {
   uint32_t insn = 0;
@@ -50,6 +62,10 @@ struct FuncInfo {
   // The BTF return type is an integer or an enum (Linux's btf_type_is_small_int ||
   // btf_is_any_enum): only such subprograms may hold LD_ABS or a tail call (subprog_returns.hpp).
   bool returns_scalar = true;
+  // BTF_FUNC_GLOBAL linkage: Linux verifies such a function once, from its prototype, not with
+  // its caller's arguments (global_calls.cpp).
+  bool global = false;
+  std::vector<FuncArg> args;
 };
 
 // One parameter (or the return value) of a kernel function as its BTF prototype gives it.
