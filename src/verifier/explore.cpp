@@ -233,6 +233,7 @@ bool Env::push_branch(const VerifierState& st, uint32_t insn) {
   VerifierState copy = st;
   copy.insn = insn;
   copy.history.push_back(hist_cur_);  // the instruction that branched
+  ++copy.history_jumps;
   if (copy.parent >= 0) ++checkpoints_[copy.parent].branches;
   pending_.push_back(std::move(copy));
   vlog_.pushed(cur_insn_);  // log.hpp: level 1 truncates back to here when the branch is taken
@@ -321,7 +322,10 @@ bool Env::visit_state(VerifierState& st, bool& failed) {
   // states to compare, the same verdicts), and inside a loop, where every iteration's state
   // differs and rarely helps later pruning, after 20 jumps or 100 instructions; loop heads that
   // must converge (and BPF_F_TEST_STATE_FREQ) always keep theirs.
-  const bool force = options_.test_state_freq || converge_point_[st.insn];
+  // A long history makes every branch's copy and every backtrack costly: Linux forces a state
+  // after 40 jumps ("Avoid accumulating infinitely long jmp history").
+  const bool force =
+      options_.test_state_freq || converge_point_[st.insn] || st.history_jumps > 40;
   const uint64_t jmps = jmps_processed_ - last_checkpoint_jmps_;
   const uint64_t insns = processed_ - last_checkpoint_processed_;
   if (!force && (jmps < 2 || insns < 8)) return false;
@@ -331,6 +335,7 @@ bool Env::visit_state(VerifierState& st, bool& failed) {
   Checkpoint cp;
   cp.segment = std::move(st.history);
   st.history.clear();
+  st.history_jumps = 0;
   cp.state = st;
   cp.parent = st.parent;
   cp.branches = 1;
@@ -492,12 +497,16 @@ void Env::run(Verdict& verdict) {
         break;
       }
       const uint32_t at = st.insn;
+      bool jump_class = false;
       switch (decoded_.insns[at].kind) {
         case isa::Kind::jump:
         case isa::Kind::jump_cond:
         case isa::Kind::may_goto:
         case isa::Kind::call:
-        case isa::Kind::exit: ++jmps_processed_; break;
+        case isa::Kind::exit:
+          ++jmps_processed_;
+          jump_class = true;
+          break;
         default: break;
       }
       vlog_.before_insn(st, at);
@@ -507,6 +516,7 @@ void Env::run(Verdict& verdict) {
       const Step step = do_insn(st);
       if (step == Step::failed) break;
       st.history.push_back(hist_cur_);
+      if (jump_class) ++st.history_jumps;
       vlog_.after_insn(st, at);
       if (step == Step::path_done) {
         vlog_.path_ended();

@@ -93,6 +93,7 @@ struct VerifierState {
   // instructions executed since (precision.cpp backtracks through them).
   int32_t parent = -1;
   std::vector<HistEntry> history;
+  uint32_t history_jumps = 0;  // jump, call and exit entries in `history`
 
   FuncFrame& cur() { return frames.back(); }
   const FuncFrame& cur() const { return frames.back(); }
