@@ -386,6 +386,17 @@ bool Env::check_mem_access(VerifierState& st, int regno, int32_t off, int size, 
           return reject("bpf_timer cannot be accessed directly by load/store");
       }
       if (result) *result = loaded_scalar(size, false);
+      // A frozen read-only map (.rodata: `const volatile` knobs) reads as the constant it holds
+      // (Linux's bpf_map_direct_read), so code its values switch off is dead.
+      if (result && !key && !write && map.frozen && (map.map_flags & BPF_F_RDONLY_PROG) &&
+          ptr.is_const()) {
+        const int64_t at = static_cast<int64_t>(ptr.off) + off + ptr.smin;
+        if (at >= 0 && at + size <= static_cast<int64_t>(map.frozen_contents.size())) {
+          uint64_t v = 0;
+          for (int i = size - 1; i >= 0; --i) v = v << 8 | map.frozen_contents[at + i];
+          *result = scalar_const(v);
+        }
+      }
       return true;
     }
     case RegType::ptr_to_ctx: {
