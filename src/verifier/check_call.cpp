@@ -363,16 +363,17 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
 }
 
 bool Env::check_local_call(VerifierState& st, const isa::Insn& insn) {
-  bool global = false;
-  if (!try_global_call(st, insn, global)) return false;
-  if (global) return true;
+  std::optional<std::array<RegState, 5>> global_args;
+  if (!global_call_args(st, insn, global_args)) return false;
   if (st.frames.size() >= static_cast<size_t>(isa::kMaxCallDepth))
     return reject("the call stack of {} frames is too deep !", st.frames.size() + 1);
   FuncFrame callee;
   callee.callsite = cur_insn();
   callee.subprog_start = static_cast<uint32_t>(insn.target);
   callee.frameno = static_cast<uint32_t>(st.frames.size());
-  for (int r = 1; r <= 5; ++r) callee.regs[r] = st.regs()[r];
+  // A global function starts from its prototype, any other from its caller's registers.
+  callee.global_func = global_args.has_value();
+  for (int r = 1; r <= 5; ++r) callee.regs[r] = global_args ? (*global_args)[r - 1] : st.regs()[r];
   callee.regs[isa::kFramePointer] = pointer_to(RegType::ptr_to_stack);
   callee.regs[isa::kFramePointer].frameno = callee.frameno;
   st.frames.push_back(std::move(callee));

@@ -114,9 +114,11 @@ class Env {
   // ---- check_call.cpp
   bool check_helper_call(VerifierState& st, const isa::Insn& insn);
   bool check_local_call(VerifierState& st, const isa::Insn& insn);
-  // global_calls.cpp: a call of a global function whose prototype userbpf translates: checks the
-  // arguments against it and enters the function from it (`handled`); false on rejection.
-  bool try_global_call(VerifierState& st, const isa::Insn& insn, bool& handled);
+  // global_calls.cpp: for a call of a global function whose prototype userbpf translates, checks
+  // the caller's arguments against it and gives the callee's r1..r5 from it (`args`, left empty
+  // for other calls); false on rejection.
+  bool global_call_args(VerifierState& st, const isa::Insn& insn,
+                        std::optional<std::array<RegState, 5>>& args);
 
   // ---- callbacks.cpp
   // Starts the path into the callback that helper `func_id` calls (from `st`, the caller's state

@@ -55,8 +55,9 @@ std::optional<std::vector<GlobalArg>> translate(const FuncInfo& fn, uint32_t pro
 
 }  // namespace
 
-bool Env::try_global_call(VerifierState& st, const isa::Insn& insn, bool& handled) {
-  handled = false;
+bool Env::global_call_args(VerifierState& st, const isa::Insn& insn,
+                           std::optional<std::array<RegState, 5>>& args_out) {
+  args_out.reset();
   const auto& funcs = program().funcs;
   size_t index = 0;
   while (index < funcs.size() && funcs[index].insn != static_cast<uint32_t>(insn.target)) ++index;
@@ -64,7 +65,6 @@ bool Env::try_global_call(VerifierState& st, const isa::Insn& insn, bool& handle
   const FuncInfo& fn = funcs[index];
   const auto args = translate(fn, program().prog_type);
   if (!args) return true;
-  handled = true;
   log_line(fmt::format("Func#{} ('{}') is global and assumed valid.", index, fn.name));
   auto invalid = [&](const std::string& why) {
     log_line(why);
@@ -100,15 +100,9 @@ bool Env::try_global_call(VerifierState& st, const isa::Insn& insn, bool& handle
       }
     }
   }
-  if (st.frames.size() >= static_cast<size_t>(isa::kMaxCallDepth))
-    return reject("the call stack of {} frames is too deep !", st.frames.size() + 1);
-  FuncFrame callee;
-  callee.callsite = cur_insn();
-  callee.subprog_start = static_cast<uint32_t>(insn.target);
-  callee.frameno = static_cast<uint32_t>(st.frames.size());
-  callee.global_func = true;
+  args_out.emplace();  // r1..r5 as the prototype gives them; unused ones stay uninitialized
   for (size_t i = 0; i < args->size(); ++i) {
-    RegState& r = callee.regs[i + 1];
+    RegState& r = (*args_out)[i];
     switch ((*args)[i].kind) {
       case GlobalArg::Kind::scalar: r = scalar_unknown(); break;
       case GlobalArg::Kind::ctx: r = pointer_to(RegType::ptr_to_ctx); break;
@@ -120,10 +114,6 @@ bool Env::try_global_call(VerifierState& st, const isa::Insn& insn, bool& handle
         break;
     }
   }
-  callee.regs[isa::kFramePointer] = pointer_to(RegType::ptr_to_stack);
-  callee.regs[isa::kFramePointer].frameno = callee.frameno;
-  st.frames.push_back(std::move(callee));
-  st.insn = static_cast<uint32_t>(insn.target);
   return true;
 }
 
