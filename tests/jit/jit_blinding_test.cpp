@@ -6,6 +6,7 @@
 #include <string>
 
 #include "isa/conformance_data.hpp"
+#include "jit_random_differential.hpp"
 #include "jit_test_util.hpp"
 #include "support/conformance_files.hpp"
 #include "support/random_program.hpp"
@@ -46,23 +47,8 @@ TEST(JitBlinding, ConformanceSuitePasses) {
 void differential(uint32_t classes, uint64_t first_seed, int programs, size_t insns,
                   CompileOptions options) {
   options.blind_constants = true;
-  int failures = 0;
-  for (int k = 0; k < programs && failures < 3; ++k) {
-    userbpf::testing::RandomProgramOptions gen;
-    gen.seed = first_seed + static_cast<uint64_t>(k);
-    gen.insn_count = insns;
-    gen.classes = classes;
-    const userbpf::testing::RandomProgram program = userbpf::testing::generate_random_program(gen);
-    EngineResult interp = run_engine(program.insns, false, program.memory);
-    EngineResult jit = run_engine(program.insns, true, program.memory, {}, nullptr, options);
-    if (interp.ok != jit.ok || interp.r0 != jit.r0 || interp.memory != jit.memory) {
-      ++failures;
-      ADD_FAILURE() << "seed " << gen.seed << ": interp " << std::hex << interp.r0 << " jit "
-                    << jit.r0 << " (" << jit.error.to_string() << ")"
-                    << (interp.memory != jit.memory ? ", memory differs" : "") << "\n"
-                    << userbpf::testing::hex_listing(program.insns);
-    }
-  }
+  expect_random_programs_agree(classes, first_seed, programs, insns, options,
+                               /*require_interp_ok=*/false);
 }
 
 TEST(JitBlinding, RandomProgramsMatchTheInterpreter) {
