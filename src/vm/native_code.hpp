@@ -7,8 +7,10 @@
 // Machine-code conventions (the JIT's side of the contract):
 //   - eBPF r0..r10 live in host registers; r12 holds the NativeState* for the whole run.
 //   - Every eBPF function (the program, bpf-to-bpf callees, callbacks) runs in a host stack frame
-//     of exactly kNativeFrameBytes bytes (return address included), so the call depth of any
-//     frame follows from its stack pointer: depth = base_depth + (entry_rsp - rsp) / frame - 1.
+//     of kNativeFrameBytes bytes (return address included), so the call depth of any frame
+//     follows from its stack pointer: depth = base_depth + (entry_rsp - rsp) / frame - 1. An
+//     inlined bpf_loop keeps 32 more bytes below its caller's frame while it runs (and lowers
+//     call_limit by as much); at most 7 of them never add up to a frame, so the division holds.
 //   - A helper call stores the instruction index in call_site and the stack pointer in call_rsp
 //     first, and afterwards leaves the program (to the innermost trampoline) when `stop` is set.
 #pragma once
