@@ -84,6 +84,9 @@ void Emitter::emit_alu(const TranslatedSlot& s) {
       if (f.reg) {
         if (f.is64 && s.dst == s.src) return;
         mov(d, r);
+      } else if (s.imm == 0) {
+        // Flags never live from one eBPF instruction to the next, so the shorter xor serves.
+        xor_(d64.cvt32(), d64.cvt32());
       } else if (f.is64) {
         mov(d64, imm_operand(s.imm, true));
       } else {

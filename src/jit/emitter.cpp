@@ -97,6 +97,10 @@ void Emitter::emit_all() {
       emit_prologue();
     }
     insn_offsets[i] = static_cast<uint32_t>(getSize());
+    if (const size_t fused = emit_fused(i)) {
+      i += fused - 1;
+      continue;
+    }
     emit_insn(i);
     if (program_.translated[i].op == Op::lddw) {
       ++i;
@@ -302,7 +306,14 @@ bool Emitter::emit_jump(const TranslatedSlot& s, size_t index) {
     sub(qword[rbp], 1);
     return true;
   }
-  if (s.op < Op::jeq64_reg || s.op > Op::jsle32_imm) return false;
+  const uint8_t cc = emit_compare(s);
+  if (cc == kNotConditional) return false;
+  jump_to_insn(cc, next + static_cast<size_t>(static_cast<int64_t>(s.off)), index);
+  return true;
+}
+
+uint8_t Emitter::emit_compare(const TranslatedSlot& s) {
+  if (s.op < Op::jeq64_reg || s.op > Op::jsle32_imm) return kNotConditional;
 
   enum Cond { c_jeq, c_jgt, c_jge, c_jset, c_jne, c_jsgt, c_jsge, c_jlt, c_jle, c_jslt, c_jsle };
   Cond cond = c_jeq;
@@ -334,7 +345,7 @@ bool Emitter::emit_jump(const TranslatedSlot& s, size_t index) {
     USERBPF_JIT_JCC(jslt)
     USERBPF_JIT_JCC(jsle)
     USERBPF_JIT_JCC(jset)
-    default: return false;
+    default: return kNotConditional;
   }
 #undef USERBPF_JIT_JCC
   const Xbyak::Reg64& d = reg(s.dst);
@@ -370,8 +381,7 @@ bool Emitter::emit_jump(const TranslatedSlot& s, size_t index) {
   static constexpr uint8_t kCondition[] = {
       // c_jeq, c_jgt, c_jge, c_jset, c_jne, c_jsgt, c_jsge, c_jlt, c_jle, c_jslt, c_jsle
       kE, kA, kAe, kNe, kNe, kG, kGe, kB, kBe, kL, kLe};
-  jump_to_insn(kCondition[cond], next + static_cast<size_t>(static_cast<int64_t>(s.off)), index);
-  return true;
+  return kCondition[cond];
 }
 
 void Emitter::emit_insn(size_t index) {

@@ -57,12 +57,16 @@ class Emitter : public Xbyak::CodeGenerator {
 
   // Control flow (emitter.cpp)
   bool emit_jump(const TranslatedSlot& s, size_t index);
+  // Emits the comparison of a conditional jump and returns the x86 condition under which it
+  // jumps, or kNotConditional (nothing emitted) when `s` is not one.
+  uint8_t emit_compare(const TranslatedSlot& s);
   // Jumps resolved by the emitter itself rather than with xbyak labels (hash-map entries, most of
   // the compile time when every jump target had one): a jump to an instruction already emitted
   // takes the short form when in range, a forward one is a rel32 placeholder patched once every
   // instruction's offset is known. `cc` is the x86 condition code (the low nibble of jcc), or
   // kAlways for jmp.
   static constexpr uint8_t kAlways = 0xff;
+  static constexpr uint8_t kNotConditional = 0xfe;
   static constexpr uint8_t kB = 0x2, kAe = 0x3, kE = 0x4, kNe = 0x5, kBe = 0x6, kA = 0x7;
   static constexpr uint8_t kL = 0xC, kGe = 0xD, kLe = 0xE, kG = 0xF;
   void jump_to_insn(uint8_t cc, size_t target, size_t index);
@@ -88,6 +92,12 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_inline_loop(const TranslatedSlot& s, size_t index, size_t callback);
   std::vector<const InlineArrayMap*> array_map_by_insn_;  // by instruction, built on first use
   bool emitting_helper_fallback_ = false;
+
+  // Instruction sequences emitted as one (emit_fused.cpp): `x <<= 32; x >>= 32` as a 32-bit
+  // move. Returns how many instructions from `index` on it emitted, 0 when none.
+  size_t emit_fused(size_t index);
+  bool lands_inside(size_t first, size_t last);  // a jump or call targets [first, last]
+  std::vector<bool> jump_target_;                // by instruction index, built on first use
 
   // Memory (emit_memory.cpp)
   bool emit_memory(const TranslatedSlot& s, size_t index);
