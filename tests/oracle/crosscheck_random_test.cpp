@@ -1,5 +1,5 @@
-// Differential test: thousands of random programs run in userbpf's interpreter and in the Linux
-// kernel; r0 and the memory after the run must agree.
+// Differential test: thousands of random programs run in userbpf's interpreter, in userbpf's JIT
+// and in the Linux kernel; r0 and the memory after the run must agree in all three.
 //
 // Environment: USERBPF_CROSSCHECK_COUNT (programs per run, default 2000), USERBPF_SEED (replay a
 // run; by default a fresh seed, printed first), USERBPF_CROSSCHECK_ONLY (run only the program with
@@ -15,6 +15,7 @@
 
 #include "isa/decode.hpp"
 #include "isa/disasm.hpp"
+#include "jit/jit.hpp"
 #include "oracle/memory_run.hpp"
 #include "oracle/skip_without_kernel.hpp"
 #include "support/random_program.hpp"
@@ -56,17 +57,24 @@ struct InterpreterRun {
   std::vector<uint8_t> memory;
 };
 
-Result<InterpreterRun> run_in_interpreter(const isa::Program& program,
-                                          const std::vector<uint8_t>& input) {
+// `engine`: the checked interpreter, or the JIT's machine code (the kernel accepted the program,
+// as the runtime lets only verified programs reach the JIT).
+enum class Engine { interpreter, jit };
+
+Result<InterpreterRun> run_in_userbpf(const isa::Program& program,
+                                      const std::vector<uint8_t>& input, Engine engine) {
   static const vm::HelperTable no_helpers;
   auto interpreter = vm::Interpreter::load(program, no_helpers);
   if (!interpreter.ok()) return interpreter.take_error();
+  if (engine == Engine::jit) {
+    if (Status attached = jit::attach(*interpreter); !attached) return attached.take_error();
+  }
   InterpreterRun out;
   out.memory = input;  // the program works on a copy, like the kernel on its packet
   const vm::Region regions[] = {
       {reinterpret_cast<uint64_t>(out.memory.data()), out.memory.size(), true, "memory"}};
   vm::RunOptions options;
-  options.checked = true;
+  options.checked = engine == Engine::interpreter;
   options.insn_budget = kInsnBudget;
   options.regions = regions;
   auto run =
@@ -93,7 +101,33 @@ std::string listing(const std::vector<isa::RawInsn>& insns) {
   return isa::dump_xlated(*decoded);
 }
 
-TEST(CrossCheckRandomTest, InterpreterAgreesWithTheKernel) {
+void report_mismatch(uint64_t run_seed, uint64_t index, uint64_t seed,
+                     const RandomProgramOptions& options, const RandomProgram& program,
+                     const oracle::MemoryRun& kernel, const Result<InterpreterRun>& ours,
+                     const char* engine_name) {
+  std::string report = "MISMATCH: USERBPF_SEED=0x";
+  char buf[160];
+  std::snprintf(buf, sizeof(buf),
+                "%" PRIx64 " program #%" PRIu64 " (program seed %" PRIu64
+                ", insn_count %zu, memory %zu bytes)\n",
+                run_seed, index, seed, options.insn_count, options.memory_size);
+  report += buf;
+  report += listing(program.insns);
+  report += "input memory:\n    " + hex_bytes(program.memory) + "\n";
+  std::snprintf(buf, sizeof(buf), "kernel:      r0 = 0x%016" PRIx64 "\n", kernel.r0);
+  report += buf;
+  report += "  memory:\n    " + hex_bytes(kernel.memory) + "\n";
+  if (ours.ok()) {
+    std::snprintf(buf, sizeof(buf), "%-12s r0 = 0x%016" PRIx64 "\n", engine_name, ours->r0);
+    report += buf;
+    report += "  memory:\n    " + hex_bytes(ours->memory) + "\n";
+  } else {
+    report += std::string(engine_name) + ": error: " + ours.error().to_string() + "\n";
+  }
+  ADD_FAILURE() << report;
+}
+
+TEST(CrossCheckRandomTest, InterpreterAndJitAgreeWithTheKernel) {
   USERBPF_SKIP_WITHOUT_KERNEL();
   bool replay = false;
   const uint64_t run_seed = env_u64(
@@ -125,37 +159,21 @@ TEST(CrossCheckRandomTest, InterpreterAgreesWithTheKernel) {
     ++compared;
     auto decoded = isa::decode(program.insns);
     ASSERT_TRUE(decoded.ok()) << decoded.error().to_string();
-    auto ours = run_in_interpreter(*decoded, program.memory);
-    const bool same = ours.ok() && ours->r0 == kernel->r0 && ours->memory == kernel->memory;
-    if (same) continue;
-    (ours.ok() ? mismatches : interpreter_errors)++;
-    if (mismatches + interpreter_errors > kReportLimit) continue;
-    std::string report = "MISMATCH: USERBPF_SEED=0x";
-    char buf[160];
-    std::snprintf(buf, sizeof(buf),
-                  "%" PRIx64 " program #%" PRIu64 " (program seed %" PRIu64
-                  ", insn_count %zu, memory %zu bytes)\n",
-                  run_seed, index, seed, options.insn_count, options.memory_size);
-    report += buf;
-    report += listing(program.insns);
-    report += "input memory:\n    " + hex_bytes(program.memory) + "\n";
-    std::snprintf(buf, sizeof(buf), "kernel:      r0 = 0x%016" PRIx64 "\n", kernel->r0);
-    report += buf;
-    report += "  memory:\n    " + hex_bytes(kernel->memory) + "\n";
-    if (ours.ok()) {
-      std::snprintf(buf, sizeof(buf), "interpreter: r0 = 0x%016" PRIx64 "\n", ours->r0);
-      report += buf;
-      report += "  memory:\n    " + hex_bytes(ours->memory) + "\n";
-    } else {
-      report += "interpreter: error: " + ours.error().to_string() + "\n";
+    for (Engine engine : {Engine::interpreter, Engine::jit}) {
+      const char* engine_name = engine == Engine::jit ? "jit" : "interpreter";
+      auto ours = run_in_userbpf(*decoded, program.memory, engine);
+      const bool same = ours.ok() && ours->r0 == kernel->r0 && ours->memory == kernel->memory;
+      if (same) continue;
+      (ours.ok() ? mismatches : interpreter_errors)++;
+      if (mismatches + interpreter_errors > kReportLimit) continue;
+      report_mismatch(run_seed, index, seed, options, program, *kernel, ours, engine_name);
     }
-    ADD_FAILURE() << report;
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("cross-check: %" PRIu64 " programs (%" PRIu64 " slots), %" PRIu64
               " compared, %" PRIu64 " refused by the kernel, %" PRIu64 " mismatches, %" PRIu64
-              " interpreter errors, %.2f s\n",
+              " userbpf errors (interpreter and JIT runs), %.2f s\n",
               count, slots, compared, refused, mismatches, interpreter_errors, seconds);
   EXPECT_EQ(mismatches, 0u) << "USERBPF_SEED=0x" << std::hex << run_seed;
   EXPECT_EQ(interpreter_errors, 0u) << "USERBPF_SEED=0x" << std::hex << run_seed;
