@@ -92,14 +92,21 @@ Result<TestRunOutput> run_on_packet(RunnableProgram& prog, const TestRunInput& i
   };
   const auto abs_packet = [&packet, ld_abs] {
     if (!ld_abs) return std::span<const uint8_t>();
-    return std::span<const uint8_t>(packet.data, static_cast<size_t>(packet.data_end - packet.data));
+    return std::span<const uint8_t>(packet.data,
+                                    static_cast<size_t>(packet.data_end - packet.data));
   };
-  const auto before = [&](std::span<vm::Region> extra, std::span<const uint8_t>& abs) {
+  // Before every repetition: forget the last one's redirect, and give the program the bounds the
+  // last one left (the adjust helpers move them and rewrite the context's data fields; a checked
+  // run's program may even have overwritten those fields itself). It runs once per repetition,
+  // so it captures only what it touches (no heap, no nested captures).
+  const auto before = [&packet, ld_abs](std::span<vm::Region> extra,
+                                        std::span<const uint8_t>& abs) {
     packet.redirected = false;
     packet.redirect_map = nullptr;
     packet.sync_ctx();
-    extra[0] = packet_region();
-    abs = abs_packet();
+    extra[0].start = reinterpret_cast<uint64_t>(packet.data_meta);
+    extra[0].size = static_cast<uint64_t>(packet.data_end - packet.data_meta);
+    if (ld_abs) abs = {packet.data, static_cast<size_t>(packet.data_end - packet.data)};
   };
   const vm::Region first_region = packet_region();
   auto run = prog.run(ctx_region.start, ctx_region, input.checked, input.repeat,

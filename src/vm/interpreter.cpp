@@ -1,17 +1,13 @@
 #include "vm/interpreter.hpp"
 
 #include "vm/execute.hpp"
+#include "vm/interpreter_impl.hpp"
 #include "vm/loaded_program.hpp"
 #include "vm/native_run.hpp"
 #include "vm/run_state.hpp"
 #include "vm/translate.hpp"
 
 namespace userbpf::vm {
-
-struct Interpreter::Impl {
-  detail::LoadedProgram program;
-  std::shared_ptr<const NativeCode> native;  // machine code for unchecked runs, if attached
-};
 
 Interpreter::Interpreter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Interpreter::Interpreter(Interpreter&&) noexcept = default;
@@ -36,15 +32,18 @@ Result<Interpreter> Interpreter::load(const isa::Program& program, const HelperT
 }
 
 Result<RunResult> Interpreter::run(uint64_t arg1, uint64_t arg2, const RunOptions& options) const {
+  uint64_t args[5] = {arg1, arg2, 0, 0, 0};
+  return run_from(impl_.get(), options, args, 0, 0);
+}
+
+Result<RunResult> Interpreter::run_from(const Impl* current, RunOptions hop_options,
+                                        uint64_t (&args)[5], uint64_t executed,
+                                        uint32_t tail_calls) {
   // Each bpf_tail_call hop runs the next program in a fresh RunState (its helper regions and
   // frames belong to the program that made them) with the budget and tail-call count carried on.
-  RunOptions hop_options = options;
-  const Impl* current = impl_.get();
-  uint64_t args[5] = {arg1, arg2, 0, 0, 0};
-  uint64_t executed = 0;
-  uint32_t tail_calls = 0;
+  const bool checked = hop_options.checked;
   for (;;) {
-    if (!hop_options.checked && current->native) {
+    if (!checked && current->native) {
       detail::NativeRun native(*current->native, hop_options);
       native.tail_calls = tail_calls;
       const uint64_t r0 = native.run(args);
@@ -64,8 +63,8 @@ Result<RunResult> Interpreter::run(uint64_t arg1, uint64_t arg2, const RunOption
     detail::RunState state(current->program, hop_options);
     state.executed = executed;
     state.tail_calls = tail_calls;
-    const uint64_t r0 = hop_options.checked ? detail::execute<true>(state, 0, 0, args)
-                                            : detail::execute<false>(state, 0, 0, args);
+    const uint64_t r0 = checked ? detail::execute<true>(state, 0, 0, args)
+                                : detail::execute<false>(state, 0, 0, args);
     if (state.failed) return std::move(state.error);
     if (state.tail_target != nullptr) {
       current = state.tail_target->impl_.get();
@@ -78,7 +77,7 @@ Result<RunResult> Interpreter::run(uint64_t arg1, uint64_t arg2, const RunOption
     }
     RunResult result;
     result.r0 = r0;
-    result.insns_executed = options.checked ? state.executed : 0;
+    result.insns_executed = checked ? state.executed : 0;
     return result;
   }
 }

@@ -107,7 +107,12 @@ class Interpreter {
   struct Impl;
 
  private:
+  friend class RepeatedRun;  // reuses one run state over many runs (vm/repeated_run.hpp)
   explicit Interpreter(std::unique_ptr<Impl> impl);
+  // Runs `current` with r1..r5 = args and follows its tail calls; `executed` instructions and
+  // `tail_calls` were already spent by the hops before it.
+  static Result<RunResult> run_from(const Impl* current, RunOptions options, uint64_t (&args)[5],
+                                    uint64_t executed, uint32_t tail_calls);
   std::unique_ptr<Impl> impl_;
 };
 

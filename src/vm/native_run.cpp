@@ -40,25 +40,7 @@ NativePacketRead native_packet_load(NativeState* state, uint64_t offset, uint64_
 namespace detail {
 
 NativeRun::NativeRun(const NativeCode& code, const RunOptions& options) : code_(code) {
-  user = options.user;
-  state.context = this;
-  state.packet = options.packet.data();
-  state.packet_size = options.packet.size();
-}
-
-uint64_t NativeRun::enter(const void* function, const uint64_t (&args)[5], uint32_t depth) {
-  // Frames depth .. kMaxCallDepth-1 may exist below this entry; the entered one is the first.
-  const uint64_t reserve =
-      static_cast<uint64_t>(isa::kMaxCallDepth - 1 - static_cast<int>(depth)) * kNativeFrameBytes;
-  const uint32_t saved_base = base_depth_;
-  base_depth_ = depth;
-  const uint64_t r0 = code_.entry(&state, args, function, reserve);
-  base_depth_ = saved_base;
-  return r0;
-}
-
-uint64_t NativeRun::run(const uint64_t (&args)[5]) {
-  return enter(code_.main, args, 0);
+  reset(options);
 }
 
 void NativeRun::add_region(const Region&) {}

@@ -1,10 +1,12 @@
 // One run of a program's machine code (NativeCode): the CallContext its helpers see, with the
 // interpreter's semantics for callbacks (call_function), tail calls and faults. Lives on the
-// caller's stack for the duration of Interpreter::run, like RunState.
+// caller's stack for the duration of Interpreter::run, like RunState (or in a RepeatedRun, which
+// resets it before every run).
 #pragma once
 
 #include <cstdint>
 
+#include "isa/opcodes.hpp"
 #include "userbpf/error.hpp"
 #include "vm/interpreter.hpp"
 #include "vm/native_code.hpp"
@@ -15,9 +17,26 @@ class NativeRun final : public CallContext {
  public:
   NativeRun(const NativeCode& code, const RunOptions& options);
 
+  // Makes this the state of a fresh run with `options` (a RepeatedRun's next repetition): the
+  // machine code's state, the failure and the tail-call bookkeeping start over. Inline with
+  // run(): a repeated test run pays for both once per repetition.
+  void reset(const RunOptions& options) {
+    user = options.user;
+    state = NativeState{};
+    state.context = this;
+    state.packet = options.packet.data();
+    state.packet_size = options.packet.size();
+    failed = false;  // `error` is only read when failed, and the next failure overwrites it
+    tail_target = nullptr;
+    tail_user = nullptr;
+    tail_ctx = 0;
+    tail_calls = 0;
+    base_depth_ = 0;
+  }
+
   // Runs the program from its first instruction with r1..r5 = args; returns r0. On a fault
   // (failed) or a requested tail call (tail_target) the return value is meaningless.
-  uint64_t run(const uint64_t (&args)[5]);
+  uint64_t run(const uint64_t (&args)[5]) { return enter(code_.main, args, 0); }
 
   // CallContext. Native runs are unchecked: they trust the verifier, so regions are not kept.
   void add_region(const Region& region) override;
@@ -40,7 +59,16 @@ class NativeRun final : public CallContext {
  private:
   // Call depth of the frame that made the current helper call (0 = the program's main frame).
   uint32_t helper_depth() const;
-  uint64_t enter(const void* function, const uint64_t (&args)[5], uint32_t depth);
+  uint64_t enter(const void* function, const uint64_t (&args)[5], uint32_t depth) {
+    // Frames depth .. kMaxCallDepth-1 may exist below this entry; the entered one is the first.
+    const uint64_t reserve =
+        static_cast<uint64_t>(isa::kMaxCallDepth - 1 - static_cast<int>(depth)) * kNativeFrameBytes;
+    const uint32_t saved_base = base_depth_;
+    base_depth_ = depth;
+    const uint64_t r0 = code_.entry(&state, args, function, reserve);
+    base_depth_ = saved_base;
+    return r0;
+  }
 
   const NativeCode& code_;
   uint32_t base_depth_ = 0;  // depth of the frame the innermost trampoline entered

@@ -24,6 +24,21 @@ RunState::RunState(const LoadedProgram& program_in, const RunOptions& options_in
   if (checked) std::memset(stack_, 0, sizeof(stack_));
 }
 
+void RunState::reset() {
+  executed = 0;
+  depth = 0;
+  call_site = nullptr;
+  failed = false;  // `error` is only read when failed, and the next failure overwrites it
+  tail_target = nullptr;
+  tail_user = nullptr;
+  tail_ctx = 0;
+  tail_calls = 0;
+  added_.clear();
+  // Zeros again, not the last run's data: every run of an unverified program sees what a fresh
+  // one would. (Verified programs never read stack they did not write, as in Linux.)
+  if (checked) std::memset(stack_, 0, sizeof(stack_));
+}
+
 void RunState::add_region(const Region& region) {
   added_.push_back(region);
 }

@@ -1,7 +1,7 @@
 // The state of one run: stack memory, call frames, budget, helper-added regions and the first
 // error. It lives on the caller's stack for the duration of Interpreter::run, which is what makes
-// run() const and safe to call from several threads at once. It is also the CallContext helpers
-// see.
+// run() const and safe to call from several threads at once (a RepeatedRun keeps one and resets
+// it before every run). It is also the CallContext helpers see.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +29,11 @@ struct Frame {
 class RunState final : public CallContext {
  public:
   RunState(const LoadedProgram& program, const RunOptions& options);
+
+  // Makes this the state of a fresh run (a RepeatedRun's next repetition): budget, failure,
+  // tail-call bookkeeping and helper regions start over, and a checked run's stack is zeroed again.
+  // `options` (held by reference) keeps its engine, budget and user; its regions may have changed.
+  void reset();
 
   // CallContext
   void add_region(const Region& region) override;

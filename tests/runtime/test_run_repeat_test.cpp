@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "oracle/skip_without_kernel.hpp"
 #include "runtime/test_run_util.hpp"
 
 namespace userbpf::runtime {
 namespace {
 
+using testing::KernelObject;
 using testing::make_packet;
 using testing::PacketSpec;
 
@@ -52,6 +54,84 @@ TEST(TestRunRepeat, XdpHeadPushesAccumulateOverRepetitions) {
       EXPECT_EQ(md.data_end - md.data, frame.size() + 4 * repeat);
     }
   }
+}
+
+// The host kernel's repeated test runs are the reference for what each repetition sees: the
+// same frames run `repeat` times there and in userbpf (checked, and unchecked in the engine of
+// USERBPF_ENGINE) must end with the same return value, frame and context. XDP runs get a ctx_in
+// (no metadata, the whole frame linear) so that the kernel reports ctx_out.
+void compare_repeated_with_kernel(const std::string& file, const std::string& name,
+                                  const std::vector<std::vector<uint8_t>>& frames,
+                                  size_t ctx_out_size, bool xdp_ctx) {
+  USERBPF_SKIP_WITHOUT_KERNEL();
+  KernelObject kernel(file, name);
+  ASSERT_EQ(kernel.error(), "") << name;
+  auto loaded = testing::load_program(file, name);
+  ASSERT_TRUE(loaded->prog) << loaded->error;
+  for (size_t f = 0; f < frames.size(); ++f) {
+    std::vector<uint8_t> ctx_in;
+    if (xdp_ctx) {
+      xdp_md md{};
+      md.data_end = static_cast<uint32_t>(frames[f].size());
+      ctx_in = testing::bytes_of(md);
+    }
+    for (uint32_t repeat : {1u, 2u, 3u, 7u}) {
+      const KernelObject::Run want = kernel.test_run(frames[f], ctx_in, ctx_out_size, repeat);
+      ASSERT_EQ(want.err, 0) << name << " frame " << f << ": kernel test run failed";
+      for (bool checked : {true, false}) {
+        SCOPED_TRACE(name + " frame " + std::to_string(f) + " repeat " + std::to_string(repeat) +
+                     (checked ? " checked" : " unchecked"));
+        TestRunInput in;
+        in.data_in = frames[f];
+        in.ctx_in = ctx_in;
+        in.repeat = repeat;
+        in.checked = checked;
+        auto got = test_run(*loaded->prog, in);
+        ASSERT_TRUE(got.ok()) << got.error().to_string();
+        EXPECT_EQ(static_cast<uint32_t>(got->retval), want.retval);
+        EXPECT_EQ(got->data_out, want.data_out);
+        got->ctx_out.resize(ctx_out_size);
+        EXPECT_EQ(got->ctx_out, want.ctx_out);
+      }
+    }
+  }
+}
+
+TEST(TestRunRepeat, RepeatedXdpBoundsChangesMatchTheKernel) {
+  // xdp_bounds reads its op byte at frame byte 14 as the frame is when a repetition starts:
+  // pushes (1), tail growth (2) and shrinking (4), metadata (8) and pulls (16) move where the
+  // next repetition finds it. Ops also at bytes 10, 12 and 16 give the later repetitions other
+  // ops to run.
+  std::vector<std::vector<uint8_t>> frames;
+  for (uint8_t op : {1, 2, 3, 5, 9, 16, 17, 14, 31}) {
+    PacketSpec s;
+    s.payload = 40;
+    std::vector<uint8_t> p = make_packet(s);
+    p[10] = 1;
+    p[12] = static_cast<uint8_t>(op ^ 6);
+    p[14] = op;
+    p[16] = 16 | 8;
+    frames.push_back(p);
+  }
+  compare_repeated_with_kernel("xdp_packet.bpf.o", "xdp_bounds", frames, sizeof(xdp_md), true);
+}
+
+TEST(TestRunRepeat, RepeatedSkbRunsMatchTheKernel) {
+  // tc_rewrite rewrites the frame it is given (the second repetition sees the rewritten one);
+  // sock_udp_odd reads through LD_ABS/LD_IND.
+  std::vector<std::vector<uint8_t>> frames;
+  for (uint16_t port : {9, 53, 7}) {
+    PacketSpec s;
+    s.dport = port;
+    frames.push_back(make_packet(s));
+  }
+  PacketSpec tcp;
+  tcp.protocol = 6;
+  tcp.dport = 443;
+  frames.push_back(make_packet(tcp));
+  compare_repeated_with_kernel("skb_packet.bpf.o", "tc_rewrite", frames, sizeof(__sk_buff), false);
+  compare_repeated_with_kernel("skb_packet.bpf.o", "sock_udp_odd", frames, sizeof(__sk_buff),
+                               false);
 }
 
 TEST(TestRunRepeat, TheLastRepetitionsRedirectIsReported) {

@@ -1,0 +1,41 @@
+// One program run many times with the same options, as a repeated test run does (Linux's
+// bpf_test_run calls the program `repeat` times on one context and does nothing else in between).
+// Interpreter::run builds its run state (the machine code's NativeRun or the interpreter's
+// RunState) for every call; a RepeatedRun builds it once and each run() resets only what a run
+// leaves behind, so every run starts as a fresh Interpreter::run would with the same options.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "userbpf/error.hpp"
+#include "vm/interpreter.hpp"
+
+namespace userbpf::vm {
+
+namespace detail {
+class NativeRun;
+class RunState;
+}  // namespace detail
+
+class RepeatedRun {
+ public:
+  // `program` and `options` must outlive this object. `options` is read at every run(): the
+  // contents of its regions and its packet may change between runs; checked, insn_budget and
+  // user may not (they pick the engine and the state built here).
+  RepeatedRun(const Interpreter& program, const RunOptions& options);
+  ~RepeatedRun();
+  RepeatedRun(const RepeatedRun&) = delete;
+  RepeatedRun& operator=(const RepeatedRun&) = delete;
+
+  // Interpreter::run(arg1, arg2, options), without rebuilding the run state.
+  Result<RunResult> run(uint64_t arg1, uint64_t arg2);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  detail::NativeRun* native_ = nullptr;  // in state_, when the machine code runs
+  detail::RunState* interp_ = nullptr;   // in state_, when the interpreter runs
+};
+
+}  // namespace userbpf::vm
