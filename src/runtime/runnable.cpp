@@ -8,6 +8,7 @@
 #include "isa/decode.hpp"
 #include "jit/jit.hpp"
 #include "runtime/runtime.hpp"
+#include "vm/repeated_run.hpp"
 
 namespace userbpf::runtime {
 namespace {
@@ -178,10 +179,11 @@ Result<RunnableProgram::RunOutput> RunnableProgram::run(uint64_t ctx, const vm::
 
   RunOutput out;
   if (repeat == 0) repeat = 1;
+  vm::RepeatedRun runner(*interp_, options);  // the run state is built once, as in Linux
   const auto start = std::chrono::steady_clock::now();
   for (uint32_t i = 0; i < repeat; ++i) {
     if (before) before(own_extra, options.packet);
-    auto result = interp_->run(ctx, 0, options);
+    auto result = runner.run(ctx, 0);
     if (!result) [[unlikely]]
       return run_error(result.take_error());
     out.retval = result->r0;
