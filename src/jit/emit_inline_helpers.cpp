@@ -1,6 +1,8 @@
 // Helpers the JIT inlines, as Linux does in its verifier's fixups: bpf_map_lookup_elem and
 // bpf_map_update_elem on an array map the verifier proved r1 holds (map_gen_lookup; the update is
-// userbpf's, where it stays exact), and bpf_loop with a known callback (inline_bpf_loop).
+// userbpf's, where it stays exact), and bpf_loop with a known callback (inline_bpf_loop). Map
+// helpers on other maps the verifier proved call the map's own entry points directly when it
+// offers them (CompileOptions::direct_maps), as Linux's JIT calls map_ops->map_lookup_elem.
 //
 // Every inlined form keeps the helper call as its slow path and checks at run time what it
 // assumed (r1 is the map's handle, r2 the callback's handle, flags it handles), so an inlined call
@@ -50,6 +52,32 @@ uint64_t negative(int e) {
   return static_cast<uint64_t>(-static_cast<int64_t>(e));
 }
 
+// The direct entries for the call at `index` (binary search: the list is sorted by instruction),
+// or nullptr.
+const DirectMapCall* direct_map_at(const std::vector<DirectMapCall>& maps, size_t index) {
+  size_t lo = 0, hi = maps.size();
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (maps[mid].insn == index) return &maps[mid];
+    if (maps[mid].insn < index) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return nullptr;
+}
+
+// The entry of `map` for helper `id` as an address, 0 when it has none.
+uint64_t direct_entry(const DirectMapCall& map, uint32_t id) {
+  switch (id) {
+    case BPF_FUNC_map_lookup_elem: return reinterpret_cast<uint64_t>(map.lookup);
+    case BPF_FUNC_map_update_elem: return reinterpret_cast<uint64_t>(map.update);
+    case BPF_FUNC_map_delete_elem: return reinterpret_cast<uint64_t>(map.erase);
+    default: return 0;
+  }
+}
+
 }  // namespace
 
 bool Emitter::emit_inline_helper(const TranslatedSlot& s, size_t index) {
@@ -57,15 +85,37 @@ bool Emitter::emit_inline_helper(const TranslatedSlot& s, size_t index) {
   const uint32_t id = program_.helper_ids[static_cast<size_t>(s.imm)];
   switch (id) {
     case BPF_FUNC_map_lookup_elem:
-    case BPF_FUNC_map_update_elem: {
-      const InlineArrayMap* map = array_map_at(index);
-      if (map == nullptr) return false;
-      if (id == BPF_FUNC_map_lookup_elem) {
-        emit_inline_array_lookup(s, index, *map);
+    case BPF_FUNC_map_update_elem:
+    case BPF_FUNC_map_delete_elem: {
+      if (const InlineArrayMap* map = array_map_at(index);
+          map != nullptr && id != BPF_FUNC_map_delete_elem) {
+        if (id == BPF_FUNC_map_lookup_elem) {
+          emit_inline_array_lookup(s, index, *map);
+          return true;
+        }
+        if (!map->plain_values || map->value_size > kMaxInlineCopy) return false;
+        emit_inline_array_update(s, index, *map);
         return true;
       }
-      if (!map->plain_values || map->value_size > kMaxInlineCopy) return false;
-      emit_inline_array_update(s, index, *map);
+      const DirectMapCall* direct = direct_map_at(options_.direct_maps, index);
+      const uint64_t entry = direct != nullptr ? direct_entry(*direct, id) : 0;
+      if (entry == 0) return false;
+      // r1 is the map's handle: entry(object, r2, r3, r4), whose result is already r0. The
+      // entry neither calls back into the program nor requests a tail call, so neither the call
+      // site nor the stop flag is needed. Otherwise the helper.
+      Xbyak::Label slow, done;
+      mov(r11, direct->handle);
+      cmp(rdi, r11);
+      jne(slow);
+      if (reinterpret_cast<uint64_t>(direct->object) != direct->handle) {
+        mov(rdi, reinterpret_cast<uint64_t>(direct->object));
+      }
+      mov(rax, entry);
+      call(rax);
+      jmp(done);
+      L(slow);
+      emit_helper_fallback(s, index);
+      L(done);
       return true;
     }
     case BPF_FUNC_loop: {

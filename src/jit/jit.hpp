@@ -37,6 +37,23 @@ struct InlineArrayMap {
   bool plain_values = false;
 };
 
+// A map a helper call's r1 holds on every path to it (the verifier's Verdict::call_map) that
+// offers plain functions for its program-side operations (for the runtime's maps:
+// maps/program_entries.hpp). The JIT calls entry(object, r2, r3, r4) directly instead of the
+// generic helper: no CallContext, no argument checks, no virtual dispatch. An entry must answer
+// exactly what the helper answers for this map in an unchecked run and must not need the
+// CallContext (no callbacks, tail calls or regions). The call still checks at run time that r1
+// is `handle` and calls the helper otherwise; a null entry keeps the helper for that operation.
+struct DirectMapCall {
+  uint32_t insn = 0;  // the helper call's instruction index
+  uint64_t handle = 0;
+  void* object = nullptr;                                    // the entries' first argument
+  void* (*lookup)(void* object, const void* key) = nullptr;  // bpf_map_lookup_elem
+  int64_t (*update)(void* object, const void* key, const void* value,
+                    uint64_t flags) = nullptr;                // bpf_map_update_elem
+  int64_t (*erase)(void* object, const void* key) = nullptr;  // bpf_map_delete_elem
+};
+
 struct CompileOptions {
   // Use BMI2 (shlx/shrx/sarx) for shifts by a register when the CPU has it. Tests turn it off to
   // exercise the cl-based form.
@@ -52,6 +69,9 @@ struct CompileOptions {
   // Array maps known at helper calls (any order). Each inlined call still checks at run time
   // that r1 is `handle`, and calls the helper otherwise.
   std::vector<InlineArrayMap> array_maps;
+  // Maps with direct entries at helper calls, sorted by `insn` (an entry out of order may go
+  // unused, which only costs the generic helper). A call array_maps inlines ignores its entry.
+  std::vector<DirectMapCall> direct_maps;
 };
 
 // Is the JIT usable on this host (x86-64)?

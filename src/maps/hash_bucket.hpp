@@ -34,19 +34,23 @@ static_assert(sizeof(HashBucket) == 64);
 static_assert(sizeof(std::atomic<uint32_t>) == 4 && std::atomic<uint32_t>::is_always_lock_free);
 
 // Bit i set when words[i] == value, for the first kBucketSlots of 8 consecutive 16-byte aligned
-// words (tags or slots; the eighth word is the lock or the overflow head and is masked off).
+// words (tags or slots). The eighth word (the lock or the overflow head) is never read: a writer
+// has just stored to the lock word when the next lookup of a hot bucket runs, and a vector load
+// that overlaps a 4-byte store still in the store buffer cannot take its data from it (a
+// store-forwarding stall of a dozen cycles on every lookup after an update). So the two loads
+// cover words 0-3 and 3-6 (unaligned, inside the 64-byte line).
 inline uint32_t match_words(const std::atomic<uint32_t>* words, uint32_t value) {
 #if defined(__SSE2__)
   // One vector read of the line instead of seven atomic loads. The words may change under it;
   // callers only use the result as candidates they re-read atomically, so a mixed read is
   // harmless (x86 reads each aligned 4-byte word whole).
-  const auto* v = reinterpret_cast<const __m128i*>(words);
+  const auto* p = reinterpret_cast<const char*>(words);
   const __m128i wanted = _mm_set1_epi32(static_cast<int>(value));
-  const __m128i lo = _mm_cmpeq_epi32(_mm_load_si128(v), wanted);
-  const __m128i hi = _mm_cmpeq_epi32(_mm_load_si128(v + 1), wanted);
-  const uint32_t bits = static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(lo))) |
-                        static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(hi))) << 4;
-  return bits & kSlotMask;
+  const __m128i lo = _mm_cmpeq_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(p)), wanted);
+  const __m128i hi =
+      _mm_cmpeq_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 12)), wanted);
+  return static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(lo))) |
+         static_cast<uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(hi))) << 3;
 #else
   uint32_t bits = 0;
   for (uint32_t i = 0; i < kBucketSlots; ++i) {

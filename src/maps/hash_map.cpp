@@ -37,6 +37,7 @@
 #include "maps/hash_key.hpp"
 #include "maps/map_impls.hpp"
 #include "maps/map_types.hpp"
+#include "maps/program_entries.hpp"
 #include "maps/spinlock.hpp"
 #include "maps/value_ops.hpp"
 
@@ -94,6 +95,7 @@ class HashMap final : public Map {
       : Map(std::move(file), spec, ncpus),
         percpu_(is_percpu_type(spec.type)),
         lru_(spec.type == BPF_MAP_TYPE_LRU_HASH || spec.type == BPF_MAP_TYPE_LRU_PERCPU_HASH),
+        plain_values_(spec.spin_lock_off < 0),
         n_buckets_(bucket_count(spec.max_entries)),
         mask_(n_buckets_ - 1),
         capacity_(spec.max_entries),
@@ -137,17 +139,7 @@ class HashMap final : public Map {
     }
   }
 
-  void* lookup(const void* key) override {
-    Elem* e = find(key);
-    if (e == nullptr) return nullptr;
-    if (!lru_ && !percpu_) [[likely]] {
-      return value_of(e, 0);
-    }
-    if (lru_ && e->ref.load(std::memory_order_relaxed) == 0) {
-      e->ref.store(1, std::memory_order_relaxed);
-    }
-    return value_of(e, percpu_ ? current_cpu() : 0);
-  }
+  void* lookup(const void* key) override { return program_value(find(key)); }
 
   void* lookup_percpu(const void* key, uint32_t cpu) override {
     if (!percpu_ || cpu >= ncpus_) return nullptr;
@@ -160,7 +152,26 @@ class HashMap final : public Map {
   }
 
   int update(const void* key, const void* value, uint64_t flags) override {
-    return update_impl(key, value, flags, percpu_ ? static_cast<int64_t>(current_cpu()) : -1);
+    return update_any_size(key, value, flags, percpu_ ? static_cast<int64_t>(current_cpu()) : -1);
+  }
+
+  // The direct entries (program_entries.hpp): lookup and update specialised by key size, so the
+  // hash, the compare and the copy of the common u32 and u64 keys are inlined.
+  static ProgramEntries entries(uint32_t key_size) {
+    ProgramEntries out;
+    switch (key_size) {
+      case 4:
+        out.lookup = &entry_lookup<4>;
+        out.update = &entry_update<4>;
+        break;
+      case 8:
+        out.lookup = &entry_lookup<8>;
+        out.update = &entry_update<8>;
+        break;
+      default: out.lookup = &entry_lookup<0>; out.update = &entry_update<0>;
+    }
+    out.erase = &entry_erase;
+    return out;
   }
 
   int erase(const void* key) override {
@@ -215,7 +226,7 @@ class HashMap final : public Map {
   }
 
   int sys_update(const void* key, const void* value, uint64_t flags) override {
-    return update_impl(key, value, flags, percpu_ ? kAllCpus : -1);
+    return update_any_size(key, value, flags, percpu_ ? kAllCpus : -1);
   }
 
   int sys_lookup_and_delete(const void* key, void* value, uint64_t flags) override {
@@ -235,6 +246,39 @@ class HashMap final : public Map {
 
  private:
   static constexpr int64_t kAllCpus = -2;  // source buffer holds every CPU's value
+
+  static HashMap& self(void* map) { return *static_cast<HashMap*>(static_cast<Map*>(map)); }
+
+  template <uint32_t kKeySize>
+  static void* entry_lookup(void* map, const void* key) {
+    HashMap& m = self(map);
+    return m.program_value(m.find_sized<kKeySize>(key, m.hash_sized<kKeySize>(key)));
+  }
+  template <uint32_t kKeySize>
+  static int64_t entry_update(void* map, const void* key, const void* value, uint64_t flags) {
+    HashMap& m = self(map);
+    return m.update_sized<kKeySize>(key, value, flags,
+                                    m.percpu_ ? static_cast<int64_t>(current_cpu()) : -1);
+  }
+  static int64_t entry_erase(void* map, const void* key) { return self(map).erase(key); }
+
+  // What bpf_map_lookup_elem returns for a found element (or nullptr): the value, the calling
+  // CPU's slot of a per-CPU map; an LRU element is marked referenced.
+  [[gnu::always_inline]] void* program_value(Elem* e) const {
+    if (e == nullptr) return nullptr;
+    if (!lru_ && !percpu_) [[likely]] {
+      return value_of(e, 0);
+    }
+    if (lru_ && e->ref.load(std::memory_order_relaxed) == 0) {
+      e->ref.store(1, std::memory_order_relaxed);
+    }
+    return value_of(e, percpu_ ? current_cpu() : 0);
+  }
+
+  template <uint32_t kKeySize>
+  uint32_t hash_sized(const void* key) const {
+    return hash_key(key, kKeySize != 0 ? kKeySize : key_size_, seed_);
+  }
 
   uint32_t hash(const void* key) const { return hash_key(key, key_size_, seed_); }
   Elem* elem(uint32_t index) const {
@@ -304,12 +348,23 @@ class HashMap final : public Map {
     }
   }
 
-  // Lookup with the bucket lock held: returns the element index or kNil.
+  // Lookup with the bucket lock held: returns the element index or kNil. kKeySize as in
+  // holds_key.
+  template <uint32_t kKeySize = 0>
   uint32_t find_locked(const HashBucket& bucket, const void* key, uint32_t h) const {
     for (uint32_t m = match_tags(bucket, h); m != 0; m &= m - 1) {
       const uint32_t index = bucket.slots[std::countr_zero(m)].load(std::memory_order_relaxed);
-      if (is_element(index) && keys_equal(key_of(elem(index)), key, key_size_)) return index;
+      if (is_element(index) &&
+          keys_equal(key_of(elem(index)), key, kKeySize != 0 ? kKeySize : key_size_)) {
+        return index;
+      }
     }
+    if (bucket.overflow.load(std::memory_order_relaxed) & kNullsBit) return kNil;
+    return find_in_overflow_locked(bucket, key, h);
+  }
+
+  [[gnu::noinline]] uint32_t find_in_overflow_locked(const HashBucket& bucket, const void* key,
+                                                     uint32_t h) const {
     uint32_t n = bucket.overflow.load(std::memory_order_relaxed);
     for (uint32_t steps = 0; !(n & kNullsBit); ++steps) {
       if (!is_element(n) || steps > capacity_) return kNil;  // corrupted file: stop
@@ -433,14 +488,15 @@ class HashMap final : public Map {
 
   // Writes the value(s) of an element: `cpu` >= 0 one CPU's slot (program side), kAllCpus
   // every slot from a user buffer, -1 a plain value.
-  void store_value(Elem* e, const void* value, uint64_t flags, int64_t cpu, bool fresh) {
+  [[gnu::always_inline]] void store_value(Elem* e, const void* value, uint64_t flags, int64_t cpu,
+                                          bool fresh) {
     if (!percpu_) {
       uint8_t* dst = value_of(e, 0);
       // A new element starts zeroed (its lock word, the padding); a plain copy covers the rest.
-      if (fresh && (spec_.spin_lock_off >= 0 || value_stride_ != spec_.value_size)) {
+      if (fresh && (!plain_values_ || value_stride_ != spec_.value_size)) {
         std::memset(dst, 0, value_stride_);
       }
-      if (spec_.spin_lock_off < 0) {
+      if (plain_values_) [[likely]] {
         copy_bytes(dst, value, spec_.value_size);
       } else if (flags & BPF_F_LOCK) {
         copy_value_locked(dst, value, spec_.value_size, spec_.spin_lock_off, dst);
@@ -491,56 +547,100 @@ class HashMap final : public Map {
     }
   }
 
-  int update_impl(const void* key, const void* value, uint64_t flags, int64_t cpu) {
+  int update_any_size(const void* key, const void* value, uint64_t flags, int64_t cpu) {
+    switch (key_size_) {
+      case 4: return update_sized<4>(key, value, flags, cpu);
+      case 8: return update_sized<8>(key, value, flags, cpu);
+      default: return update_sized<0>(key, value, flags, cpu);
+    }
+  }
+
+  // The update: BPF_ANY, BPF_NOEXIST and BPF_EXIST go straight to the bucket; other flags
+  // (BPF_F_LOCK, invalid ones) take update_flagged.
+  template <uint32_t kKeySize>
+  [[gnu::always_inline]] int update_sized(const void* key, const void* value, uint64_t flags,
+                                          int64_t cpu) {
+    if (flags > BPF_EXIST) [[unlikely]] {
+      return update_flagged(key, value, flags, cpu);
+    }
+    return update_locked<kKeySize>(key, value, flags, cpu, hash_sized<kKeySize>(key));
+  }
+
+  [[gnu::noinline]] int update_flagged(const void* key, const void* value, uint64_t flags,
+                                       int64_t cpu) {
     // Linux: LRU and per-CPU tables refuse BPF_F_LOCK, the plain table allows it with a lock.
     const uint64_t mode = flags & ~uint64_t{BPF_F_LOCK};
     if (lru_ || percpu_) {
       if (flags > BPF_EXIST) return -EINVAL;
     } else {
       if (mode > BPF_EXIST) return -EINVAL;
-      if ((flags & BPF_F_LOCK) && spec_.spin_lock_off < 0) return -EINVAL;
+      if ((flags & BPF_F_LOCK) && plain_values_) return -EINVAL;
     }
     const uint32_t h = hash(key);
-    if (flags & BPF_F_LOCK) {
-      // As Linux: an existing element is updated in place under its value's lock, without
-      // the bucket lock.
-      if (Elem* e = find(key, h)) {
-        if (mode == BPF_NOEXIST) return -EEXIST;
-        store_value(e, value, flags, cpu, false);
-        return 0;
-      }
-      if (mode == BPF_EXIST) return -ENOENT;
+    // BPF_F_LOCK, as Linux: an existing element is updated in place under its value's lock,
+    // without the bucket lock.
+    if (Elem* e = find(key, h)) {
+      if (mode == BPF_NOEXIST) return -EEXIST;
+      store_value(e, value, flags, cpu, false);
+      return 0;
     }
+    if (mode == BPF_EXIST) return -ENOENT;
+    return update_locked<0>(key, value, flags, cpu, h);
+  }
+
+  // The update under the bucket lock; `flags` is BPF_ANY, BPF_NOEXIST or BPF_EXIST, possibly
+  // with BPF_F_LOCK (which only changes how the value is copied). The common case, a key that
+  // exists, is kept short: before the lock's exchange every pending store has to drain, so the
+  // fewer registers saved and spilled on the way the cheaper that exchange is.
+  template <uint32_t kKeySize>
+  [[gnu::always_inline]] int update_locked(const void* key, const void* value, uint64_t flags,
+                                           int64_t cpu, uint32_t h) {
     HashBucket& bucket = buckets_[h & mask_];
     prefetch_candidate(bucket, h);
+    lock_word(bucket.lock);
+    const uint32_t index = find_locked<kKeySize>(bucket, key, h);
+    if (index != kNil && (flags & ~uint64_t{BPF_F_LOCK}) != BPF_NOEXIST) [[likely]] {
+      store_value(elem(index), value, flags, cpu, false);
+      unlock_word(bucket.lock);
+      return 0;
+    }
+    return update_rest(bucket, index, key, value, flags, cpu, h);
+  }
+
+  // update_locked's other cases, entered with the bucket lock held and `index` what find_locked
+  // answered under it; returns with the lock released.
+  [[gnu::noinline]] int update_rest(HashBucket& bucket, uint32_t index, const void* key,
+                                    const void* value, uint64_t flags, int64_t cpu, uint32_t h) {
+    const uint64_t mode = flags & ~uint64_t{BPF_F_LOCK};
     uint32_t spare = kNil;  // an element evicted for us (LRU)
     for (;;) {
-      {
-        SpinGuard guard(bucket.lock);
-        uint32_t index = find_locked(bucket, key, h);
-        if (index != kNil) {
-          if (mode == BPF_NOEXIST) {
-            if (spare != kNil) release(spare);
-            return -EEXIST;
-          }
+      int result = 0;
+      if (index != kNil) {
+        if (mode == BPF_NOEXIST) {
+          result = -EEXIST;
+        } else {
           store_value(elem(index), value, flags, cpu, false);
-          if (spare != kNil) release(spare);
-          return 0;
         }
-        if (mode == BPF_EXIST) {
-          if (spare != kNil) release(spare);
-          return -ENOENT;
-        }
+      } else if (mode == BPF_EXIST) {
+        result = -ENOENT;
+      } else {
         index = spare != kNil ? spare : allocate();
         if (index != kNil) {
           insert_locked(bucket, index, key, h, value, flags, cpu);
+          unlock_word(bucket.lock);
           return 0;
         }
-        if (!lru_) return -E2BIG;
+        if (!lru_) result = -E2BIG;
       }
-      // Evict outside the bucket lock: the victim may live in this very bucket.
+      if (spare != kNil && index != spare) release(spare);
+      unlock_word(bucket.lock);
+      if (result != 0 || index != kNil) return result;
+      // LRU and full: evict outside the bucket lock (the victim may live in this very bucket),
+      // then look again, as another writer may have inserted the key meanwhile.
       spare = evict();
       if (spare == kNil) return -ENOMEM;
+      lock_word(bucket.lock);
+      index = find_locked(bucket, key, h);
     }
   }
 
@@ -572,6 +672,7 @@ class HashMap final : public Map {
 
   const bool percpu_;
   const bool lru_;
+  const bool plain_values_;  // no special field (bpf_spin_lock) in the value
   const uint32_t n_buckets_;
   const uint32_t mask_;
   const uint32_t capacity_;
@@ -597,6 +698,11 @@ const MapKind kHashKind = {
 
 const MapKind* hash_kind() {
   return &kHashKind;
+}
+
+ProgramEntries hash_program_entries(Map& map) {
+  if (dynamic_cast<HashMap*>(&map) == nullptr) return {};
+  return HashMap::entries(map.spec().key_size);
 }
 
 }  // namespace userbpf::maps

@@ -2,11 +2,13 @@
 // translate it for the interpreter, and run it.
 #include <linux/bpf.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "helpers/linux_helpers.hpp"
 #include "isa/decode.hpp"
 #include "jit/jit.hpp"
+#include "maps/program_entries.hpp"
 #include "runtime/runtime.hpp"
 #include "vm/repeated_run.hpp"
 
@@ -53,6 +55,31 @@ std::vector<jit::InlineArrayMap> inline_array_maps(
     m.plain_values = spec.spin_lock_off < 0;
     out.push_back(m);
   }
+  return out;
+}
+
+// The maps at helper calls that offer direct entry points (maps/program_entries.hpp: the hash
+// family), sorted by instruction as the JIT wants them. Array maps the JIT inlines have none.
+std::vector<jit::DirectMapCall> direct_map_calls(
+    const ProgramRecord& record, const std::vector<std::shared_ptr<maps::Map>>& maps) {
+  std::vector<jit::DirectMapCall> out;
+  for (const auto& [insn, index] : record.call_maps) {
+    if (index >= maps.size()) continue;
+    maps::Map& map = *maps[index];
+    const maps::ProgramEntries entries = maps::program_entries(map);
+    if (!entries.lookup && !entries.update && !entries.erase) continue;
+    jit::DirectMapCall call;
+    call.insn = insn;
+    call.handle = reinterpret_cast<uint64_t>(&map);
+    call.object = static_cast<void*>(&map);
+    call.lookup = entries.lookup;
+    call.update = entries.update;
+    call.erase = entries.erase;
+    out.push_back(call);
+  }
+  std::sort(out.begin(), out.end(), [](const jit::DirectMapCall& a, const jit::DirectMapCall& b) {
+    return a.insn < b.insn;
+  });
   return out;
 }
 
@@ -143,7 +170,10 @@ Result<std::unique_ptr<RunnableProgram>> Runtime::instantiate(const ProgramRecor
   }
   prog->interp_.emplace(std::move(*interp));
   // Only verified programs reach the JIT: its code has no run-time checks.
-  if (record.verified) prog->jit_options_.array_maps = inline_array_maps(record, prog->maps_);
+  if (record.verified) {
+    prog->jit_options_.array_maps = inline_array_maps(record, prog->maps_);
+    prog->jit_options_.direct_maps = direct_map_calls(record, prog->maps_);
+  }
   if (record.verified && engine_ == Engine::jit) {
     if (auto jitted = jit::attach(*prog->interp_, prog->jit_options_); !jitted) {
       Error e = jitted.take_error();
