@@ -157,18 +157,23 @@ class HashMap final : public Map {
 
   // The direct entries (program_entries.hpp): lookup and update specialised by key size, so the
   // hash, the compare and the copy of the common u32 and u64 keys are inlined.
-  static ProgramEntries entries(uint32_t key_size) {
+  ProgramEntries entries() const {
     ProgramEntries out;
-    switch (key_size) {
+    // A plain hash map's update of an existing key needs no CPU number, no LRU and no special
+    // fields: its own entry.
+    const bool plain = !percpu_ && !lru_ && plain_values_;
+    switch (key_size_) {
       case 4:
         out.lookup = &entry_lookup<4>;
-        out.update = &entry_update<4>;
+        out.update = plain ? &entry_update_plain<4> : &entry_update<4>;
         break;
       case 8:
         out.lookup = &entry_lookup<8>;
-        out.update = &entry_update<8>;
+        out.update = plain ? &entry_update_plain<8> : &entry_update<8>;
         break;
-      default: out.lookup = &entry_lookup<0>; out.update = &entry_update<0>;
+      default:
+        out.lookup = &entry_lookup<0>;
+        out.update = plain ? &entry_update_plain<0> : &entry_update<0>;
     }
     out.erase = &entry_erase;
     return out;
@@ -261,6 +266,26 @@ class HashMap final : public Map {
                                     m.percpu_ ? static_cast<int64_t>(current_cpu()) : -1);
   }
   static int64_t entry_erase(void* map, const void* key) { return self(map).erase(key); }
+  // The update of an existing key in a plain hash map with nothing on the way to the bucket
+  // lock but the hash (no registers saved, no spills: every store before the lock's exchange
+  // has to drain first); anything else leaves the lock and takes the general path.
+  template <uint32_t kKeySize>
+  static int64_t entry_update_plain(void* map, const void* key, const void* value, uint64_t flags) {
+    HashMap& m = self(map);
+    if (flags <= BPF_EXIST && flags != BPF_NOEXIST) [[likely]] {
+      const uint32_t h = m.hash_sized<kKeySize>(key);
+      HashBucket& bucket = m.buckets_[h & m.mask_];
+      lock_word(bucket.lock);
+      const uint32_t index = m.find_in_slots_locked<kKeySize>(bucket, key, h);
+      if (index != kNil) [[likely]] {
+        copy_bytes(m.value_of(m.elem(index), 0), value, m.spec_.value_size);
+        unlock_word(bucket.lock);
+        return 0;
+      }
+      unlock_word(bucket.lock);
+    }
+    return m.update_any_size(key, value, flags, -1);
+  }
 
   // What bpf_map_lookup_elem returns for a found element (or nullptr): the value, the calling
   // CPU's slot of a per-CPU map; an LRU element is marked referenced.
@@ -361,6 +386,20 @@ class HashMap final : public Map {
     }
     if (bucket.overflow.load(std::memory_order_relaxed) & kNullsBit) return kNil;
     return find_in_overflow_locked(bucket, key, h);
+  }
+
+  // find_locked without the overflow list: kNil also for a key that may be there.
+  template <uint32_t kKeySize>
+  [[gnu::always_inline]] uint32_t find_in_slots_locked(const HashBucket& bucket, const void* key,
+                                                       uint32_t h) const {
+    for (uint32_t m = match_tags(bucket, h); m != 0; m &= m - 1) {
+      const uint32_t index = bucket.slots[std::countr_zero(m)].load(std::memory_order_relaxed);
+      if (is_element(index) &&
+          keys_equal(key_of(elem(index)), key, kKeySize != 0 ? kKeySize : key_size_)) {
+        return index;
+      }
+    }
+    return kNil;
   }
 
   [[gnu::noinline]] uint32_t find_in_overflow_locked(const HashBucket& bucket, const void* key,
@@ -547,7 +586,8 @@ class HashMap final : public Map {
     }
   }
 
-  int update_any_size(const void* key, const void* value, uint64_t flags, int64_t cpu) {
+  [[gnu::noinline]] int update_any_size(const void* key, const void* value, uint64_t flags,
+                                        int64_t cpu) {
     switch (key_size_) {
       case 4: return update_sized<4>(key, value, flags, cpu);
       case 8: return update_sized<8>(key, value, flags, cpu);
@@ -702,7 +742,7 @@ const MapKind* hash_kind() {
 
 ProgramEntries hash_program_entries(Map& map) {
   if (dynamic_cast<HashMap*>(&map) == nullptr) return {};
-  return HashMap::entries(map.spec().key_size);
+  return static_cast<HashMap&>(map).entries();
 }
 
 }  // namespace userbpf::maps

@@ -265,6 +265,44 @@ TEST(JitDirectMaps, PerCpuHashUpdatesAndErasesAsTheHelper) {
   run_both(spec, ops);
 }
 
+TEST(JitDirectMaps, EntriesReachEveryElementOfAFullMap) {
+  // A full map has elements beyond a bucket's seven slots (its overflow lists): the entries must
+  // find, update and erase those as well, for each key size.
+  for (uint32_t key_size : {4u, 8u, 12u}) {
+    SCOPED_TRACE("key size " + std::to_string(key_size));
+    constexpr uint32_t kCount = 1024;
+    auto map = maps::create_map(spec_of(BPF_MAP_TYPE_HASH, key_size, kCount));
+    ASSERT_TRUE(map.ok());
+    void* m = map->get();
+    const maps::ProgramEntries e = maps::program_entries(**map);
+    for (uint64_t k = 0; k < kCount; ++k) {
+      const uint64_t value = k;
+      ASSERT_EQ(e.update(m, key_bytes(k, key_size).data(), &value, BPF_NOEXIST), 0) << k;
+    }
+    const uint64_t one = 1;
+    EXPECT_EQ(e.update(m, key_bytes(kCount, key_size).data(), &one, BPF_ANY), -E2BIG);
+    for (uint64_t k = 0; k < kCount; ++k) {
+      const uint64_t value = k * 7 + 1;
+      ASSERT_EQ(e.update(m, key_bytes(k, key_size).data(), &value, k % 2 ? BPF_ANY : BPF_EXIST), 0)
+          << k;
+    }
+    for (uint64_t k = 0; k < kCount; ++k) {
+      const auto* value = static_cast<const uint64_t*>(e.lookup(m, key_bytes(k, key_size).data()));
+      ASSERT_NE(value, nullptr) << k;
+      EXPECT_EQ(*value, k * 7 + 1) << k;
+      uint64_t copy = 0;
+      EXPECT_EQ((*map)->lookup_copy(key_bytes(k, key_size).data(), &copy), 0);
+      EXPECT_EQ(copy, k * 7 + 1);
+    }
+    for (uint64_t k = 0; k < kCount; k += 2) {
+      ASSERT_EQ(e.erase(m, key_bytes(k, key_size).data()), 0) << k;
+      EXPECT_EQ(e.erase(m, key_bytes(k, key_size).data()), -ENOENT) << k;
+    }
+    EXPECT_EQ((*map)->size(), kCount / 2);
+    EXPECT_EQ(contents(**map).size(), kCount / 2);
+  }
+}
+
 TEST(JitDirectMaps, OnlyTheHashFamilyOffersEntries) {
   for (uint32_t type : {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_PERCPU_HASH, BPF_MAP_TYPE_LRU_HASH,
                         BPF_MAP_TYPE_LRU_PERCPU_HASH}) {
