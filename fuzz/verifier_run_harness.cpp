@@ -5,8 +5,11 @@
 #include <linux/bpf.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -18,6 +21,7 @@
 #include "isa/decode.hpp"
 #include "isa/helper_ids.hpp"
 #include "isa/helper_prototypes.hpp"
+#include "jit/jit.hpp"
 #include "userbpf/map.hpp"
 #include "vm/interpreter.hpp"
 
@@ -280,10 +284,47 @@ std::optional<std::string> pointer_in_maps(const std::vector<vm::Region>& region
   return std::nullopt;
 }
 
-}  // namespace
+// ---- The same program in the JIT
 
-std::optional<std::string> run_accepted_program(const FuzzCase& fc, uint64_t seed) {
+// Helpers whose effects depend only on their arguments and the program's memory, so a JIT run
+// from the same state must end in the same state as the interpreter's. Programs calling any other
+// helper (time, random numbers, CPU ids, ...) are run in the JIT only to see that it survives.
+bool deterministic_helper(int32_t id) {
+  switch (id) {
+    case BPF_FUNC_map_lookup_elem:
+    case BPF_FUNC_map_update_elem:
+    case BPF_FUNC_map_delete_elem:
+    case BPF_FUNC_map_push_elem:
+    case BPF_FUNC_map_pop_elem:
+    case BPF_FUNC_map_peek_elem:
+    case BPF_FUNC_loop:
+    case BPF_FUNC_xdp_adjust_head:
+    case BPF_FUNC_xdp_adjust_meta:
+    case BPF_FUNC_xdp_adjust_tail:
+    case BPF_FUNC_skb_load_bytes:
+    case BPF_FUNC_csum_diff: return true;
+    default: return false;
+  }
+}
+
+bool calls_only_deterministic_helpers(const isa::Program& program) {
+  return std::all_of(program.insns.begin(), program.insns.end(), [](const isa::Insn& insn) {
+    return insn.opcode != (BPF_JMP | BPF_CALL) || insn.src != 0 || deterministic_helper(insn.imm);
+  });
+}
+
+// One engine's program with its own maps: the interpreter and the JIT each get a set, filled
+// identically, so their states can be compared after every run.
+struct Instance {
   std::vector<std::shared_ptr<maps::Map>> maps;
+  std::optional<vm::Interpreter> interp;
+  helpers::ProgramEnv env;
+  std::vector<vm::Region> array_values;  // direct value access reaches the array's values
+};
+
+enum class Loaded { ok, cannot_run };
+
+Loaded load_instance(const isa::Program& program, Instance& out) {
   for (const FuzzMapSpec& spec : kFuzzMaps) {
     maps::MapSpec s;
     s.type = spec.type;
@@ -292,13 +333,11 @@ std::optional<std::string> run_accepted_program(const FuzzCase& fc, uint64_t see
     s.max_entries = spec.max_entries;
     s.name = "fuzz";
     auto m = maps::create_map(s);
-    if (!m) return std::nullopt;  // out of descriptors or memory: not the verifier's fault
-    maps.push_back(std::move(*m));
+    if (!m) return Loaded::cannot_run;  // out of descriptors or memory: not the verifier's fault
+    out.maps.push_back(std::move(*m));
   }
-  auto decoded = isa::decode(fc.insns);
-  if (!decoded)
-    return "the verifier accepted a program the decoder refuses: " + decoded.error().message;
   vm::LoadOptions load;
+  auto& maps = out.maps;
   load.resolve_lddw = [&maps](const isa::Insn& insn, size_t) -> Result<uint64_t> {
     if (insn.src != BPF_PSEUDO_MAP_IDX && insn.src != BPF_PSEUDO_MAP_IDX_VALUE)
       return make_error(Errc::unsupported, "lddw form");
@@ -309,50 +348,168 @@ std::optional<std::string> run_accepted_program(const FuzzCase& fc, uint64_t see
     if (!map->data()) return make_error(Errc::unsupported, "no direct value access");
     return reinterpret_cast<uint64_t>(map->data()) + static_cast<uint32_t>(insn.next_imm);
   };
-  auto interp = vm::Interpreter::load(*decoded, checked_helpers(), load);
-  if (!interp) return std::nullopt;  // a helper the harness leaves out, a kfunc, ...
-
-  helpers::ProgramEnv env;
-  for (const auto& m : maps) env.maps.insert(m.get());
-  env.checked = true;
-  env.gpl = true;
-  std::vector<vm::Region> array_values;  // direct value access reaches the array's values
-  for (const auto& m : maps)
+  auto interp = vm::Interpreter::load(program, checked_helpers(), load);
+  if (!interp) return Loaded::cannot_run;  // a helper the harness leaves out, a kfunc, ...
+  out.interp.emplace(std::move(*interp));
+  for (const auto& m : out.maps) out.env.maps.insert(m.get());
+  out.env.checked = true;
+  out.env.gpl = true;
+  for (const auto& m : out.maps)
     if (m->spec().type == BPF_MAP_TYPE_ARRAY && m->data())
-      array_values.push_back({reinterpret_cast<uint64_t>(m->data()),
-                              uint64_t{m->spec().value_size} * m->spec().max_entries, true,
-                              "array values"});
+      out.array_values.push_back({reinterpret_cast<uint64_t>(m->data()),
+                                  uint64_t{m->spec().value_size} * m->spec().max_entries, true,
+                                  "array values"});
+  return Loaded::ok;
+}
+
+// What a run leaves behind: r0, the context, the packet page and its bounds, every map's entries.
+struct RunState {
+  std::optional<uint64_t> r0;  // none when the run failed (an error both engines must agree on)
+  std::vector<uint64_t> ctx;
+  std::vector<uint8_t> page;
+  std::array<ptrdiff_t, 3> packet_bounds{};       // data_meta, data, data_end from the page
+  std::vector<std::vector<uint8_t>> map_entries;  // sorted key||value per map
+};
+
+std::vector<std::vector<uint8_t>> snapshot_maps(
+    const std::vector<std::shared_ptr<maps::Map>>& maps) {
+  std::vector<std::vector<uint8_t>> out;
+  for (const auto& m : maps) {
+    const maps::MapSpec& s = m->spec();
+    std::vector<std::vector<uint8_t>> entries;
+    std::vector<uint8_t> key(s.key_size), next(s.key_size);
+    const void* previous = nullptr;
+    for (uint32_t guard = 0; guard <= s.max_entries && m->get_next_key(previous, next.data()) == 0;
+         ++guard) {
+      std::vector<uint8_t> entry(next);
+      if (const auto* value = static_cast<const uint8_t*>(m->lookup(next.data())))
+        entry.insert(entry.end(), value, value + s.value_size);
+      entries.push_back(std::move(entry));
+      key = next;
+      previous = key.data();
+    }
+    std::sort(entries.begin(), entries.end());
+    std::vector<uint8_t> flat;
+    for (const auto& e : entries) flat.insert(flat.end(), e.begin(), e.end());
+    out.push_back(std::move(flat));
+  }
+  return out;
+}
+
+RunState capture(const Result<vm::RunResult>& result, const RunWorld& world,
+                 const std::vector<std::shared_ptr<maps::Map>>& maps) {
+  RunState state;
+  if (result) state.r0 = result->r0;
+  state.ctx = world.ctx_storage;
+  if (world.packet.hard_start) {
+    const uint8_t* page = world.packet.hard_start;
+    state.page.assign(page, page + kPage);
+    state.packet_bounds = {world.packet.data_meta - page, world.packet.data - page,
+                           world.packet.data_end - page};
+  }
+  state.map_entries = snapshot_maps(maps);
+  return state;
+}
+
+std::string first_difference(const RunState& interp, const RunState& jit) {
+  if (interp.r0.has_value() != jit.r0.has_value())
+    return fmt::format("the interpreter {} but the JIT {}", interp.r0 ? "returned" : "failed",
+                       jit.r0 ? "returned" : "failed");
+  if (interp.r0 && *interp.r0 != *jit.r0)
+    return fmt::format("r0: interpreter {:#x}, JIT {:#x}", *interp.r0, *jit.r0);
+  if (interp.ctx != jit.ctx) return "the context differs after the run";
+  if (interp.packet_bounds != jit.packet_bounds) return "the packet bounds differ after the run";
+  if (interp.page != jit.page) return "the packet bytes differ after the run";
+  for (size_t m = 0; m < interp.map_entries.size(); ++m)
+    if (interp.map_entries[m] != jit.map_entries[m])
+      return fmt::format("map {} ({}) differs after the run", m,
+                         maps::map_type_name(kFuzzMaps[m].type));
+  return {};
+}
+
+// The interpreter runs checked (every access against the world's regions); the JIT's machine code
+// runs only unchecked, as for every verified program.
+// How many accepted programs ran in the JIT, and how many of those were compared with the
+// interpreter; printed at exit when USERBPF_FUZZ_STATS is set (is the comparison reached?).
+struct JitStats {
+  uint64_t ran = 0, compared = 0;
+  ~JitStats() {
+    if (std::getenv("USERBPF_FUZZ_STATS"))
+      std::fprintf(stderr, "fuzz_verifier: %llu accepted programs ran in the JIT, %llu compared\n",
+                   static_cast<unsigned long long>(ran), static_cast<unsigned long long>(compared));
+  }
+};
+JitStats g_jit_stats;
+
+vm::RunOptions run_options(RunWorld& world, Instance& instance, bool checked) {
+  vm::RunOptions options;
+  options.checked = checked;
+  options.insn_budget = kInsnBudget;
+  options.regions = world.regions;
+  options.packet = world.ld_abs;
+  options.user = &instance.env;
+  instance.env.packet = world.packet.ctx ? &world.packet : nullptr;
+  return options;
+}
+
+}  // namespace
+
+std::optional<std::string> run_accepted_program(const FuzzCase& fc, uint64_t seed) {
+  auto decoded = isa::decode(fc.insns);
+  if (!decoded)
+    return "the verifier accepted a program the decoder refuses: " + decoded.error().message;
+  Instance interp, jit;
+  if (load_instance(*decoded, interp) != Loaded::ok) return std::nullopt;
+  // The JIT takes programs the verifier accepted, exactly these; its machine code runs without
+  // the interpreter's checks, so a verifier bug the interpreter survives may crash it here.
+  const bool with_jit = jit::available() && load_instance(*decoded, jit) == Loaded::ok &&
+                        jit::attach(*jit.interp).ok();
+  // Only unprivileged programs end in a state that depends on nothing but their input:
+  // privileged ones may read uninitialised stack (whatever the engine left there) and keep
+  // addresses, which differ between the two instances, in r0 and in maps.
+  const bool comparable = with_jit && !fc.privileged && calls_only_deterministic_helpers(*decoded);
 
   for (int run = 0; run < kRuns; ++run) {
     std::mt19937_64 rng(seed * kRuns + run);
-    fill_maps(rng, maps);
+    fill_maps(rng, interp.maps);
     RunWorld world;
     build_world(fc.prog_type, rng, world);
-    world.regions.insert(world.regions.end(), array_values.begin(), array_values.end());
-    env.packet = world.packet.ctx ? &world.packet : nullptr;
+    world.regions.insert(world.regions.end(), interp.array_values.begin(),
+                         interp.array_values.end());
     std::string helper_problem;
     g_helper_fault = &helper_problem;
     g_ctx = world.ctx;
-    vm::RunOptions options;
-    options.checked = true;
-    options.insn_budget = kInsnBudget;
-    options.regions = world.regions;
-    options.packet = world.ld_abs;
-    options.user = &env;
-    auto result = interp->run(world.ctx, 0, options);
+    auto result = interp.interp->run(world.ctx, 0, run_options(world, interp, true));
     g_helper_fault = nullptr;
     if (!helper_problem.empty()) return fmt::format("run {}: {}", run, helper_problem);
     if (!result && (result.error().code == Errc::fault || result.error().code == Errc::budget))
       return fmt::format("run {}: {} (insn {})", run, result.error().message,
                          result.error().where.insn);
     if (result && !fc.privileged) {
-      if (auto where = pointer_into(result->r0, world.regions, maps))
+      if (auto where = pointer_into(result->r0, world.regions, interp.maps))
         return fmt::format("run {}: an unprivileged program returned the address {:#x} ({})", run,
                            result->r0, *where);
-      if (auto leak = pointer_in_maps(world.regions, maps))
+      if (auto leak = pointer_in_maps(world.regions, interp.maps))
         return fmt::format("run {}: an unprivileged program stored an address in a map: {}", run,
                            *leak);
     }
+    if (!with_jit) continue;
+    const RunState after_interp = capture(result, world, interp.maps);
+
+    std::mt19937_64 same_rng(seed * kRuns + run);
+    fill_maps(same_rng, jit.maps);
+    RunWorld jit_world;
+    build_world(fc.prog_type, same_rng, jit_world);
+    jit_world.regions.insert(jit_world.regions.end(), jit.array_values.begin(),
+                             jit.array_values.end());
+    g_ctx = jit_world.ctx;
+    auto jit_result = jit.interp->run(jit_world.ctx, 0, run_options(jit_world, jit, false));
+    ++g_jit_stats.ran;
+    if (!comparable) continue;
+    ++g_jit_stats.compared;
+    const std::string difference =
+        first_difference(after_interp, capture(jit_result, jit_world, jit.maps));
+    if (!difference.empty()) return fmt::format("run {}: JIT and interpreter: {}", run, difference);
   }
   return std::nullopt;
 }
