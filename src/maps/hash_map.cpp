@@ -162,17 +162,18 @@ class HashMap final : public Map {
     // A plain hash map's update of an existing key needs no CPU number, no LRU and no special
     // fields: its own entry.
     const bool plain = !percpu_ && !lru_ && plain_values_;
+    const bool plain_lookup = !percpu_ && !lru_;
     switch (key_size_) {
       case 4:
-        out.lookup = &entry_lookup<4>;
+        out.lookup = plain_lookup ? &entry_lookup_plain<4> : &entry_lookup<4>;
         out.update = plain ? &entry_update_plain<4> : &entry_update<4>;
         break;
       case 8:
-        out.lookup = &entry_lookup<8>;
+        out.lookup = plain_lookup ? &entry_lookup_plain<8> : &entry_lookup<8>;
         out.update = plain ? &entry_update_plain<8> : &entry_update<8>;
         break;
       default:
-        out.lookup = &entry_lookup<0>;
+        out.lookup = plain_lookup ? &entry_lookup_plain<0> : &entry_lookup<0>;
         out.update = plain ? &entry_update_plain<0> : &entry_update<0>;
     }
     out.erase = &entry_erase;
@@ -266,6 +267,27 @@ class HashMap final : public Map {
                                     m.percpu_ ? static_cast<int64_t>(current_cpu()) : -1);
   }
   static int64_t entry_erase(void* map, const void* key) { return self(map).erase(key); }
+  // The lookup of a hash map that is neither per-CPU nor LRU: the bucket's slots inline, the rare
+  // overflow list behind a tail call, so the hit path saves no register.
+  template <uint32_t kKeySize>
+  static void* entry_lookup_plain(void* map, const void* key) {
+    HashMap& m = self(map);
+    const uint32_t h = m.hash_sized<kKeySize>(key);
+    const uint32_t b = h & m.mask_;
+    const HashBucket& bucket = m.buckets_[b];
+    for (uint32_t bits = match_tags(bucket, h); bits != 0; bits &= bits - 1) {
+      const uint32_t index = bucket.slots[std::countr_zero(bits)].load(std::memory_order_acquire);
+      if (m.is_element(index) && m.holds_key<kKeySize>(m.elem(index), key)) {
+        return m.value_of(m.elem(index), 0);
+      }
+    }
+    if (bucket.overflow.load(std::memory_order_acquire) == (kNullsBit | b)) return nullptr;
+    return m.overflow_value(key, h, b);
+  }
+  [[gnu::noinline]] void* overflow_value(const void* key, uint32_t h, uint32_t b) const {
+    Elem* e = find_in_overflow(key, h, b);
+    return e != nullptr ? value_of(e, 0) : nullptr;
+  }
   // The update of an existing key in a plain hash map with nothing on the way to the bucket
   // lock but the hash (no registers saved, no spills: every store before the lock's exchange
   // has to drain first); anything else leaves the lock and takes the general path.
