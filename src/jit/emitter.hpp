@@ -129,6 +129,7 @@ class Emitter : public Xbyak::CodeGenerator {
   // one label per instruction: functions are few.
   std::unordered_map<size_t, Xbyak::Label> function_;
   std::vector<bool> is_function_;
+  std::vector<bool> loop_head_;  // targets of backward jumps
   Xbyak::Label abort_;  // leave the program: back to the innermost trampoline
   size_t abort_offset_ = 0;
   Xbyak::Label trampoline_exit_;

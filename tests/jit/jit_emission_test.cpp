@@ -37,6 +37,27 @@ TEST(JitEmission, BackwardShortJumpIsTwoBytes) {
   EXPECT_EQ(s.insn_offsets[6] - s.insn_offsets[5], 5u);
 }
 
+// Targets of backward jumps start a 16-byte block (padded with nops the code before runs through).
+TEST(JitEmission, LoopHeadsAreAligned) {
+  for (int body : {0, 1, 2, 5}) {
+    SCOPED_TRACE("body " + std::to_string(body));
+    Builder p;  // a loop whose head moves by the preceding instructions' sizes
+    p.mov64_imm(0, 0).mov64_imm(2, 9);
+    for (int k = 0; k < body; ++k) p.alu64_imm(BPF_ADD, 3, k);
+    p.label("top").alu64_imm(BPF_ADD, 0, 2).alu64_imm(BPF_SUB, 2, 1);
+    p.jmp_imm(BPF_JNE, 2, 0, "top").exit();
+    const std::vector<isa::RawInsn> program = p.finish();
+    auto loaded = load(program, true);
+    ASSERT_TRUE(loaded.ok());
+    const vm::NativeCode& code = *loaded->native();
+    const size_t head = 2 + static_cast<size_t>(body);
+    EXPECT_EQ((reinterpret_cast<uintptr_t>(code.code) + code.insn_offsets[head]) % 16, 0u);
+    EngineResult r = expect_same(program);
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.r0, 18u);
+  }
+}
+
 TEST(JitEmission, ForwardJumpsOverLongAndShortDistances) {
   for (int skipped : {0, 1, 30, 500}) {
     SCOPED_TRACE("skipped " + std::to_string(skipped));
