@@ -21,9 +21,19 @@ maps::Map* map_arg(CallContext& call, uint64_t handle) {
   return reinterpret_cast<maps::Map*>(handle);
 }
 
-uint64_t err(int e) { return static_cast<uint64_t>(static_cast<int64_t>(e)); }
+uint64_t err(int e) {
+  return static_cast<uint64_t>(static_cast<int64_t>(e));
+}
 
-uint64_t map_lookup_elem(uint64_t m, uint64_t key, uint64_t, uint64_t, uint64_t, CallContext& call) {
+// Only a checked run reads the regions helpers hand out; an unchecked one (the runtime's env
+// says so) need not record one per lookup.
+bool wants_regions(CallContext& call) {
+  const ProgramEnv* env = env_of(call);
+  return env == nullptr || env->checked;
+}
+
+uint64_t map_lookup_elem(uint64_t m, uint64_t key, uint64_t, uint64_t, uint64_t,
+                         CallContext& call) {
   maps::Map* map = map_arg(call, m);
   if (!map || !may_access(call, key, map->spec().key_size, false)) return 0;
   void* value = map->lookup(reinterpret_cast<const void*>(key));
@@ -31,10 +41,10 @@ uint64_t map_lookup_elem(uint64_t m, uint64_t key, uint64_t, uint64_t, uint64_t,
   if (value && (type == BPF_MAP_TYPE_ARRAY_OF_MAPS || type == BPF_MAP_TYPE_HASH_OF_MAPS)) {
     // The value is an inner map's handle: the program may pass it to map helpers, not touch it.
     if (ProgramEnv* env = env_of(call)) env->maps.insert(static_cast<const maps::Map*>(value));
-  } else if (value) {
+  } else if (value && wants_regions(call)) {
     const bool writable = !(map->spec().map_flags & BPF_F_RDONLY_PROG);
-    call.add_region({reinterpret_cast<uint64_t>(value), map->spec().value_size, writable,
-                     "map value"});
+    call.add_region(
+        {reinterpret_cast<uint64_t>(value), map->spec().value_size, writable, "map value"});
   }
   return reinterpret_cast<uint64_t>(value);
 }
@@ -46,11 +56,12 @@ uint64_t map_update_elem(uint64_t m, uint64_t key, uint64_t value, uint64_t flag
   if (!may_access(call, key, map->spec().key_size, false) ||
       !may_access(call, value, map->spec().value_size, false))
     return err(-EFAULT);
-  return err(map->update(reinterpret_cast<const void*>(key), reinterpret_cast<const void*>(value),
-                         flags));
+  return err(
+      map->update(reinterpret_cast<const void*>(key), reinterpret_cast<const void*>(value), flags));
 }
 
-uint64_t map_delete_elem(uint64_t m, uint64_t key, uint64_t, uint64_t, uint64_t, CallContext& call) {
+uint64_t map_delete_elem(uint64_t m, uint64_t key, uint64_t, uint64_t, uint64_t,
+                         CallContext& call) {
   maps::Map* map = map_arg(call, m);
   if (!map) return err(-EINVAL);
   if (!may_access(call, key, map->spec().key_size, false)) return err(-EFAULT);
@@ -72,7 +83,8 @@ uint64_t map_pop_elem(uint64_t m, uint64_t value, uint64_t, uint64_t, uint64_t, 
   return err(map->pop(reinterpret_cast<void*>(value)));
 }
 
-uint64_t map_peek_elem(uint64_t m, uint64_t value, uint64_t, uint64_t, uint64_t, CallContext& call) {
+uint64_t map_peek_elem(uint64_t m, uint64_t value, uint64_t, uint64_t, uint64_t,
+                       CallContext& call) {
   maps::Map* map = map_arg(call, m);
   if (!map) return err(-EINVAL);
   if (!may_access(call, value, map->spec().value_size, true)) return err(-EFAULT);
@@ -84,7 +96,7 @@ uint64_t map_lookup_percpu_elem(uint64_t m, uint64_t key, uint64_t cpu, uint64_t
   maps::Map* map = map_arg(call, m);
   if (!map || !may_access(call, key, map->spec().key_size, false)) return 0;
   void* value = map->lookup_percpu(reinterpret_cast<const void*>(key), static_cast<uint32_t>(cpu));
-  if (value)
+  if (value && wants_regions(call))
     call.add_region({reinterpret_cast<uint64_t>(value), map->spec().value_size, true, "map value"});
   return reinterpret_cast<uint64_t>(value);
 }
