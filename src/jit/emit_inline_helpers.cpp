@@ -150,14 +150,18 @@ void Emitter::emit_helper_fallback(const TranslatedSlot& s, size_t index) {
 
 // rax = values + (u32 *r2) * stride, with the key already checked below max_entries.
 void Emitter::emit_array_element(const InlineArrayMap& map) {
+  mov(r11, reinterpret_cast<uint64_t>(map.values));
+  if (map.stride == 1 || map.stride == 2 || map.stride == 4 || map.stride == 8) {
+    lea(rax, ptr[r11 + rax * static_cast<int>(map.stride)]);  // one instruction, the common case
+    return;
+  }
   if ((map.stride & (map.stride - 1)) == 0) {
     int shift = 0;
     while ((uint32_t{1} << shift) < map.stride) ++shift;
-    if (shift) shl(rax, shift);
+    shl(rax, shift);
   } else {
     imul(rax, rax, static_cast<int>(map.stride));
   }
-  mov(r11, reinterpret_cast<uint64_t>(map.values));
   add(rax, r11);
 }
 
@@ -183,21 +187,22 @@ void Emitter::emit_inline_array_lookup(const TranslatedSlot& s, size_t index,
 
 // array_map_update_elem for flags BPF_ANY / BPF_EXIST / BPF_NOEXIST on values without special
 // fields: -E2BIG for a key out of range, -EEXIST for NOEXIST (every element exists), else the
-// value copied and 0. Other flags (BPF_F_LOCK, invalid ones) take the helper. r1 = map,
-// r2 = &key, r3 = &value, r4 = flags.
+// value copied and 0. Other flags (BPF_F_LOCK, invalid ones) take the helper, also before a key
+// out of range (the helper checks flags first). r1 = map, r2 = &key, r3 = &value, r4 = flags.
+// BPF_ANY, by far the most common, is tested alone on the way to the copy; the other flags are
+// sorted out of that path.
 void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
                                        const InlineArrayMap& map) {
-  Xbyak::Label slow, too_big, exists, done;
+  Xbyak::Label slow, too_big, flagged, copy, done;
   mov(r11, map.handle);
   cmp(rdi, r11);
   jne(slow);
-  cmp(rcx, BPF_EXIST);
-  ja(slow);
   mov(eax, dword[rsi]);
   cmp(eax, map.max_entries);
   jae(too_big);
-  cmp(ecx, BPF_NOEXIST);
-  je(exists);
+  test(rcx, rcx);
+  jnz(flagged);
+  L(copy);
   emit_array_element(map);
   // The copy: 8-byte moves, then the 4/2/1-byte tail (rdx = source, rax = destination).
   uint32_t at = 0;
@@ -221,11 +226,17 @@ void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
   }
   xor_(eax, eax);
   jmp(done);
-  L(too_big);
-  mov(rax, negative(E2BIG));
-  jmp(done);
-  L(exists);
+  L(flagged);  // key in range, flags not BPF_ANY: BPF_EXIST copies, BPF_NOEXIST answers -EEXIST
+  cmp(rcx, BPF_EXIST);
+  je(copy);
+  cmp(rcx, BPF_NOEXIST);
+  jne(slow);
   mov(rax, negative(EEXIST));
+  jmp(done);
+  L(too_big);
+  cmp(rcx, BPF_EXIST);
+  ja(slow);
+  mov(rax, negative(E2BIG));
   jmp(done);
   L(slow);
   emit_helper_fallback(s, index);
