@@ -74,6 +74,54 @@ Emitter::Emitter(const vm::detail::LoadedProgram& program, const CompileOptions&
   for (size_t i = 0; i < program.function_entry.size(); ++i)
     if (program.function_entry[i]) is_function_[i] = true;
   if (options.blind_constants) blinding_rng_.seed(std::random_device{}());
+  find_frameless_functions();
+}
+
+// A function that calls nothing, never touches r6..r9 or its stack (r10) and has no may_goto
+// needs no frame: its caller's r6..r10 stay in their registers untouched, and with no calls
+// below it the call-depth accounting (every frame kNativeFrameBytes) has nothing to count. Its
+// code is the body and `ret`, as a C compiler makes of a small leaf function. That needs every
+// function to be closed (no jump leaves it, nothing falls into it), which the verifier
+// guarantees; an unverified program that breaks it keeps frames everywhere.
+void Emitter::find_frameless_functions() {
+  const size_t n = program_.insn_count;
+  frameless_.assign(n, false);
+  std::vector<size_t> function_of(n, 0);
+  for (size_t i = 0, f = 0; i < n; ++i) {
+    if (is_function_[i]) {
+      if (i > 0 && falls_through(program_.translated[i - 1].op)) return;
+      f = i;
+      frameless_[i] = true;
+    }
+    function_of[i] = f;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const TranslatedSlot& s = program_.translated[i];
+    const size_t f = function_of[i];
+    int64_t delta = INT64_MIN;
+    if (s.op == Op::ja)
+      delta = s.imm;
+    else if (s.op >= Op::jeq64_reg && s.op <= Op::jsle32_imm)
+      delta = s.off;
+    if (delta != INT64_MIN) {
+      const int64_t target = static_cast<int64_t>(i) + 1 + delta;
+      if (target < 0 || static_cast<size_t>(target) >= n ||
+          function_of[static_cast<size_t>(target)] != f) {
+        frameless_.assign(n, false);
+        return;
+      }
+      continue;  // compares only read their registers
+    }
+    const bool needs_frame = s.op == Op::call_helper || s.op == Op::call_local ||
+                             s.op == Op::may_goto ||
+                             (s.op >= Op::ld_abs8 && s.op <= Op::ld_ind32) ||
+                             // faults call into C, which wants a frame's stack alignment
+                             s.op == Op::core_poisoned || s.op == Op::fell_off ||
+                             (s.dst >= 6 && s.dst <= 10) || (s.src >= 6 && s.src <= 10);
+    if (needs_frame) frameless_[f] = false;
+  }
+  // Running off the end is a fault too (the sentinel after the last instruction).
+  if (falls_through(program_.translated[n - 1].op)) frameless_[function_of[n - 1]] = false;
 }
 
 Xbyak::Address Emitter::mem(unsigned bytes, uint8_t base, int16_t off) const {
@@ -101,7 +149,8 @@ void Emitter::emit_all() {
             {static_cast<uint32_t>(jump_placeholder(kAlways)), static_cast<uint32_t>(i)});
       function_offsets[i] = getSize();
       L(function_[i]);
-      emit_prologue();
+      in_frameless_ = frameless_[i];
+      if (!in_frameless_) emit_prologue();
     }
     // Loop heads start a 16-byte block, as compilers align them: the loop's first fetch then
     // brings in as much of its body as it can (log2_array 4%, state_machine 3% faster).
@@ -398,7 +447,12 @@ void Emitter::emit_insn(size_t index) {
   const TranslatedSlot& s = program_.translated[index];
   if (options_.blind_constants && emit_blinded(s, index)) return;
   switch (s.op) {
-    case Op::exit: emit_epilogue(); return;
+    case Op::exit:
+      if (in_frameless_)
+        ret();
+      else
+        emit_epilogue();
+      return;
     case Op::call_helper: emit_helper_call(s, index); return;
     case Op::call_local: emit_local_call(s, index); return;
     case Op::lddw: {

@@ -46,6 +46,7 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_trampoline();
   void emit_prologue();
   void emit_epilogue();
+  void find_frameless_functions();
   void emit_insn(size_t index);
   void emit_cold_stubs();
 
@@ -130,7 +131,9 @@ class Emitter : public Xbyak::CodeGenerator {
   std::unordered_map<size_t, Xbyak::Label> function_;
   std::vector<bool> is_function_;
   std::vector<bool> loop_head_;  // targets of backward jumps
-  Xbyak::Label abort_;  // leave the program: back to the innermost trampoline
+  std::vector<bool> frameless_;  // by function entry: a leaf emitted without a frame
+  bool in_frameless_ = false;    // the function being emitted is one
+  Xbyak::Label abort_;           // leave the program: back to the innermost trampoline
   size_t abort_offset_ = 0;
   Xbyak::Label trampoline_exit_;
   Xbyak::Label return_zero_;  // r0 = 0 and return from the current function

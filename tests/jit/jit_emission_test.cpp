@@ -58,6 +58,35 @@ TEST(JitEmission, LoopHeadsAreAligned) {
   }
 }
 
+// A function that calls nothing and leaves r6..r10 alone gets no frame (its code starts with its
+// first instruction); one that uses r6 or its stack keeps the frame, and the
+// caller's r6 and stack survive either way.
+TEST(JitEmission, LeafFunctionsWithoutFrame) {
+  enum Leaf { plain, uses_r6, uses_stack };
+  for (Leaf leaf : {plain, uses_r6, uses_stack}) {
+    SCOPED_TRACE(static_cast<int>(leaf));
+    Builder p;
+    p.mov64_imm(6, 5).st(BPF_DW, 10, -8, 100).mov64_imm(1, 7).call_local("leaf");
+    p.alu64_reg(BPF_ADD, 0, 6).ldx(BPF_DW, 2, 10, -8).alu64_reg(BPF_ADD, 0, 2).exit();
+    p.label("leaf").mov64_reg(0, 1).alu64_imm(BPF_MUL, 0, 3);
+    if (leaf == uses_r6) p.mov64_imm(6, 1000).alu64_reg(BPF_ADD, 0, 6);
+    if (leaf == uses_stack)
+      p.st(BPF_DW, 10, -8, 1000).ldx(BPF_DW, 2, 10, -8).alu64_reg(BPF_ADD, 0, 2);
+    p.exit();
+    const std::vector<isa::RawInsn> program = p.finish();
+    auto loaded = load(program, true);
+    ASSERT_TRUE(loaded.ok());
+    const vm::NativeCode& code = *loaded->native();
+    // Main's exit (index 7) ends with `ret` (0xc3); the leaf (index 8) follows it at once when
+    // frameless, after its prologue (ending in `lea rbp, [rsp+512]`) otherwise.
+    const uint8_t before_leaf = code.code[code.insn_offsets[8] - 1];
+    EXPECT_EQ(before_leaf == 0xc3, leaf == plain);
+    EngineResult r = expect_same(program);
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.r0, 21u + (leaf == plain ? 0 : 1000) + 5 + 100);
+  }
+}
+
 TEST(JitEmission, ForwardJumpsOverLongAndShortDistances) {
   for (int skipped : {0, 1, 30, 500}) {
     SCOPED_TRACE("skipped " + std::to_string(skipped));
