@@ -155,6 +155,19 @@ void Emitter::emit_div(const TranslatedSlot& s, bool is64, bool regsrc, bool is_
     else
       cdq();
     idiv(divisor);
+  } else if (is64) {
+    // Both operands below 2^32 (zero-extended 32-bit values, what clang's u32 arithmetic gives):
+    // the 32-bit divide is exact then and faster on most x86 cores, as LLVM bypasses it.
+    mov(rdx, rax);
+    or_(rdx, r11);
+    shr(rdx, 32);
+    const size_t wide = short_jump_placeholder(kNe);
+    div(r11d);  // edx is 0; the 32-bit quotient and remainder are zero-extended
+    const size_t narrow_done = short_jump_placeholder(kAlways);
+    bind_short(wide);
+    xor_(edx, edx);
+    div(r11);
+    bind_short(narrow_done);
   } else {
     xor_(edx, edx);
     div(divisor);

@@ -21,6 +21,7 @@ const uint64_t kValues[] = {0,
                             64,
                             65,
                             0xffffffffull,
+                            0x100000000ull,  // the smallest that takes 64-bit division
                             0x80000000ull,
                             0x7fffffffull,
                             0x8000000000000000ull,
