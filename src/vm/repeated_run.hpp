@@ -3,6 +3,8 @@
 // Interpreter::run builds its run state (the machine code's NativeRun or the interpreter's
 // RunState) for every call; a RepeatedRun builds it once and each run() resets only what a run
 // leaves behind, so every run starts as a fresh Interpreter::run would with the same options.
+// (An unchecked run's stack keeps what the last run left there, as in Linux: verified programs
+// never read stack they did not write. Checked runs get it zeroed, as a fresh checked run does.)
 #pragma once
 
 #include <cstdint>
