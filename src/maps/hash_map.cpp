@@ -25,6 +25,10 @@
 // hand sweeps the elements, clears set bits and evicts the first unreferenced one (second
 // chance, an approximation of Linux's active/inactive lists). BPF_F_NO_COMMON_LRU is accepted
 // and max_entries rounded as Linux does, but all CPUs share one clock.
+//
+// Programs reach lookup, update and delete through the virtual Map interface (the helpers) or,
+// from JIT code, through plain functions specialised by key size and map flavour
+// (program_entries.hpp), which do exactly the same.
 #include <linux/bpf.h>
 #include <sys/random.h>
 
@@ -159,9 +163,10 @@ class HashMap final : public Map {
   // hash, the compare and the copy of the common u32 and u64 keys are inlined.
   ProgramEntries entries() const {
     ProgramEntries out;
-    // A plain hash map's update of an existing key needs no CPU number, no LRU and no special
-    // fields: its own entry.
-    const bool plain = !percpu_ && !lru_ && plain_values_;
+    // The update of an existing key in a map that is not per-CPU and has no special fields
+    // needs no CPU number and copies plain bytes (an LRU update does not reference the element):
+    // its own entry.
+    const bool plain = !percpu_ && plain_values_;
     const bool plain_lookup = !percpu_ && !lru_;
     switch (key_size_) {
       case 4:
@@ -288,9 +293,10 @@ class HashMap final : public Map {
     Elem* e = find_in_overflow(key, h, b);
     return e != nullptr ? value_of(e, 0) : nullptr;
   }
-  // The update of an existing key in a plain hash map with nothing on the way to the bucket
-  // lock but the hash (no registers saved, no spills: every store before the lock's exchange
-  // has to drain first); anything else leaves the lock and takes the general path.
+  // The update of an existing key (entries() picks it when there is no per-CPU value and no
+  // special field) with nothing on the way to the bucket lock but the hash (no registers saved,
+  // no spills: every store before the lock's exchange has to drain first); anything else leaves
+  // the lock and takes the general path.
   template <uint32_t kKeySize>
   static int64_t entry_update_plain(void* map, const void* key, const void* value, uint64_t flags) {
     HashMap& m = self(map);

@@ -230,6 +230,8 @@ TEST(JitDirectMaps, LruHashEvictsAsTheHelper) {
     ops.push_back({Op::update, k, k * 3, BPF_ANY, false, 0});
     ops.push_back({Op::lookup, 1 + k % 3, 0, 0, false});
     if (k % 5 == 0) ops.push_back({Op::update, k, 1, BPF_NOEXIST, false, err(EEXIST)});
+    if (k % 4 == 0) ops.push_back({Op::update, k, 5, BPF_ANY, false, 0});  // in place
+    if (k % 6 == 0) ops.push_back({Op::update, k, 6, BPF_EXIST, false, 0});
   }
   ops.push_back({Op::lookup, 1, 0, 0, false});
   const maps::MapSpec spec = spec_of(BPF_MAP_TYPE_LRU_HASH, 4, 16);
