@@ -81,7 +81,10 @@ uint64_t direct_entry(const DirectMapCall& map, uint32_t id) {
 }  // namespace
 
 bool Emitter::emit_inline_helper(const TranslatedSlot& s, size_t index) {
-  if (!options_.inline_helpers || emitting_helper_fallback_) return false;
+  // Inlined forms carry the map's address, its bounds and the callback's handle as immediates;
+  // Linux blinds those like the program's own, so with blinding the helpers are called instead.
+  if (!options_.inline_helpers || options_.blind_constants || emitting_helper_fallback_)
+    return false;
   const uint32_t id = program_.helper_ids[static_cast<size_t>(s.imm)];
   switch (id) {
     case BPF_FUNC_map_lookup_elem:

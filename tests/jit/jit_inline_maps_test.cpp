@@ -140,6 +140,29 @@ TEST_F(JitInlineMaps, TheVerifiersMapsReachTheJit) {
   EXPECT_FALSE(jit_->prog->record().call_maps.empty());
 }
 
+bool code_contains(const vm::NativeCode& code, uint64_t value) {
+  for (size_t i = 0; i + 8 <= code.code_size; ++i)
+    if (std::memcmp(code.code + i, &value, 8) == 0) return true;
+  return false;
+}
+
+// With constant blinding the inlined forms are not used (they would carry the maps' addresses
+// as immediates, which Linux blinds): the helpers are called and no map address is in the code.
+TEST_F(JitInlineMaps, BlindingKeepsMapAddressesOutOfTheCode) {
+  load("array_ops");
+  jit::CompileOptions options = jit_->prog->jit_options();
+  auto inlined = jit::compile(jit_->prog->interpreter(), options);
+  options.blind_constants = true;
+  auto blinded = jit::compile(jit_->prog->interpreter(), options);
+  ASSERT_TRUE(inlined.ok() && blinded.ok());
+  for (const InlineArrayMap& m : options.array_maps) {
+    const auto values = reinterpret_cast<uint64_t>(m.values);
+    EXPECT_TRUE(code_contains(**inlined, values)) << "inlined: the check works";
+    EXPECT_FALSE(code_contains(**blinded, values));
+    EXPECT_FALSE(code_contains(**blinded, m.handle));
+  }
+}
+
 TEST_F(JitInlineMaps, ArrayLookupsAndUpdatesAgree) {
   load("array_ops");
   // {key, flags, payload} x 8: in-range keys with every flag, out-of-range keys (8, 200,
