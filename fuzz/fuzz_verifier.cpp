@@ -131,7 +131,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(verdict, verdict ? std::string() : verdict.error().message);
   count(*verdict);
   if (!verdict->accepted) return 0;
-  if (auto fault = fuzz::run_accepted_program(fc, seed_of(bytes)))
+  if (auto fault = fuzz::run_accepted_program(fc, seed_of(bytes), verdict->call_map))
     userbpf::fuzz::property_failed("accepted program ran clean",
                                    report(fc, program, options, *fault));
   return 0;

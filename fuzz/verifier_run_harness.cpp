@@ -22,6 +22,7 @@
 #include "isa/helper_ids.hpp"
 #include "isa/helper_prototypes.hpp"
 #include "jit/jit.hpp"
+#include "runtime/jit_options.hpp"
 #include "userbpf/map.hpp"
 #include "vm/interpreter.hpp"
 
@@ -432,11 +433,14 @@ std::string first_difference(const RunState& interp, const RunState& jit) {
 // How many accepted programs ran in the JIT, and how many of those were compared with the
 // interpreter; printed at exit when USERBPF_FUZZ_STATS is set (is the comparison reached?).
 struct JitStats {
-  uint64_t ran = 0, compared = 0;
+  uint64_t ran = 0, compared = 0, with_maps = 0;
   ~JitStats() {
     if (std::getenv("USERBPF_FUZZ_STATS"))
-      std::fprintf(stderr, "fuzz_verifier: %llu accepted programs ran in the JIT, %llu compared\n",
-                   static_cast<unsigned long long>(ran), static_cast<unsigned long long>(compared));
+      std::fprintf(stderr,
+                   "fuzz_verifier: %llu runs of accepted programs in the JIT (%llu with inlined "
+                   "or direct map helpers), %llu compared\n",
+                   static_cast<unsigned long long>(ran), static_cast<unsigned long long>(with_maps),
+                   static_cast<unsigned long long>(compared));
   }
 };
 JitStats g_jit_stats;
@@ -454,7 +458,8 @@ vm::RunOptions run_options(RunWorld& world, Instance& instance, bool checked) {
 
 }  // namespace
 
-std::optional<std::string> run_accepted_program(const FuzzCase& fc, uint64_t seed) {
+std::optional<std::string> run_accepted_program(const FuzzCase& fc, uint64_t seed,
+                                                std::span<const uint32_t> call_map) {
   auto decoded = isa::decode(fc.insns);
   if (!decoded)
     return "the verifier accepted a program the decoder refuses: " + decoded.error().message;
@@ -462,8 +467,18 @@ std::optional<std::string> run_accepted_program(const FuzzCase& fc, uint64_t see
   if (load_instance(*decoded, interp) != Loaded::ok) return std::nullopt;
   // The JIT takes programs the verifier accepted, exactly these; its machine code runs without
   // the interpreter's checks, so a verifier bug the interpreter survives may crash it here.
-  const bool with_jit = jit::available() && load_instance(*decoded, jit) == Loaded::ok &&
-                        jit::attach(*jit.interp).ok();
+  // Compiled as the runtime compiles verified programs: array map helpers inlined and hash map
+  // entries called directly where the verifier proved the map.
+  std::vector<runtime::CallMap> call_maps;
+  for (size_t insn = 0; insn < call_map.size(); ++insn)
+    if (call_map[insn] < std::size(kFuzzMaps))
+      call_maps.emplace_back(static_cast<uint32_t>(insn), call_map[insn]);
+  bool with_jit = false, map_helpers = false;
+  if (jit::available() && load_instance(*decoded, jit) == Loaded::ok) {
+    const jit::CompileOptions options = runtime::jit_options_for(call_maps, jit.maps);
+    map_helpers = !options.array_maps.empty() || !options.direct_maps.empty();
+    with_jit = jit::attach(*jit.interp, options).ok();
+  }
   // Only unprivileged programs end in a state that depends on nothing but their input:
   // privileged ones may read uninitialised stack (whatever the engine left there) and keep
   // addresses, which differ between the two instances, in r0 and in maps.
@@ -505,6 +520,7 @@ std::optional<std::string> run_accepted_program(const FuzzCase& fc, uint64_t see
     g_ctx = jit_world.ctx;
     auto jit_result = jit.interp->run(jit_world.ctx, 0, run_options(jit_world, jit, false));
     ++g_jit_stats.ran;
+    if (map_helpers) ++g_jit_stats.with_maps;
     if (!comparable) continue;
     ++g_jit_stats.compared;
     const std::string difference =

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "verifier_program_gen.hpp"
@@ -22,6 +23,8 @@ namespace userbpf::fuzz {
 
 // nullopt when every run was clean (or the program cannot run here at all, e.g. it calls a
 // helper the harness leaves out); otherwise what went wrong, in which run, at which instruction.
-std::optional<std::string> run_accepted_program(const FuzzCase& fc, uint64_t seed);
+// `call_map` is the verifier's Verdict::call_map (the JIT inlines or calls maps directly by it).
+std::optional<std::string> run_accepted_program(const FuzzCase& fc, uint64_t seed,
+                                                std::span<const uint32_t> call_map);
 
 }  // namespace userbpf::fuzz

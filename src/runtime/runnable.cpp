@@ -8,7 +8,7 @@
 #include "helpers/linux_helpers.hpp"
 #include "isa/decode.hpp"
 #include "jit/jit.hpp"
-#include "maps/program_entries.hpp"
+#include "runtime/jit_options.hpp"
 #include "runtime/runtime.hpp"
 #include "vm/repeated_run.hpp"
 
@@ -21,66 +21,6 @@ Error at_insn(const ProgramRecord& record, size_t index, const std::string& mess
   where.section = record.section;
   where.insn = static_cast<int64_t>(index);
   return make_error(Errc::invalid_argument, "prog '" + record.name + "': " + message, where);
-}
-
-// The JIT's description of the array maps the verifier found at helper calls: where key k's
-// value lives, read from the map itself (lookup of keys 0, 1 and the last), so inlined accesses
-// reach exactly the memory the helper returns. Per-CPU arrays and other types are left out.
-std::vector<jit::InlineArrayMap> inline_array_maps(
-    const ProgramRecord& record, const std::vector<std::shared_ptr<maps::Map>>& maps) {
-  std::vector<jit::InlineArrayMap> out;
-  for (const auto& [insn, index] : record.call_maps) {
-    if (index >= maps.size()) continue;
-    maps::Map& map = *maps[index];
-    const maps::MapSpec& spec = map.spec();
-    if (spec.type != BPF_MAP_TYPE_ARRAY || spec.max_entries == 0 || map.data() == nullptr) continue;
-    const uint32_t first = 0, second = 1, last = spec.max_entries - 1;
-    auto* values = static_cast<uint8_t*>(map.lookup(&first));
-    if (values == nullptr || values != map.data()) continue;
-    uint64_t stride = spec.value_size;
-    if (spec.max_entries > 1) {
-      auto* next = static_cast<uint8_t*>(map.lookup(&second));
-      if (next == nullptr || next <= values) continue;
-      stride = static_cast<uint64_t>(next - values);
-      if (static_cast<uint8_t*>(map.lookup(&last)) != values + stride * last) continue;
-    }
-    if (stride < spec.value_size || stride > UINT32_MAX / 2) continue;
-    jit::InlineArrayMap m;
-    m.insn = insn;
-    m.handle = reinterpret_cast<uint64_t>(&map);
-    m.values = values;
-    m.value_size = spec.value_size;
-    m.stride = static_cast<uint32_t>(stride);
-    m.max_entries = spec.max_entries;
-    m.plain_values = spec.spin_lock_off < 0;
-    out.push_back(m);
-  }
-  return out;
-}
-
-// The maps at helper calls that offer direct entry points (maps/program_entries.hpp: the hash
-// family), sorted by instruction as the JIT wants them. Array maps the JIT inlines have none.
-std::vector<jit::DirectMapCall> direct_map_calls(
-    const ProgramRecord& record, const std::vector<std::shared_ptr<maps::Map>>& maps) {
-  std::vector<jit::DirectMapCall> out;
-  for (const auto& [insn, index] : record.call_maps) {
-    if (index >= maps.size()) continue;
-    maps::Map& map = *maps[index];
-    const maps::ProgramEntries entries = maps::program_entries(map);
-    if (!entries.lookup && !entries.update && !entries.erase) continue;
-    jit::DirectMapCall call;
-    call.insn = insn;
-    call.handle = reinterpret_cast<uint64_t>(&map);
-    call.object = static_cast<void*>(&map);
-    call.lookup = entries.lookup;
-    call.update = entries.update;
-    call.erase = entries.erase;
-    out.push_back(call);
-  }
-  std::sort(out.begin(), out.end(), [](const jit::DirectMapCall& a, const jit::DirectMapCall& b) {
-    return a.insn < b.insn;
-  });
-  return out;
 }
 
 }  // namespace
@@ -171,8 +111,7 @@ Result<std::unique_ptr<RunnableProgram>> Runtime::instantiate(const ProgramRecor
   prog->interp_.emplace(std::move(*interp));
   // Only verified programs reach the JIT: its code has no run-time checks.
   if (record.verified) {
-    prog->jit_options_.array_maps = inline_array_maps(record, prog->maps_);
-    prog->jit_options_.direct_maps = direct_map_calls(record, prog->maps_);
+    prog->jit_options_ = jit_options_for(record.call_maps, prog->maps_);
   }
   if (record.verified && engine_ == Engine::jit) {
     if (auto jitted = jit::attach(*prog->interp_, prog->jit_options_); !jitted) {
