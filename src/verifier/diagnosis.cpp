@@ -1,6 +1,6 @@
 // The diagnosis for people: the failing instruction, its source line, the registers involved and
 // the usual fix for the usual mistakes. The kernel's message itself is filled in by run().
-#include <regex>
+#include <cctype>
 #include <set>
 
 #include "verifier/env.hpp"
@@ -31,7 +31,9 @@ std::string suggestion_for(const std::string& message) {
 
 }  // namespace
 
-void Env::log_line(const std::string& line) { vlog_.line(line); }
+void Env::log_line(const std::string& line) {
+  vlog_.line(line);
+}
 
 Diagnosis Env::diagnose(const VerifierState& st) const {
   Diagnosis d;
@@ -56,9 +58,18 @@ Diagnosis Env::diagnose(const VerifierState& st) const {
     }
   }
   if (error_) {
-    static const std::regex named("R(\\d+)");
-    for (std::sregex_iterator it(error_->begin(), error_->end(), named), end; it != end; ++it)
-      regs.insert(std::stoi((*it)[1]));
+    // Every "R<digits>" in the message (a hand scan: std::regex drew GCC false warnings, and
+    // stoi threw on a digit run too long for an int).
+    const std::string& message = *error_;
+    for (size_t i = 0; i + 1 < message.size(); ++i) {
+      if (message[i] != 'R' || !std::isdigit(static_cast<unsigned char>(message[i + 1]))) continue;
+      int r = 0;
+      size_t j = i + 1;
+      for (; j < message.size() && std::isdigit(static_cast<unsigned char>(message[j])); ++j)
+        if (r <= 10) r = r * 10 + (message[j] - '0');  // beyond r10 it is no register anyway
+      regs.insert(r);
+      i = j - 1;
+    }
   }
   if (!st.frames.empty()) {
     for (int r : regs) {

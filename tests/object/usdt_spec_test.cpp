@@ -151,7 +151,9 @@ TEST(UsdtSpec, GccNotesOfTheTestBinary) {
       EXPECT_EQ(spec->args[3].arg_type, kUsdtArgConst);
       EXPECT_EQ(spec->args[3].val_off, 42u);
     }
-    if (note.name == "none") EXPECT_EQ(spec->arg_cnt, 0);
+    if (note.name == "none") {
+      EXPECT_EQ(spec->arg_cnt, 0);
+    }
   }
   EXPECT_TRUE(saw_deref && saw_const && saw_reg);
 }

@@ -144,7 +144,9 @@ TEST_P(VerifierGlobalCalls, CheckedFromThePrototype) {
     const std::string expected = global ? c.global_message : c.static_message;
     EXPECT_EQ(verdict->accepted, expected.empty())
         << (global ? "global: " : "static: ") << verdict->diagnosis.message;
-    if (!expected.empty()) EXPECT_EQ(verdict->diagnosis.message, expected);
+    if (!expected.empty()) {
+      EXPECT_EQ(verdict->diagnosis.message, expected);
+    }
   }
 }
 

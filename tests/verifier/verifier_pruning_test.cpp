@@ -123,9 +123,13 @@ TEST_P(VerifierPruning, Verdict) {
   ASSERT_TRUE(verdict) << verdict.error().message;
   const bool expect_accept = std::string(c.message).empty();
   EXPECT_EQ(verdict->accepted, expect_accept) << verdict->diagnosis.message;
-  if (!expect_accept) EXPECT_EQ(verdict->diagnosis.message, c.message);
+  if (!expect_accept) {
+    EXPECT_EQ(verdict->diagnosis.message, c.message);
+  }
   // Accepted programs here are ones pruning must keep small.
-  if (expect_accept) EXPECT_LT(verdict->processed_insns, 2000u);
+  if (expect_accept) {
+    EXPECT_LT(verdict->processed_insns, 2000u);
+  }
 }
 
 TEST_P(VerifierPruning, KernelAgrees) {

@@ -212,7 +212,7 @@ Program program_of(const Case& c) {
     for (size_t i = 0; i < p.insns.size(); ++i)
       if (p.insns[i].code == (BPF_JMP | BPF_CALL) && p.insns[i].src_reg == BPF_PSEUDO_CALL)
         sub = static_cast<uint32_t>(static_cast<int64_t>(i) + 1 + p.insns[i].imm);
-    p.funcs = {{0, "main", true}, {sub, "fn", c.btf == Btf::int_return}};
+    p.funcs = {{0, "main", true, false, {}}, {sub, "fn", c.btf == Btf::int_return, false, {}}};
   }
   return p;
 }
