@@ -9,8 +9,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
+#include <thread>
 #include <unordered_map>
 
 #include "hooks/seccomp_filter.hpp"
@@ -746,9 +748,23 @@ bool sigtrap_pending(pid_t tid) {
   return false;
 }
 
+// Waits up to `limit` for `tid` to stop or end: its waitpid result, or 0 when it did neither.
+pid_t wait_stop_within(pid_t tid, int* status, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    const pid_t got = waitpid(tid, status, __WALL | WNOHANG);
+    if (got != 0) return got;
+    if (std::chrono::steady_clock::now() >= deadline) return 0;
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
+
 // Stops every tracee (PTRACE_INTERRUPT when seized, else SIGSTOP), then, while all are stopped,
 // lets the sink undo its writes (USDT semaphores counted down), removes the uprobe breakpoints
 // and restores hijacked return addresses, detaches each at its stop, and lets them run on.
+// A parent blocked in vfork cannot stop until its child has run on (exec or exit), and that child
+// is one of the tracees held at a stop: such a parent is detached in a second round, after the
+// others (waiting for it first would wait forever).
 void Session::detach_all() {
   outcome_.detached = true;
   struct Stopped {
@@ -771,40 +787,29 @@ void Session::detach_all() {
     }
   }
   std::vector<pid_t> signalled(pending);
-  // A tracee may report a fork or clone instead: its new task is a tracee too (auto-attached,
-  // stopping at its start) and is detached with the others.
-  for (size_t i = 0; i < pending.size(); ++i) {
-    const pid_t tid = pending[i];
+  // Takes `tid`'s stop (or end); a tracee may report a fork or clone instead: its new task is a
+  // tracee too (auto-attached, stopping at its start), appended to `queue`.
+  auto take = [&](pid_t tid, int status, std::vector<pid_t>& queue) {
     Tracee& t = tracees_[tid];
-    if (t.held) {
-      stopped.push_back({tid, t.tgid, 0});
-      continue;
-    }
-    int status = 0;
-    if (auto it = taken.find(tid); it != taken.end()) {
-      status = it->second;
-    } else if (waitpid(tid, &status, __WALL) != tid) {
-      continue;
-    }
     if (!WIFSTOPPED(status)) {  // exited meanwhile
       handle(tid, status);
-      continue;
+      return;
     }
     if ((status >> 16) == PTRACE_EVENT_STOP && uprobes_.active() && sigtrap_pending(tid)) {
       // The thread executed a breakpoint just before our interrupt: the interrupt stop is
       // reported first and the SIGTRAP stays pending, to kill the process once it runs untraced.
       // Let it take the signal now, at a signal-delivery stop, where it is handled below.
       ptrace(PTRACE_CONT, tid, nullptr, nullptr);
-      if (waitpid(tid, &status, __WALL) != tid) continue;
+      if (waitpid(tid, &status, __WALL) != tid) return;
       if (!WIFSTOPPED(status)) {
         handle(tid, status);
-        continue;
+        return;
       }
     }
     const int sig = WSTOPSIG(status);
     const int event = status >> 16;
     if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK || event == PTRACE_EVENT_CLONE) {
-      detach_new_task(tid, t, event, pending);
+      detach_new_task(tid, t, event, queue);
     }
     int deliver = 0;
     siginfo_t info;
@@ -815,16 +820,52 @@ void Session::detach_all() {
       if (sig == SIGTRAP && uprobes_.active() && uprobes_.rewind_trap(tid, t.tgid)) deliver = 0;
     }
     stopped.push_back({tid, t.tgid, deliver});
+  };
+  auto detach_stopped = [&] {
+    if (uprobes_.active()) {
+      std::vector<std::pair<pid_t, pid_t>> threads;
+      for (const Stopped& s : stopped) threads.emplace_back(s.tid, s.tgid);
+      uprobes_.restore(threads);
+    }
+    for (const Stopped& s : stopped) {
+      ptrace(PTRACE_DETACH, s.tid, nullptr, reinterpret_cast<void*>(static_cast<long>(s.deliver)));
+    }
+    stopped.clear();
+  };
+  // A stop normally comes within microseconds; one that does not come in this time is a tracee
+  // blocked in the kernel (in vfork, waiting for a child we hold): it goes to the second round.
+  constexpr std::chrono::milliseconds kFirstRoundWait{200};
+  constexpr std::chrono::milliseconds kSecondRoundWait{5000};
+  std::vector<pid_t> late;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    const pid_t tid = pending[i];
+    Tracee& t = tracees_[tid];
+    if (t.held) {
+      stopped.push_back({tid, t.tgid, 0});
+      continue;
+    }
+    int status = 0;
+    if (auto it = taken.find(tid); it != taken.end()) {
+      status = it->second;
+    } else {
+      const pid_t got = wait_stop_within(tid, &status, kFirstRoundWait);
+      if (got == 0) late.push_back(tid);
+      if (got != tid) continue;
+    }
+    take(tid, status, pending);
   }
   sink_.on_detaching();
-  if (uprobes_.active()) {
-    std::vector<std::pair<pid_t, pid_t>> threads;
-    for (const Stopped& s : stopped) threads.emplace_back(s.tid, s.tgid);
-    uprobes_.restore(threads);
+  detach_stopped();
+  // The second round: with the others running on, a vfork child execs or exits and its parent
+  // reaches our stop. One that still does not stop is left (it is stopped by the kernel once it
+  // can be, and detached when this process ends).
+  for (size_t i = 0; i < late.size(); ++i) {
+    const pid_t tid = late[i];
+    int status = 0;
+    if (wait_stop_within(tid, &status, kSecondRoundWait) != tid) continue;
+    take(tid, status, late);
   }
-  for (const Stopped& s : stopped) {
-    ptrace(PTRACE_DETACH, s.tid, nullptr, reinterpret_cast<void*>(static_cast<long>(s.deliver)));
-  }
+  detach_stopped();
   // Our SIGSTOP may still be pending where the detach happened at another stop (a pending
   // PTRACE_INTERRUPT is dropped by the detach itself).
   if (!seized_) {

@@ -166,6 +166,28 @@ TEST_F(Attach, SyscallHooksOfARunningShellAndItRunsOnAfterTheDetach) {
   EXPECT_TRUE(shell.running());
 }
 
+// Detaching while the shell is inside vfork: the shell cannot stop until its child has exec'd,
+// and the child is a tracee held at our stop. Many short attachments to a shell that runs an
+// external command (dash: vfork + exec) back to back land in that window; each must end (the
+// test would hang otherwise) and leave the shell running untraced.
+TEST_F(Attach, DetachWhileTheShellIsInVfork) {
+  load(std::string(USERBPF_HOOK_PROG_DIR) + "/attach_counts.bpf.o",
+       [](const std::string&) { return true; });
+  const std::string log = temp_.path("log");
+  UntracedProcess shell({"sh", "-c", "while :; do /bin/true; echo ok >>" + log + "; done"});
+  ASSERT_TRUE(eventually([&] { return count_lines(log, "ok") >= 2; }));
+  for (int round = 0; round < 30; ++round) {
+    SCOPED_TRACE(round);
+    auto outcome = attach_for(shell.pid(), 20ms);
+    ASSERT_TRUE(outcome) << outcome.error().to_string();
+    EXPECT_TRUE(outcome->detached);
+    ASSERT_TRUE(shell.running());
+    EXPECT_EQ(shell.status_field("TracerPid"), 0);
+  }
+  const size_t before = count_lines(log, "ok");
+  EXPECT_TRUE(eventually([&] { return count_lines(log, "ok") >= before + 5; }));
+}
+
 // A running target calling probed functions in its executable and in a library already mapped:
 // the attach scans its mappings and inserts the breakpoints; the calls are seen with their
 // arguments and the target's pid; after the detach the code is the file's again and the target
