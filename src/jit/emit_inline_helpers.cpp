@@ -107,17 +107,21 @@ bool Emitter::emit_inline_helper(const TranslatedSlot& s, size_t index) {
       // entry neither calls back into the program nor requests a tail call, so neither the call
       // site nor the stop flag is needed. Otherwise the helper.
       Xbyak::Label slow, done;
-      mov(r11, direct->handle);
-      cmp(rdi, r11);
-      jne(slow);
+      if (!direct->r1_proven) {
+        mov(r11, direct->handle);
+        cmp(rdi, r11);
+        jne(slow);
+      }
       if (reinterpret_cast<uint64_t>(direct->object) != direct->handle) {
         mov(rdi, reinterpret_cast<uint64_t>(direct->object));
       }
       mov(rax, entry);
       call(rax);
-      jmp(done);
-      L(slow);
-      emit_helper_fallback(s, index);
+      if (!direct->r1_proven) {
+        jmp(done);
+        L(slow);
+        emit_helper_fallback(s, index);
+      }
       L(done);
       return true;
     }
@@ -151,6 +155,38 @@ void Emitter::emit_helper_fallback(const TranslatedSlot& s, size_t index) {
   emitting_helper_fallback_ = false;
 }
 
+// Unless the verifier proved r1 holds the map: r1 compared with its handle, to `other` if not.
+void Emitter::emit_map_check(uint64_t handle, bool proven, Xbyak::Label& other) {
+  if (proven) return;
+  mov(r11, handle);
+  cmp(rdi, r11);
+  jne(other);
+}
+
+// The value register `reg` is sure to hold at instruction `index`: set by a move of an
+// immediate earlier in the same straight-line code (no jump, call or function entry lands after
+// it, nothing in between may write `reg`). False when that is not certain.
+bool Emitter::known_constant(size_t index, uint8_t reg, uint64_t& value) {
+  const size_t stop = index > kCallbackScan ? index - kCallbackScan : 0;
+  for (size_t i = index; i-- > stop;) {
+    const TranslatedSlot& s = program_.translated[i];
+    if (s.op == Op::lddw_tail) continue;
+    if (s.op == Op::call_helper || s.op == Op::call_local || s.op == Op::exit || s.op == Op::ja ||
+        s.op == Op::may_goto || (Op::jeq64_reg <= s.op && s.op <= Op::jsle32_imm) ||
+        (Op::ld_abs8 <= s.op && s.op <= Op::ld_ind32))  // these clobber r1..r5 as calls do
+      return false;
+    // A store names its base as dst and an atomic fetch writes its src: any mention of `reg`
+    // other than the move itself ends the search.
+    if (s.dst != reg && s.src != reg) continue;
+    if (s.dst != reg || (s.op != Op::mov64_imm && s.op != Op::mov32_imm)) return false;
+    if (lands_inside(i + 1, index)) return false;
+    value = s.op == Op::mov64_imm ? static_cast<uint64_t>(static_cast<int64_t>(s.imm))
+                                  : static_cast<uint32_t>(s.imm);
+    return true;
+  }
+  return false;
+}
+
 // rax = values + (u32 *r2) * stride, with the key already checked below max_entries.
 void Emitter::emit_array_element(const InlineArrayMap& map) {
   mov(r11, reinterpret_cast<uint64_t>(map.values));
@@ -172,9 +208,7 @@ void Emitter::emit_array_element(const InlineArrayMap& map) {
 void Emitter::emit_inline_array_lookup(const TranslatedSlot& s, size_t index,
                                        const InlineArrayMap& map) {
   Xbyak::Label slow, null, done;
-  mov(r11, map.handle);
-  cmp(rdi, r11);
-  jne(slow);
+  emit_map_check(map.handle, map.r1_proven, slow);
   mov(eax, dword[rsi]);
   cmp(eax, map.max_entries);
   jae(null);
@@ -182,9 +216,11 @@ void Emitter::emit_inline_array_lookup(const TranslatedSlot& s, size_t index,
   jmp(done);
   L(null);
   xor_(eax, eax);
-  jmp(done);
-  L(slow);
-  emit_helper_fallback(s, index);
+  if (!map.r1_proven) {
+    jmp(done);
+    L(slow);
+    emit_helper_fallback(s, index);
+  }
   L(done);
 }
 
@@ -197,14 +233,18 @@ void Emitter::emit_inline_array_lookup(const TranslatedSlot& s, size_t index,
 void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
                                        const InlineArrayMap& map) {
   Xbyak::Label slow, too_big, flagged, copy, done;
-  mov(r11, map.handle);
-  cmp(rdi, r11);
-  jne(slow);
+  emit_map_check(map.handle, map.r1_proven, slow);
+  // Flags set by a constant the call is sure to see: BPF_ANY and BPF_EXIST copy without a test.
+  uint64_t flags = 0;
+  const bool copy_flags =
+      known_constant(index, 4, flags) && (flags == BPF_ANY || flags == BPF_EXIST);
   mov(eax, dword[rsi]);
   cmp(eax, map.max_entries);
   jae(too_big);
-  test(rcx, rcx);
-  jnz(flagged);
+  if (!copy_flags) {
+    test(rcx, rcx);
+    jnz(flagged);
+  }
   L(copy);
   emit_array_element(map);
   // The copy: 8-byte moves, then the 4/2/1-byte tail (rdx = source, rax = destination).
@@ -229,20 +269,26 @@ void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
   }
   xor_(eax, eax);
   jmp(done);
-  L(flagged);  // key in range, flags not BPF_ANY: BPF_EXIST copies, BPF_NOEXIST answers -EEXIST
-  cmp(rcx, BPF_EXIST);
-  je(copy);
-  cmp(rcx, BPF_NOEXIST);
-  jne(slow);
-  mov(rax, negative(EEXIST));
-  jmp(done);
+  if (!copy_flags) {
+    L(flagged);  // key in range, flags not BPF_ANY: BPF_EXIST copies, BPF_NOEXIST: -EEXIST
+    cmp(rcx, BPF_EXIST);
+    je(copy);
+    cmp(rcx, BPF_NOEXIST);
+    jne(slow);
+    mov(rax, negative(EEXIST));
+    jmp(done);
+  }
   L(too_big);
-  cmp(rcx, BPF_EXIST);
-  ja(slow);
+  if (!copy_flags) {
+    cmp(rcx, BPF_EXIST);
+    ja(slow);
+  }
   mov(rax, negative(E2BIG));
-  jmp(done);
-  L(slow);
-  emit_helper_fallback(s, index);
+  if (!copy_flags || !map.r1_proven) {
+    jmp(done);
+    L(slow);
+    emit_helper_fallback(s, index);
+  }
   L(done);
 }
 

@@ -89,6 +89,8 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_array_element(const InlineArrayMap& map);
   void emit_inline_array_lookup(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_inline_array_update(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
+  void emit_map_check(uint64_t handle, bool proven, Xbyak::Label& other);
+  bool known_constant(size_t index, uint8_t reg, uint64_t& value);
   size_t known_callback(size_t index) const;
   void emit_inline_loop(const TranslatedSlot& s, size_t index, size_t callback);
   std::vector<const InlineArrayMap*> array_map_by_insn_;  // by instruction, built on first use

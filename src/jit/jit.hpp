@@ -35,6 +35,10 @@ struct InlineArrayMap {
   uint32_t stride = 0;
   uint32_t max_entries = 0;
   bool plain_values = false;
+  // The verifier proved r1 holds this map on every path to the call (a verified program's
+  // Verdict::call_map): no run-time check of r1, as in Linux. Otherwise r1 is compared with
+  // `handle` and any other map takes the helper.
+  bool r1_proven = false;
 };
 
 // A map a helper call's r1 holds on every path to it (the verifier's Verdict::call_map) that
@@ -42,11 +46,13 @@ struct InlineArrayMap {
 // maps/program_entries.hpp). The JIT calls entry(object, r2, r3, r4) directly instead of the
 // generic helper: no CallContext, no argument checks, no virtual dispatch. An entry must answer
 // exactly what the helper answers for this map in an unchecked run and must not need the
-// CallContext (no callbacks, tail calls or regions). The call still checks at run time that r1
-// is `handle` and calls the helper otherwise; a null entry keeps the helper for that operation.
+// CallContext (no callbacks, tail calls or regions). Unless r1_proven, the call checks at run time
+// that r1 is `handle` and calls the helper otherwise; a null entry keeps the helper for that
+// operation.
 struct DirectMapCall {
   uint32_t insn = 0;  // the helper call's instruction index
   uint64_t handle = 0;
+  bool r1_proven = false;                                    // as InlineArrayMap::r1_proven
   void* object = nullptr;                                    // the entries' first argument
   void* (*lookup)(void* object, const void* key) = nullptr;  // bpf_map_lookup_elem
   int64_t (*update)(void* object, const void* key, const void* value,
@@ -66,8 +72,8 @@ struct CompileOptions {
   // Inline the helpers Linux inlines (map_gen_lookup, inline_bpf_loop). Tests turn it off to
   // compare both forms.
   bool inline_helpers = true;
-  // Array maps known at helper calls (any order). Each inlined call still checks at run time
-  // that r1 is `handle`, and calls the helper otherwise.
+  // Array maps known at helper calls (any order). An inlined call whose map is not r1_proven
+  // checks at run time that r1 is `handle`, and calls the helper otherwise.
   std::vector<InlineArrayMap> array_maps;
   // Maps with direct entries at helper calls, sorted by `insn` (an entry out of order may go
   // unused, which only costs the generic helper). A call array_maps inlines ignores its entry.

@@ -42,6 +42,7 @@ std::vector<jit::InlineArrayMap> inline_array_maps(
     m.stride = static_cast<uint32_t>(stride);
     m.max_entries = spec.max_entries;
     m.plain_values = spec.spin_lock_off < 0;
+    m.r1_proven = true;  // call_maps are the verifier's: r1 holds this map on every path
     out.push_back(m);
   }
   return out;
@@ -60,6 +61,7 @@ std::vector<jit::DirectMapCall> direct_map_calls(
     jit::DirectMapCall call;
     call.insn = insn;
     call.handle = reinterpret_cast<uint64_t>(&map);
+    call.r1_proven = true;
     call.object = static_cast<void*>(&map);
     call.lookup = entries.lookup;
     call.update = entries.update;

@@ -350,5 +350,31 @@ TEST(JitDirectMaps, WithoutAnEntryOrInliningTheHelperIsCalled) {
   EXPECT_EQ((*map)->size(), 1u);
 }
 
+// A map the verifier proved (r1_proven) is called without comparing r1 with its handle, as
+// Linux calls it: a program that passed another map (which a verified one cannot) reaches the
+// entry with that map as its object (here the object is the handle) instead of the helper.
+TEST(JitDirectMaps, ProvenMapsAreCalledWithoutACheck) {
+  Side side = make_side(spec_of(BPF_MAP_TYPE_HASH, 4, 4));
+  ASSERT_TRUE(side.map && side.other);
+  const Op op{Op::update, 3, 4, BPF_ANY};
+  const auto code = op_program(reinterpret_cast<uint64_t>(side.other.get()), 4, op);
+  const maps::ProgramEntries entries = maps::program_entries(*side.map);
+  DirectMapCall direct;
+  direct.insn = call_index(code);
+  direct.handle = reinterpret_cast<uint64_t>(side.map.get());
+  direct.object = side.map.get();
+  direct.update = entries.update;
+  direct.r1_proven = true;
+  CompileOptions options;
+  options.direct_maps.push_back(direct);
+  g_helper_calls = 0;
+  const EngineResult r = run_engine(code, true, {}, counting_map_helpers(), nullptr, options);
+  ASSERT_TRUE(r.ok) << r.error.to_string();
+  EXPECT_EQ(r.r0, 0u);
+  EXPECT_EQ(g_helper_calls, 0);
+  EXPECT_EQ(side.map->size(), 0u);
+  EXPECT_EQ(side.other->size(), 1u);
+}
+
 }  // namespace
 }  // namespace userbpf::jit::testing

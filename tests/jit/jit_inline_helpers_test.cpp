@@ -206,6 +206,55 @@ TEST(JitInlineHelpers, SpecialValuesOrNoDescriptionKeepTheHelper) {
   EXPECT_EQ(jit.helper_calls, 1);
 }
 
+// A map the verifier proved (r1_proven) is trusted as Linux trusts it: no run-time check of r1,
+// so even another handle in r1 takes the inlined path (a verified program cannot pass one).
+TEST(JitInlineHelpers, ProvenMapsAreNotCheckedAtRunTime) {
+  CompileOptions proven = with_array({14});
+  proven.array_maps[0].r1_proven = true;
+  for (int32_t flags : {int32_t{BPF_ANY}, int32_t{BPF_NOEXIST}, 8}) {
+    SCOPED_TRACE("flags " + std::to_string(flags));
+    Outcome jit = compare(update_program(kHandle, 3, flags), proven);
+    EXPECT_EQ(jit.helper_calls, flags == 8 ? 1 : 0);  // invalid flags: the helper's -EINVAL
+    reset_values();
+    g_helper_calls = 0;
+    const EngineResult other = run_engine(update_program(kHandle + 8, 3, flags), true, {},
+                                          counting_helpers(), nullptr, proven);
+    ASSERT_TRUE(other.ok);
+    if (flags != 8) {
+      EXPECT_EQ(g_helper_calls, 0) << "r1 was checked although the map is proven";
+      EXPECT_EQ(other.r0, jit.run.r0);
+    }
+  }
+}
+
+// Flags the JIT cannot be sure of at the call take the inlined code's run-time test: flags from a
+// register, and `r4 = 0` right before the call when a jump lands on the call with r4 = NOEXIST.
+TEST(JitInlineHelpers, ArrayUpdateFlagsNotKnownAtTheCallAreTested) {
+  for (int32_t flags : {int32_t{BPF_ANY}, int32_t{BPF_NOEXIST}, int32_t{BPF_EXIST}}) {
+    for (bool join : {false, true}) {
+      SCOPED_TRACE("flags " + std::to_string(flags) + (join ? " join" : " register"));
+      Builder p;
+      p.mov64_imm(6, flags).st(BPF_W, 10, -4, 2);                     // 0-1
+      p.lddw(3, 0xc7c6c5c4c3c2c1c0ull).stx(BPF_DW, 10, 3, -24);       // 2-4
+      p.lddw(3, 0xcfcecdcccbcac9c8ull).stx(BPF_DW, 10, 3, -16);       // 5-7
+      p.lddw(1, kHandle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -4);  // 8-11
+      p.mov64_reg(3, 10).alu64_imm(BPF_ADD, 3, -24);                  // 12-13
+      if (join) {
+        p.mov64_reg(4, 6).jmp_imm(BPF_JNE, 6, 0, "call").mov64_imm(4, 0);  // 14-16
+      } else {
+        p.mov64_reg(4, 6).mov64_imm(0, 0).mov64_imm(0, 0);  // 14-16
+      }
+      p.label("call").call_helper(BPF_FUNC_map_update_elem).exit();  // 17-18
+      CompileOptions options = with_array({17});
+      options.array_maps[0].r1_proven = true;
+      const Outcome jit = compare(p.finish(), options);
+      ASSERT_TRUE(jit.run.ok) << jit.run.error.to_string();
+      EXPECT_EQ(jit.run.r0, flags == BPF_NOEXIST ? err(EEXIST) : 0u);
+      EXPECT_EQ(jit.helper_calls, 0);
+    }
+  }
+}
+
 // bpf_loop(nr, cb, &ctx, flags); cb(i, ctx) adds i + 1 to *ctx and stops (returns 1) when
 // i == stop_at. r0 = (bpf_loop's r0 << 32) + *ctx, with r6..r9 added to check they survive.
 std::vector<RawInsn> loop_program(uint64_t nr, int32_t flags, int32_t stop_at) {
