@@ -1,10 +1,11 @@
 // bench_suite: runs every program of the benchmark suite in every engine (userbpf's interpreter,
-// userbpf's JIT when built, the host kernel where bpf() is allowed, the native twin), checks that
+// userbpf's JIT when built, the host kernel where bpf() is allowed, the native twin with private
+// maps and with userbpf's maps: native-maps, where only the compiler differs), checks that
 // all agree with the native twin on r0, the frame after the run and the map contents, and prints
 // a Markdown table: the median time per run of each engine, the ratios, and the JIT's compile
 // time. Exit status 1 when an engine disagrees or fails.
 //
-//   bench_suite [--samples N] [--sample-ms MS] [--engines interp,jit,kernel,native]
+//   bench_suite [--samples N] [--sample-ms MS] [--engines interp,jit,kernel,native,native-maps]
 //               [--only name,name]
 //
 // Each engine runs batches of `repeat` runs on one copy of the frame (as BPF_PROG_TEST_RUN
@@ -86,7 +87,7 @@ bool parse(int argc, char** argv, Options& o) {
     } else {
       std::fprintf(stderr,
                    "usage: bench_suite [--samples N] [--sample-ms MS] "
-                   "[--engines interp,jit,kernel,native] [--only name,...]\n");
+                   "[--engines interp,jit,kernel,native,native-maps] [--only name,...]\n");
       return false;
     }
   }
@@ -209,13 +210,15 @@ void print_table(const std::vector<Row>& rows, const Options& o) {
     return std::find(o.engines.begin(), o.engines.end(), k) != o.engines.end();
   };
   std::printf(
-      "| program | eBPF insns | interp | jit | kernel | native | interp/native | "
-      "jit/native | jit/kernel | kernel/native | jit compile (µs per 1k insns) |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+      "| program | eBPF insns | interp | jit | kernel | native | native-maps | interp/native | "
+      "jit/native | jit/kernel | kernel/native | jit/native-maps | jit compile (µs per 1k insns) "
+      "|\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   const std::pair<EngineKind, EngineKind> ratios[] = {{EngineKind::interp, EngineKind::native},
                                                       {EngineKind::jit, EngineKind::native},
                                                       {EngineKind::jit, EngineKind::kernel},
-                                                      {EngineKind::kernel, EngineKind::native}};
+                                                      {EngineKind::kernel, EngineKind::native},
+                                                      {EngineKind::jit, EngineKind::native_maps}};
   std::vector<std::vector<double>> logs(std::size(ratios));
   for (const Row& row : rows) {
     std::printf("| %s | %zu |", row.c->name, row.insns);
@@ -233,7 +236,7 @@ void print_table(const std::vector<Row>& rows, const Options& o) {
     else
       std::printf(" — |\n");
   }
-  std::printf("| **geometric mean** | | | | | |");
+  std::printf("| **geometric mean** | | | | | | |");
   for (const auto& l : logs) {
     if (l.empty()) {
       std::printf(" — |");

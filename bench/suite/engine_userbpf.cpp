@@ -102,23 +102,8 @@ class UserbpfProgram final : public PreparedProgram {
   }
 
   Result<std::vector<std::pair<uint64_t, uint64_t>>> read_map(const std::string& name) {
-    for (const auto& map : prog_->maps()) {
-      if (map->spec().name != name) continue;
-      const auto& spec = map->spec();
-      if (spec.key_size > 8 || spec.value_size > 8)
-        return make_error(Errc::unsupported, "map " + name + ": keys and values above 8 bytes");
-      std::vector<std::pair<uint64_t, uint64_t>> entries;
-      uint64_t key = 0, next = 0, value = 0;
-      bool first = true;
-      while (map->get_next_key(first ? nullptr : &key, &next) == 0) {
-        first = false;
-        key = next;
-        value = 0;
-        if (map->lookup_copy(&key, &value) == 0) entries.emplace_back(key, value);
-      }
-      std::sort(entries.begin(), entries.end());
-      return entries;
-    }
+    for (const auto& map : prog_->maps())
+      if (map->spec().name == name) return map_contents(*map);
     return make_error(Errc::not_found, std::string("program has no map ") + name);
   }
 

@@ -1,5 +1,6 @@
 #include "engines.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "jit_hook.hpp"
@@ -12,13 +13,15 @@ const char* engine_name(EngineKind kind) {
     case EngineKind::jit: return "jit";
     case EngineKind::kernel: return "kernel";
     case EngineKind::native: return "native";
+    case EngineKind::native_maps: return "native-maps";
   }
   return "?";
 }
 
 const std::vector<EngineKind>& all_engines() {
   static const std::vector<EngineKind> all = {EngineKind::interp, EngineKind::jit,
-                                              EngineKind::kernel, EngineKind::native};
+                                              EngineKind::kernel, EngineKind::native,
+                                              EngineKind::native_maps};
   return all;
 }
 
@@ -31,6 +34,23 @@ std::string hex_u64(uint64_t v) {
 }
 
 }  // namespace
+
+Result<std::vector<std::pair<uint64_t, uint64_t>>> map_contents(maps::Map& map) {
+  const maps::MapSpec& spec = map.spec();
+  if (spec.key_size > 8 || spec.value_size > 8)
+    return make_error(Errc::unsupported, "map " + spec.name + ": keys and values above 8 bytes");
+  std::vector<std::pair<uint64_t, uint64_t>> entries;
+  uint64_t key = 0, next = 0, value = 0;
+  bool first = true;
+  while (map.get_next_key(first ? nullptr : &key, &next) == 0) {
+    first = false;
+    key = next;
+    value = 0;
+    if (map.lookup_copy(&key, &value) == 0) entries.emplace_back(key, value);
+  }
+  std::sort(entries.begin(), entries.end());
+  return entries;
+}
 
 std::string difference(const Outcome& want, const Outcome& got) {
   if (want.r0 != got.r0) return "r0 " + hex_u64(got.r0) + ", expected " + hex_u64(want.r0);
@@ -57,7 +77,8 @@ std::string difference(const Outcome& want, const Outcome& got) {
 bool engine_available(EngineKind kind, std::string& why) {
   switch (kind) {
     case EngineKind::interp:
-    case EngineKind::native: return true;
+    case EngineKind::native:
+    case EngineKind::native_maps: return true;
     case EngineKind::jit: return jit_available(why);
     case EngineKind::kernel: return kernel_available(why);
   }
@@ -70,6 +91,7 @@ Result<std::unique_ptr<PreparedProgram>> prepare(EngineKind kind, const SuiteCas
     case EngineKind::jit: return prepare_userbpf(c, true);
     case EngineKind::kernel: return prepare_kernel(c);
     case EngineKind::native: return prepare_native(c);
+    case EngineKind::native_maps: return prepare_native_maps(c);
   }
   return make_error(Errc::invalid_argument, "unknown engine");
 }

@@ -1,7 +1,7 @@
 // The engines the suite runs every program in: userbpf's interpreter, userbpf's JIT (when
 // src/jit is built), the host kernel (BPF_PROG_TEST_RUN, where bpf() is allowed) and the native
-// twin. Each prepares one program, runs it once on a fresh state for the correctness check, then
-// times batches of runs.
+// twin, and the native twin against userbpf's own maps (native-maps). Each prepares one program,
+// runs it once on a fresh state for the correctness check, then times batches of runs.
 #pragma once
 
 #include <cstdint>
@@ -12,10 +12,11 @@
 
 #include "suite_cases.hpp"
 #include "userbpf/error.hpp"
+#include "userbpf/map.hpp"
 
 namespace userbpf::bench::suite {
 
-enum class EngineKind : uint8_t { interp, jit, kernel, native };
+enum class EngineKind : uint8_t { interp, jit, kernel, native, native_maps };
 
 const char* engine_name(EngineKind kind);
 const std::vector<EngineKind>& all_engines();
@@ -26,6 +27,10 @@ struct Outcome {
   std::vector<uint8_t> frame_out;                  // the frame after the run
   std::vector<std::pair<uint64_t, uint64_t>> map;  // the case's map, (key, value) sorted by key
 };
+
+// A map's (key, value) pairs sorted by key, for maps whose keys and values fit 8 bytes (the
+// suite's); an error for others.
+Result<std::vector<std::pair<uint64_t, uint64_t>>> map_contents(maps::Map& map);
 
 // "" when equal, else what differs first (r0, frame byte, map entry).
 std::string difference(const Outcome& want, const Outcome& got);
@@ -53,6 +58,7 @@ Result<std::unique_ptr<PreparedProgram>> prepare(EngineKind kind, const SuiteCas
 Result<std::unique_ptr<PreparedProgram>> prepare_userbpf(const SuiteCase& c, bool jit);
 Result<std::unique_ptr<PreparedProgram>> prepare_kernel(const SuiteCase& c);
 Result<std::unique_ptr<PreparedProgram>> prepare_native(const SuiteCase& c);
+Result<std::unique_ptr<PreparedProgram>> prepare_native_maps(const SuiteCase& c);
 bool kernel_available(std::string& why);
 
 }  // namespace userbpf::bench::suite

@@ -9,23 +9,24 @@ namespace userbpf::bench::suite {
 const std::vector<SuiteCase>& suite_cases() {
   static const std::vector<SuiteCase> cases = {
       {"prime_count", "primes below 5,000 by trial division (bpf_loop)", suite_native_prime_count,
-       nullptr, SUITE_NATIVE_ARRAY},
+       nullptr, SUITE_NATIVE_ARRAY, suite_native_prime_count},
       {"packet_hash", "64-bit FNV-1a over the 1,500-byte frame", suite_native_packet_hash, nullptr,
-       SUITE_NATIVE_ARRAY},
+       SUITE_NATIVE_ARRAY, suite_native_packet_hash},
       {"byte_reverse", "reverse 1,024 frame bytes in place", suite_native_byte_reverse, nullptr,
-       SUITE_NATIVE_ARRAY},
+       SUITE_NATIVE_ARRAY, suite_native_byte_reverse},
       {"state_machine", "switch-heavy lexer over 1,024 bytes (bpf_loop)",
-       suite_native_state_machine, nullptr, SUITE_NATIVE_ARRAY},
+       suite_native_state_machine, nullptr, SUITE_NATIVE_ARRAY, suite_native_state_machine},
       {"log2_array", "branchy log2 of 256 u32 words", suite_native_log2_array, nullptr,
-       SUITE_NATIVE_ARRAY},
+       SUITE_NATIVE_ARRAY, suite_native_log2_array},
       {"call_chain", "1,000 rounds of 3 nested bpf-to-bpf calls", suite_native_call_chain, nullptr,
-       SUITE_NATIVE_ARRAY},
+       SUITE_NATIVE_ARRAY, suite_native_call_chain},
       {"array_map_loop", "512 array map lookups + updates", suite_native_array_map_loop,
-       "suite_array", SUITE_NATIVE_ARRAY},
+       "suite_array", SUITE_NATIVE_ARRAY, suite_native_maps_array_map_loop},
       {"hash_map_loop", "512 hash map lookups + updates", suite_native_hash_map_loop, "suite_hash",
-       SUITE_NATIVE_HASH},
+       SUITE_NATIVE_HASH, suite_native_maps_hash_map_loop},
       {"packet_parser", "eth/ipv4/udp parse, count by port in a hash map",
-       suite_native_packet_parser, "port_counts", SUITE_NATIVE_PORTS},
+       suite_native_packet_parser, "port_counts", SUITE_NATIVE_PORTS,
+       suite_native_maps_packet_parser},
   };
   return cases;
 }

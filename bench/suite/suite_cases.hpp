@@ -16,6 +16,8 @@ struct SuiteCase {
   suite_native_fn native;       // the same C compiled for the host
   const char* map_name;         // the map whose contents must agree; nullptr: none
   suite_native_map native_map;  // its native stand-in (when map_name is set)
+  // The same C against userbpf's maps (native_twins_maps.c); `native` for programs without maps.
+  suite_native_fn native_maps;
 };
 
 const std::vector<SuiteCase>& suite_cases();

@@ -17,6 +17,12 @@
 #define SUITE_BPF 0
 #endif
 
+/* Native twins built against userbpf's own maps (native/native_twins_maps.c) define this to 1:
+ * the map calls then go to the maps' program entries, as the JIT's direct calls do. */
+#ifndef SUITE_SHARED_MAPS
+#define SUITE_SHARED_MAPS 0
+#endif
+
 #define SUITE_NOINLINE __attribute__((noinline))
 #define SUITE_INLINE static inline __attribute__((always_inline))
 

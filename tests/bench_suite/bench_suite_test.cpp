@@ -1,7 +1,8 @@
 // The benchmark suite's programs (bench/suite) compute the same in every engine: each program is
 // run once on the suite's frame in userbpf's interpreter, in the JIT where it is built, in the
-// host kernel where bpf() is allowed, and as its native twin (the same C compiled for the host);
-// r0, the frame after the run and the map contents must be equal. No timing here: bench_suite
+// host kernel where bpf() is allowed, and as its native twin (the same C compiled for the host,
+// with private maps and against userbpf's maps); r0, the frame after the run and the map contents
+// must be equal. No timing here: bench_suite
 // measures.
 #include <gtest/gtest.h>
 
@@ -36,7 +37,8 @@ TEST_P(BenchSuiteAgrees, InEveryEngine) {
   ASSERT_EQ(want.frame_out.size(), frame.size());
   size_t compared = 0;
   bool verifier_refused = false;  // then the interpreter ran it checked and the JIT cannot
-  for (EngineKind kind : {EngineKind::interp, EngineKind::jit, EngineKind::kernel}) {
+  for (EngineKind kind :
+       {EngineKind::interp, EngineKind::jit, EngineKind::kernel, EngineKind::native_maps}) {
     SCOPED_TRACE(std::string(c.name) + " in " + engine_name(kind));
     std::string why;
     if (!engine_available(kind, why)) continue;  // the JIT not built, bpf() not allowed

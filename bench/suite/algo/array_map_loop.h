@@ -23,6 +23,17 @@ SUITE_INLINE __u64* suite_array_lookup(__u32 key) {
 SUITE_INLINE long suite_array_update(__u32 key, __u64 value) {
   return bpf_map_update_elem(&suite_array, &key, &value, BPF_ANY);
 }
+#elif SUITE_SHARED_MAPS
+#include "native/shared_maps.h"
+/* userbpf's array map keeps its values in one plain array, which the JIT indexes inline. */
+SUITE_INLINE __u64* suite_array_lookup(__u32 key) {
+  return key < SUITE_ARRAY_ENTRIES ? &suite_shared_maps[SUITE_NATIVE_ARRAY].values[key] : NULL;
+}
+SUITE_INLINE long suite_array_update(__u32 key, __u64 value) {
+  if (key >= SUITE_ARRAY_ENTRIES) return -7; /* -E2BIG */
+  suite_shared_maps[SUITE_NATIVE_ARRAY].values[key] = value;
+  return 0;
+}
 #else
 static __u64 suite_native_array[SUITE_ARRAY_ENTRIES];
 

@@ -23,6 +23,14 @@ SUITE_INLINE __u64* suite_hash_lookup(__u32 key) {
 SUITE_INLINE long suite_hash_update(__u32 key, __u64 value) {
   return bpf_map_update_elem(&suite_hash, &key, &value, BPF_ANY);
 }
+#elif SUITE_SHARED_MAPS
+#include "native/shared_maps.h"
+SUITE_INLINE __u64* suite_hash_lookup(__u32 key) {
+  return (__u64*)suite_shared_lookup(SUITE_NATIVE_HASH, &key);
+}
+SUITE_INLINE long suite_hash_update(__u32 key, __u64 value) {
+  return suite_shared_update(SUITE_NATIVE_HASH, &key, &value, 0 /* BPF_ANY */);
+}
 #else
 #include "native/suite_table.h"
 static struct suite_table_slot suite_native_hash_slots[2 * SUITE_HASH_ENTRIES];

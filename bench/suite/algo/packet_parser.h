@@ -22,6 +22,14 @@ SUITE_INLINE __u64* suite_port_lookup(__u32 port) {
 SUITE_INLINE long suite_port_insert(__u32 port, __u64 value) {
   return bpf_map_update_elem(&port_counts, &port, &value, BPF_NOEXIST);
 }
+#elif SUITE_SHARED_MAPS
+#include "native/shared_maps.h"
+SUITE_INLINE __u64* suite_port_lookup(__u32 port) {
+  return (__u64*)suite_shared_lookup(SUITE_NATIVE_PORTS, &port);
+}
+SUITE_INLINE long suite_port_insert(__u32 port, __u64 value) {
+  return suite_shared_update(SUITE_NATIVE_PORTS, &port, &value, 1 /* BPF_NOEXIST */);
+}
 #else
 #include "native/suite_table.h"
 static struct suite_table_slot suite_native_port_slots[2 * SUITE_PORT_ENTRIES];

@@ -23,6 +23,11 @@ __u32 suite_native_array_map_loop(__u8* data, __u8* end);
 __u32 suite_native_hash_map_loop(__u8* data, __u8* end);
 __u32 suite_native_packet_parser(__u8* data, __u8* end);
 
+/* The map programs' twins against userbpf's own maps (native_twins_maps.c, shared_maps.h). */
+__u32 suite_native_maps_array_map_loop(__u8* data, __u8* end);
+__u32 suite_native_maps_hash_map_loop(__u8* data, __u8* end);
+__u32 suite_native_maps_packet_parser(__u8* data, __u8* end);
+
 /* The native stand-ins of the programs' maps. */
 enum suite_native_map {
   SUITE_NATIVE_ARRAY, /* array_map_loop's suite_array */
