@@ -152,10 +152,13 @@ Result<RunnableProgram::RunOutput> RunnableProgram::run(uint64_t ctx, const vm::
   const auto start = std::chrono::steady_clock::now();
   for (uint32_t i = 0; i < repeat; ++i) {
     if (before) before(own_extra, options.packet);
-    auto result = runner.run(ctx, 0);
-    if (!result) [[unlikely]]
-      return run_error(result.take_error());
-    out.retval = result->r0;
+    uint64_t r0 = 0;
+    if (!runner.run_quick(ctx, 0, r0)) [[unlikely]] {
+      auto result = runner.finish();  // a fault, or a tail call's hops still to run
+      if (!result) return run_error(result.take_error());
+      r0 = result->r0;
+    }
+    out.retval = r0;
   }
   const auto elapsed = std::chrono::steady_clock::now() - start;
   out.duration_ns =

@@ -31,42 +31,48 @@ RepeatedRun::RepeatedRun(const Interpreter& program, const RunOptions& options)
 RepeatedRun::~RepeatedRun() = default;
 
 Result<RunResult> RepeatedRun::run(uint64_t arg1, uint64_t arg2) {
-  const RunOptions& options = state_->options;
-  uint64_t args[5] = {arg1, arg2, 0, 0, 0};
   RunResult result;
+  if (!run_quick(arg1, arg2, result.r0)) return finish();
+  if (interp_ != nullptr && interp_->checked) result.insns_executed = interp_->executed;
+  return result;
+}
+
+bool RepeatedRun::run_quick(uint64_t arg1, uint64_t arg2, uint64_t& r0) {
+  const RunOptions& options = state_->options;
+  const uint64_t args[5] = {arg1, arg2, 0, 0, 0};
   if (native_ != nullptr) {
     detail::NativeRun& native = *native_;
     native.reset(options);
-    result.r0 = native.run(args);
-    if (native.failed) [[unlikely]]
-      return native.error;
-    if (native.tail_target != nullptr) [[unlikely]] {
-      // The target is another program: its hops run as Interpreter::run runs them.
-      RunOptions hop_options = options;
-      hop_options.user = native.tail_user;
-      args[0] = native.tail_ctx;
-      args[1] = 0;
-      return Interpreter::run_from(native.tail_target->impl_.get(), hop_options, args, 0,
-                                   native.tail_calls);
-    }
-    return result;
+    r0 = native.run(args);
+    return !native.failed && native.tail_target == nullptr;
   }
   detail::RunState& state = *interp_;
   state.reset();
-  result.r0 = state.checked ? detail::execute<true>(state, 0, 0, args)
-                            : detail::execute<false>(state, 0, 0, args);
-  if (state.failed) [[unlikely]]
-    return state.error;
-  if (state.tail_target != nullptr) [[unlikely]] {
+  r0 = state.checked ? detail::execute<true>(state, 0, 0, args)
+                     : detail::execute<false>(state, 0, 0, args);
+  return !state.failed && state.tail_target == nullptr;
+}
+
+Result<RunResult> RepeatedRun::finish() {
+  const RunOptions& options = state_->options;
+  uint64_t args[5] = {0, 0, 0, 0, 0};
+  if (native_ != nullptr) {
+    detail::NativeRun& native = *native_;
+    if (native.failed) return native.error;
+    // The target is another program: its hops run as Interpreter::run runs them.
     RunOptions hop_options = options;
-    hop_options.user = state.tail_user;
-    args[0] = state.tail_ctx;
-    args[1] = 0;
-    return Interpreter::run_from(state.tail_target->impl_.get(), hop_options, args, state.executed,
-                                 state.tail_calls);
+    hop_options.user = native.tail_user;
+    args[0] = native.tail_ctx;
+    return Interpreter::run_from(native.tail_target->impl_.get(), hop_options, args, 0,
+                                 native.tail_calls);
   }
-  result.insns_executed = state.checked ? state.executed : 0;
-  return result;
+  detail::RunState& state = *interp_;
+  if (state.failed) return state.error;
+  RunOptions hop_options = options;
+  hop_options.user = state.tail_user;
+  args[0] = state.tail_ctx;
+  return Interpreter::run_from(state.tail_target->impl_.get(), hop_options, args, state.executed,
+                               state.tail_calls);
 }
 
 }  // namespace userbpf::vm

@@ -33,6 +33,13 @@ class RepeatedRun {
   // Interpreter::run(arg1, arg2, options), without rebuilding the run state.
   Result<RunResult> run(uint64_t arg1, uint64_t arg2);
 
+  // run() split for loops that run millions of times (a repeated test run): the common case of a
+  // run that ends at its exit sets r0 and returns true, with no Result to build; a run that
+  // faulted or requested a tail call returns false, and finish() then answers what run() would
+  // have (running the tail call's hops, or the error).
+  bool run_quick(uint64_t arg1, uint64_t arg2, uint64_t& r0);
+  Result<RunResult> finish();
+
  private:
   struct State;
   std::unique_ptr<State> state_;
