@@ -29,6 +29,7 @@ using Xbyak::util::r13d;
 using Xbyak::util::r14;
 using Xbyak::util::r9;
 using Xbyak::util::rax;
+using Xbyak::util::rbp;
 using Xbyak::util::rbx;
 using Xbyak::util::rcx;
 using Xbyak::util::rdi;
@@ -155,6 +156,89 @@ void Emitter::emit_helper_fallback(const TranslatedSlot& s, size_t index) {
   emitting_helper_fallback_ = false;
 }
 
+// The instruction that last set `reg` before `index` in the same straight-line code, when it is a
+// plain definition (a move, an lddw, an add of an immediate) and nothing in between reads or
+// writes `reg`, calls, jumps or lands: SIZE_MAX otherwise.
+size_t Emitter::last_definition(size_t index, uint8_t reg) {
+  const size_t stop = index > kCallbackScan ? index - kCallbackScan : 0;
+  for (size_t i = index; i-- > stop;) {
+    const TranslatedSlot& s = program_.translated[i];
+    if (s.op == Op::lddw_tail) continue;
+    if (s.op == Op::call_helper || s.op == Op::call_local || s.op == Op::exit || s.op == Op::ja ||
+        s.op == Op::may_goto || (Op::jeq64_reg <= s.op && s.op <= Op::jsle32_imm) ||
+        (Op::ld_abs8 <= s.op && s.op <= Op::ld_ind32))  // these clobber r1..r5 as calls do
+      return SIZE_MAX;
+    // A store names its base as dst and an atomic fetch writes its src: any mention of `reg`
+    // other than a plain definition ends the search.
+    if (s.dst != reg && s.src != reg) continue;
+    const bool defines =
+        s.dst == reg && (s.op == Op::mov64_imm || s.op == Op::mov32_imm || s.op == Op::mov64_reg ||
+                         s.op == Op::add64_imm || s.op == Op::lddw);
+    if (!defines || (s.op == Op::mov64_reg && s.src == reg)) return SIZE_MAX;
+    return lands_inside(i + 1, index) ? SIZE_MAX : i;
+  }
+  return SIZE_MAX;
+}
+
+// `reg` = r10 + offset, set by `reg = r10; reg += offset` that nothing else reads before `index`:
+// the offset, with both instructions in `defs`.
+bool Emitter::stack_address(size_t index, uint8_t reg, int32_t& offset, size_t (&defs)[2]) {
+  const size_t add = last_definition(index, reg);
+  if (add == SIZE_MAX || program_.translated[add].op != Op::add64_imm) return false;
+  const size_t mov = last_definition(add, reg);
+  if (mov == SIZE_MAX || program_.translated[mov].op != Op::mov64_reg ||
+      program_.translated[mov].src != 10)
+    return false;
+  offset = program_.translated[add].imm;
+  defs[0] = mov;
+  defs[1] = add;
+  return true;
+}
+
+// Array map calls inlined without the helper as a slow path (a proven map; for updates, plain
+// values and flags known to copy) read r1..r4 only as the inlined code does: the map's lddw into
+// r1 and the flags' move into r4 are dead, and a key or value pointer set as r10 + offset can be
+// read from the stack directly. Those instructions get no code (skip_): the helper call clobbers
+// r1..r5, so no later instruction of a verified program reads what they set. Runs once, before
+// any code is emitted.
+void Emitter::plan_inlined_calls() {
+  const size_t n = program_.insn_count;
+  skip_.assign(n, false);
+  if (!options_.inline_helpers || options_.blind_constants || options_.array_maps.empty()) return;
+  for (size_t c = 0; c < n; ++c) {
+    const TranslatedSlot& s = program_.translated[c];
+    if (s.op != Op::call_helper) continue;
+    const uint32_t id = program_.helper_ids[static_cast<size_t>(s.imm)];
+    if (id != BPF_FUNC_map_lookup_elem && id != BPF_FUNC_map_update_elem) continue;
+    const InlineArrayMap* map = array_map_at(c);
+    if (map == nullptr || !map->r1_proven) continue;
+    InlinePlan plan;
+    std::vector<size_t> dead;
+    size_t defs[2];
+    if (id == BPF_FUNC_map_update_elem) {
+      if (!map->plain_values || map->value_size > kMaxInlineCopy) continue;
+      uint64_t flags = 0;
+      if (!known_constant(c, 4, flags) || (flags != BPF_ANY && flags != BPF_EXIST)) continue;
+      dead.push_back(last_definition(c, 4));
+      if (stack_address(c, 3, plan.value_offset, defs)) {
+        plan.value_on_stack = true;
+        dead.insert(dead.end(), defs, defs + 2);
+      }
+    }
+    if (stack_address(c, 2, plan.key_offset, defs)) {
+      plan.key_on_stack = true;
+      dead.insert(dead.end(), defs, defs + 2);
+    }
+    if (const size_t r1 = last_definition(c, 1); r1 != SIZE_MAX &&
+                                                 program_.translated[r1].op == Op::lddw &&
+                                                 program_.translated[r1 + 1].value == map->handle)
+      dead.push_back(r1);
+    for (size_t d : dead)
+      if (d != SIZE_MAX) skip_[d] = true;
+    plans_[c] = plan;
+  }
+}
+
 // Unless the verifier proved r1 holds the map: r1 compared with its handle, to `other` if not.
 void Emitter::emit_map_check(uint64_t handle, bool proven, Xbyak::Label& other) {
   if (proven) return;
@@ -209,7 +293,8 @@ void Emitter::emit_inline_array_lookup(const TranslatedSlot& s, size_t index,
                                        const InlineArrayMap& map) {
   Xbyak::Label slow, null, done;
   emit_map_check(map.handle, map.r1_proven, slow);
-  mov(eax, dword[rsi]);
+  const InlinePlan plan = plan_at(index);
+  mov(eax, plan.key_on_stack ? dword[rbp + plan.key_offset] : dword[rsi]);
   cmp(eax, map.max_entries);
   jae(null);
   emit_array_element(map);
@@ -238,7 +323,8 @@ void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
   uint64_t flags = 0;
   const bool copy_flags =
       known_constant(index, 4, flags) && (flags == BPF_ANY || flags == BPF_EXIST);
-  mov(eax, dword[rsi]);
+  const InlinePlan plan = plan_at(index);
+  mov(eax, plan.key_on_stack ? dword[rbp + plan.key_offset] : dword[rsi]);
   cmp(eax, map.max_entries);
   jae(too_big);
   if (!copy_flags) {
@@ -247,24 +333,28 @@ void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
   }
   L(copy);
   emit_array_element(map);
-  // The copy: 8-byte moves, then the 4/2/1-byte tail (rdx = source, rax = destination).
+  // The copy: 8-byte moves, then the 4/2/1-byte tail (from r3 or the stack, to rax).
+  const auto source = [&](uint32_t at) {
+    return plan.value_on_stack ? rbp + (plan.value_offset + static_cast<int>(at))
+                               : rdx + static_cast<int>(at);
+  };
   uint32_t at = 0;
   for (; at + 8 <= map.value_size; at += 8) {
-    mov(r9, qword[rdx + static_cast<int>(at)]);
+    mov(r9, qword[source(at)]);
     mov(qword[rax + static_cast<int>(at)], r9);
   }
   if (at + 4 <= map.value_size) {
-    mov(r9.cvt32(), dword[rdx + static_cast<int>(at)]);
+    mov(r9.cvt32(), dword[source(at)]);
     mov(dword[rax + static_cast<int>(at)], r9.cvt32());
     at += 4;
   }
   if (at + 2 <= map.value_size) {
-    mov(r9.cvt16(), word[rdx + static_cast<int>(at)]);
+    mov(r9.cvt16(), word[source(at)]);
     mov(word[rax + static_cast<int>(at)], r9.cvt16());
     at += 2;
   }
   if (at < map.value_size) {
-    mov(r9.cvt8(), byte[rdx + static_cast<int>(at)]);
+    mov(r9.cvt8(), byte[source(at)]);
     mov(byte[rax + static_cast<int>(at)], r9.cvt8());
   }
   xor_(eax, eax);

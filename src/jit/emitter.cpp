@@ -140,6 +140,7 @@ void Emitter::emit_all() {
   function_offsets.assign(n, std::numeric_limits<size_t>::max());
   insn_offsets.assign(n, 0);
   insn_fixups_.reserve(n / 4);
+  plan_inlined_calls();
   for (size_t i = 0; i < n; ++i) {
     if (is_function_[i]) {
       // Falling into a function from the code before it stays in the same frame (as in the
@@ -156,6 +157,11 @@ void Emitter::emit_all() {
     // brings in as much of its body as it can (log2_array 4%, state_machine 3% faster).
     if (loop_head_[i] && !is_function_[i]) align(16, true);
     insn_offsets[i] = static_cast<uint32_t>(getSize());
+    if (skip_[i]) {  // nothing jumps here (plan_inlined_calls): no code at all
+      if (program_.translated[i].op == Op::lddw)
+        insn_offsets[++i] = static_cast<uint32_t>(getSize());
+      continue;
+    }
     if (const size_t fused = emit_fused(i)) {
       i += fused - 1;
       continue;

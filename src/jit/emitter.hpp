@@ -90,6 +90,22 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_inline_array_lookup(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_inline_array_update(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_map_check(uint64_t handle, bool proven, Xbyak::Label& other);
+  // Where an inlined array map call reads its key and value (plan_inlined_calls).
+  struct InlinePlan {
+    bool key_on_stack = false;  // at [r10 + key_offset] rather than through r2
+    bool value_on_stack = false;
+    int32_t key_offset = 0;
+    int32_t value_offset = 0;
+  };
+  void plan_inlined_calls();
+  InlinePlan plan_at(size_t index) const {
+    const auto it = plans_.find(index);
+    return it != plans_.end() ? it->second : InlinePlan{};
+  }
+  size_t last_definition(size_t index, uint8_t reg);
+  bool stack_address(size_t index, uint8_t reg, int32_t& offset, size_t (&defs)[2]);
+  std::unordered_map<size_t, InlinePlan> plans_;  // by call instruction
+  std::vector<bool> skip_;  // instructions left out: setups only an inlined call read
   bool known_constant(size_t index, uint8_t reg, uint64_t& value);
   size_t known_callback(size_t index) const;
   void emit_inline_loop(const TranslatedSlot& s, size_t index, size_t callback);

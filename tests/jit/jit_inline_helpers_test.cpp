@@ -227,6 +227,55 @@ TEST(JitInlineHelpers, ProvenMapsAreNotCheckedAtRunTime) {
   }
 }
 
+// Machine code bytes of instruction `i` of a program loaded with the JIT.
+size_t code_bytes(const vm::NativeCode& code, size_t i) {
+  const size_t end = i + 1 < code.insn_offsets.size() ? code.insn_offsets[i + 1] : code.code_size;
+  return end - code.insn_offsets[i];
+}
+
+// A call inlined without a slow path (proven map, flags known to copy) reads the key and value
+// from the stack itself: the setups of r1 (lddw), r2 and r3 (r10 + offset) and r4 get no code.
+// Where a setup is read by anything else, it keeps its code, and the results stay the helper's.
+TEST(JitInlineHelpers, SetupsOnlyAnInlinedCallReadsGetNoCode) {
+  CompileOptions proven = with_array({14});
+  proven.array_maps[0].r1_proven = true;
+  const std::vector<RawInsn> code = update_program(kHandle, 3, BPF_ANY);
+  auto jit = load(code, true, counting_helpers(), proven);
+  ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+  ASSERT_NE(jit->native(), nullptr);
+  for (size_t i : {7u, 8u, 9u, 10u, 11u, 12u, 13u})
+    EXPECT_EQ(code_bytes(*jit->native(), i), 0u) << "instruction " << i;
+  EXPECT_NE(code_bytes(*jit->native(), 6), 0u);  // the value's store stays
+  Outcome out = compare(code, proven);
+  EXPECT_EQ(out.run.r0, 0u);
+  EXPECT_EQ(out.helper_calls, 0);
+
+  // r2 also copied into r5 (read after the call would be refused, but this is before it), and
+  // r3 = r10 set with a jump landing between its two instructions: both keep their code.
+  Builder p;
+  p.st(BPF_W, 10, -4, 4).mov64_imm(6, 0);                                   // 0-1
+  p.lddw(3, 0xc7c6c5c4c3c2c1c0ull).stx(BPF_DW, 10, 3, -24);                 // 2-4
+  p.lddw(3, 0xcfcecdcccbcac9c8ull).stx(BPF_DW, 10, 3, -16);                 // 5-7
+  p.lddw(1, kHandle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -4);            // 8-11
+  p.mov64_reg(5, 2).mov64_reg(3, 10);                                       // 12-13
+  p.jmp_imm(BPF_JNE, 6, 0, "add").label("add").alu64_imm(BPF_ADD, 3, -24);  // 14-15
+  p.mov64_imm(4, BPF_ANY).call_helper(BPF_FUNC_map_update_elem);            // 16-17
+  p.alu64_reg(BPF_ADD, 0, 5).alu64_reg(BPF_SUB, 0, 10).exit();              // r0 = -4
+  const std::vector<RawInsn> kept = p.finish();
+  CompileOptions at17 = with_array({17});
+  at17.array_maps[0].r1_proven = true;
+  auto jit2 = load(kept, true, counting_helpers(), at17);
+  ASSERT_TRUE(jit2.ok()) << jit2.error().to_string();
+  // r1's lddw too: the jump ends the straight line the search walks back through.
+  for (size_t i : {8u, 10u, 11u, 13u, 15u})
+    EXPECT_NE(code_bytes(*jit2->native(), i), 0u) << "instruction " << i;
+  EXPECT_EQ(code_bytes(*jit2->native(), 16), 0u);  // r4's move, after the landing
+  out = compare(kept, at17);
+  ASSERT_TRUE(out.run.ok) << out.run.error.to_string();
+  EXPECT_EQ(out.run.r0, static_cast<uint64_t>(-4));
+  EXPECT_EQ(out.helper_calls, 0);
+}
+
 // Flags the JIT cannot be sure of at the call take the inlined code's run-time test: flags from a
 // register, and `r4 = 0` right before the call when a jump lands on the call with r4 = NOEXIST.
 TEST(JitInlineHelpers, ArrayUpdateFlagsNotKnownAtTheCallAreTested) {
