@@ -9,8 +9,9 @@
 //               [--only name,name]
 //
 // Each engine runs batches of `repeat` runs on one copy of the frame (as BPF_PROG_TEST_RUN
-// does), repeat chosen so one batch lasts about --sample-ms; the median over --samples batches
-// of the engine's mean per run is the figure. userbpf and native batches are timed with the
+// does), repeat chosen so one batch lasts about --sample-ms; the engines take turns, one batch
+// each per round, for --samples rounds, and the median of an engine's batch means per run is
+// its figure. userbpf and native batches are timed with the
 // thread's CPU clock (thread_clock.hpp), the kernel's by its test-run timer.
 #include <algorithm>
 #include <cmath>
@@ -100,26 +101,19 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-// Median of `samples` batch means, with the batch size grown until a batch takes sample_ms.
-userbpf::Result<double> measure(PreparedProgram& p, const std::vector<uint8_t>& frame,
-                                const Options& o) {
+// The batch size for `p`: grown until one batch of runs takes sample_ms.
+userbpf::Result<uint32_t> calibrate(PreparedProgram& p, const std::vector<uint8_t>& frame,
+                                    const Options& o) {
   const double target_ns = o.sample_ms * 1e6;
   uint32_t repeat = 1;
   for (;;) {
     auto mean = p.mean_ns(frame, repeat);
     if (!mean) return mean.take_error();
     const double batch = *mean * repeat;
-    if (batch >= target_ns || repeat >= (1u << 24)) break;
+    if (batch >= target_ns || repeat >= (1u << 24)) return repeat;
     const double grow = batch > 0 ? std::min(16.0, std::max(2.0, target_ns / batch)) : 16.0;
     repeat = static_cast<uint32_t>(std::min<double>(repeat * grow, 1u << 24));
   }
-  std::vector<double> means;
-  for (int i = 0; i < o.samples; ++i) {
-    auto mean = p.mean_ns(frame, repeat);
-    if (!mean) return mean.take_error();
-    means.push_back(*mean);
-  }
-  return median(means);
 }
 
 std::string time_text(const Cell& cell) {
@@ -155,12 +149,27 @@ struct Tally {
   int failures = 0;       // an engine could not load or run the program
 };
 
+// Prepares and checks the program in every engine, then times them interleaved: each of the
+// `samples` rounds runs one batch in every engine in turn, so a slow spell of a noisy machine
+// falls on all engines of a round rather than on one engine's whole measurement.
 Row run_case(const SuiteCase& c, const Options& o, const std::vector<uint8_t>& frame,
              const std::map<EngineKind, std::string>& unavailable, Tally& tally) {
   Row row;
   row.c = &c;
   auto reference_prog = prepare_native(c);
   auto reference = (*reference_prog)->run_once(frame);
+  struct Timed {
+    EngineKind kind;
+    std::unique_ptr<PreparedProgram> program;
+    uint32_t repeat = 1;
+    std::vector<double> means;
+  };
+  std::vector<Timed> timed;
+  auto fail = [&](EngineKind kind, Cell& cell, std::string problem, int& count) {
+    cell.problem = std::move(problem);
+    row.notes.push_back(std::string(engine_name(kind)) + ": " + cell.problem);
+    ++count;
+  };
   for (EngineKind kind : o.engines) {
     Cell& cell = row.cells[kind];
     if (auto it = unavailable.find(kind); it != unavailable.end()) {
@@ -169,9 +178,7 @@ Row run_case(const SuiteCase& c, const Options& o, const std::vector<uint8_t>& f
     }
     auto prepared = prepare(kind, c);
     if (!prepared) {
-      cell.problem = prepared.error().to_string();
-      row.notes.push_back(std::string(engine_name(kind)) + ": " + cell.problem);
-      ++tally.failures;
+      fail(kind, cell, prepared.error().to_string(), tally.failures);
       continue;
     }
     PreparedProgram& p = **prepared;
@@ -181,26 +188,37 @@ Row run_case(const SuiteCase& c, const Options& o, const std::vector<uint8_t>& f
     cell.checked = kind == EngineKind::interp && !p.note.empty();
     auto outcome = p.run_once(frame);
     if (!outcome) {
-      cell.problem = outcome.error().to_string();
-      row.notes.push_back(std::string(engine_name(kind)) + ": " + cell.problem);
-      ++tally.failures;
+      fail(kind, cell, outcome.error().to_string(), tally.failures);
       continue;
     }
     if (std::string diff = difference(*reference, *outcome); !diff.empty()) {
-      cell.problem = "disagrees with native: " + diff;
-      row.notes.push_back(std::string(engine_name(kind)) + ": " + cell.problem);
-      ++tally.disagreements;
+      fail(kind, cell, "disagrees with native: " + diff, tally.disagreements);
       continue;
     }
-    auto ns = measure(p, frame, o);
-    if (!ns) {
-      cell.problem = ns.error().to_string();
-      row.notes.push_back(std::string(engine_name(kind)) + ": " + cell.problem);
-      ++tally.failures;
+    auto repeat = calibrate(p, frame, o);
+    if (!repeat) {
+      fail(kind, cell, repeat.error().to_string(), tally.failures);
       continue;
     }
+    timed.push_back({kind, std::move(*prepared), *repeat, {}});
+  }
+  for (int round = 0; round < o.samples; ++round) {
+    for (Timed& t : timed) {
+      if (t.program == nullptr) continue;  // failed in an earlier round
+      auto mean = t.program->mean_ns(frame, t.repeat);
+      if (!mean) {
+        fail(t.kind, row.cells[t.kind], mean.error().to_string(), tally.failures);
+        t.program.reset();
+        continue;
+      }
+      t.means.push_back(*mean);
+    }
+  }
+  for (Timed& t : timed) {
+    if (t.program == nullptr) continue;
+    Cell& cell = row.cells[t.kind];
     cell.ran = true;
-    cell.median_ns = *ns;
+    cell.median_ns = median(t.means);
   }
   return row;
 }
@@ -273,7 +291,8 @@ int main(int argc, char** argv) {
 
   print_table(rows, o);
   std::printf(
-      "\nMedian over %d batches (each about %.1f ms of runs) of the mean time per run: thread CPU "
+      "\nMedian over %d batches (each about %.1f ms of runs, the engines taking turns) of the mean "
+      "time per run: thread CPU "
       "time for userbpf and native, the kernel's own test-run timer for the kernel.\nResults (r0, "
       "frame after the run, map contents) compared with the native twin: %d disagreement(s); %d "
       "engine run(s) failed.\n",
