@@ -42,12 +42,12 @@ struct PacketState {
   enum class Kind : uint8_t { xdp, skb };
   Kind kind = Kind::xdp;
   uint8_t* hard_start = nullptr;  // first byte of the buffer (xdp: data_hard_start)
-  uint8_t* hard_end = nullptr;    // xdp: data_hard_end (reserved tailroom excluded); skb: buffer end
-  uint8_t* data_meta = nullptr;   // == data when there is no metadata
+  uint8_t* hard_end = nullptr;   // xdp: data_hard_end (reserved tailroom excluded); skb: buffer end
+  uint8_t* data_meta = nullptr;  // == data when there is no metadata
   uint8_t* data = nullptr;
   uint8_t* data_end = nullptr;
-  void* ctx = nullptr;     // the struct xdp_md or struct __sk_buff the program was given
-  bool writable = true;    // may the program write the packet directly (checked runs)
+  void* ctx = nullptr;   // the struct xdp_md or struct __sk_buff the program was given
+  bool writable = true;  // may the program write the packet directly (checked runs)
   // bpf_redirect() and bpf_redirect_map(): the target the program chose last (Linux keeps it
   // in bpf_redirect_info). redirect_map is null for bpf_redirect (target: redirect_ifindex);
   // for bpf_redirect_map it is the devmap/cpumap/xskmap and redirect_key the entry (with
@@ -57,6 +57,10 @@ struct PacketState {
   uint64_t redirect_flags = 0;
   const maps::Map* redirect_map = nullptr;
   uint32_t redirect_key = 0;
+  // Set whenever a helper moves the bounds or touches the redirect: a repeated test run resets
+  // the context and the redirect before the next repetition only then (or always, for checked
+  // runs, whose program may write the context itself).
+  bool changed = true;
 
   // Rewrites the context's data, data_end and data_meta (and skb len) from the bounds above.
   // Programs load those fields as u32 and cast them to pointers, which is why packet buffers
@@ -87,8 +91,8 @@ struct TailCallTarget {
 };
 
 struct ProgramEnv {
-  trace::TraceBuffer* trace = nullptr;          // nullptr: trace_printk output is dropped
-  std::unordered_set<const maps::Map*> maps;    // maps this program references (by lddw)
+  trace::TraceBuffer* trace = nullptr;        // nullptr: trace_printk output is dropped
+  std::unordered_set<const maps::Map*> maps;  // maps this program references (by lddw)
   TaskInfo task;
   // bpf_get_current_task(_btf): the address of the current task's struct task_struct in the
   // runtime's task model (runtime::TaskModel), filled by hooks that model the traced tree; 0 when
@@ -102,9 +106,9 @@ struct ProgramEnv {
   // chain from bp through memory_pid's memory). Test runs of kprobe and perf_event programs
   // point it at the context; hooks at the traced task's registers. nullptr: no user stack.
   const void* user_regs = nullptr;
-  uint64_t attach_cookie = 0;                   // bpf_get_attach_cookie
-  uint64_t func_ip = 0;                         // bpf_get_func_ip
-  bool gpl = false;                             // GPL-compatible license
+  uint64_t attach_cookie = 0;  // bpf_get_attach_cookie
+  uint64_t func_ip = 0;        // bpf_get_func_ip
+  bool gpl = false;            // GPL-compatible license
   // Set for checked-mode runs: helpers then check every pointer the program hands them against
   // the run's regions and answer -EFAULT (or NULL) instead of touching bad memory. Unchecked
   // runs trust the verifier, as the kernel does.
@@ -128,6 +132,8 @@ inline bool may_access(vm::CallContext& call, uint64_t addr, uint64_t size, bool
 }
 
 // The env of the run that called a helper (nullptr when the embedder gave none).
-inline ProgramEnv* env_of(vm::CallContext& call) { return static_cast<ProgramEnv*>(call.user); }
+inline ProgramEnv* env_of(vm::CallContext& call) {
+  return static_cast<ProgramEnv*>(call.user);
+}
 
 }  // namespace userbpf::helpers

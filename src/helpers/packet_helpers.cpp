@@ -45,6 +45,7 @@ PacketState* packet_of(CallContext& call, uint64_t ctx, PacketState::Kind kind) 
 // new extent (growth). Shrinking cannot revoke access, but the bytes stay inside the buffer the
 // test run owns.
 void bounds_changed(CallContext& call, PacketState& p) {
+  p.changed = true;
   p.sync_ctx();
   call.add_region({addr(p.data_meta), addr(p.data_end) - addr(p.data_meta), p.writable, "packet"});
 }
@@ -108,6 +109,7 @@ uint64_t redirect(uint64_t ifindex, uint64_t flags, uint64_t, uint64_t, uint64_t
     return TC_ACT_SHOT;
   }
   p->redirected = true;
+  p->changed = true;
   p->redirect_ifindex = static_cast<uint32_t>(ifindex);
   p->redirect_flags = flags;
   p->redirect_map = nullptr;
@@ -139,11 +141,15 @@ uint64_t redirect_map(uint64_t map_handle, uint64_t key_arg, uint64_t flags, uin
   PacketState* p =
       env && env->packet && env->packet->kind == PacketState::Kind::xdp ? env->packet : nullptr;
   if (!found && !(flags & BPF_F_BROADCAST)) {
-    if (p) p->redirected = false;  // a failed lookup clears the earlier choice, as in Linux
+    if (p) {
+      p->redirected = false;  // a failed lookup clears the earlier choice, as in Linux
+      p->changed = true;
+    }
     return flags & kActionMask;
   }
   if (p) {
     p->redirected = true;
+    p->changed = true;
     p->redirect_map = map;
     p->redirect_key = key;
     p->redirect_ifindex = 0;

@@ -97,10 +97,15 @@ Result<TestRunOutput> run_on_packet(RunnableProgram& prog, const TestRunInput& i
   };
   // Before every repetition: forget the last one's redirect, and give the program the bounds the
   // last one left (the adjust helpers move them and rewrite the context's data fields; a checked
-  // run's program may even have overwritten those fields itself). It runs once per repetition,
-  // so it captures only what it touches (no heap, no nested captures).
-  const auto before = [&packet, ld_abs](std::span<vm::Region> extra,
-                                        std::span<const uint8_t>& abs) {
+  // run's program may even have overwritten those fields itself). An unchecked run's program
+  // cannot write those fields (the verifier refuses it), so there this is needed only after a
+  // helper changed something (PacketState::changed). It runs once per repetition, so it
+  // captures only what it touches (no heap, no nested captures).
+  const bool always = input.checked || !prog.record().verified;
+  const auto before = [&packet, ld_abs, always](std::span<vm::Region> extra,
+                                                std::span<const uint8_t>& abs) {
+    if (!packet.changed && !always) return;
+    packet.changed = false;
     packet.redirected = false;
     packet.redirect_map = nullptr;
     packet.sync_ctx();

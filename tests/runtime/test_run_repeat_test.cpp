@@ -157,5 +157,28 @@ TEST(TestRunRepeat, TheLastRepetitionsRedirectIsReported) {
   }
 }
 
+TEST(TestRunRepeat, ARedirectOfAnEarlierRepetitionIsForgotten) {
+  // Only the first repetition redirects: the report is the last one's (none), in both engines and
+  // checked or not (unchecked repetitions reset only after a helper changed something).
+  auto loaded = testing::load_program("xdp_packet.bpf.o", "xdp_redirect_once");
+  ASSERT_TRUE(loaded->prog) << loaded->error;
+  PacketSpec s;
+  std::vector<uint8_t> frame = make_packet(s);
+  frame[14] = 7;
+  TestRunInput in;
+  in.data_in = frame;
+  for (uint32_t repeat : {1u, 2u, 3u}) {
+    for (bool checked : {true, false}) {
+      SCOPED_TRACE("repeat " + std::to_string(repeat) + (checked ? " checked" : ""));
+      in.repeat = repeat;
+      in.checked = checked;
+      auto out = test_run(*loaded->prog, in);
+      ASSERT_TRUE(out.ok()) << out.error().to_string();
+      EXPECT_EQ(out->retval, static_cast<uint64_t>(repeat == 1 ? XDP_REDIRECT : XDP_PASS));
+      EXPECT_EQ(out->redirected, repeat == 1);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace userbpf::runtime

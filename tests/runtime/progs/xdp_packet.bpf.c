@@ -110,6 +110,19 @@ int xdp_redirect_byte(struct xdp_md *ctx) {
   return bpf_redirect(p[14], p[15]);
 }
 
+// Redirects to ifindex 7 when byte 14 is 7, clearing that byte: with repeat > 1 only the first
+// repetition redirects, and the later ones pass.
+SEC("xdp")
+int xdp_redirect_once(struct xdp_md *ctx) {
+  void *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  if (data + 16 > data_end) return XDP_ABORTED;
+  __u8 *p = data;
+  if (p[14] != 7) return XDP_PASS;
+  p[14] = 0;
+  return bpf_redirect(7, 0);
+}
+
 // bpf_csum_diff over the first 16 and the next 8 bytes after the Ethernet header (a diff, a push
 // seeded with the diff, and sizes that are not multiples of 4, which Linux >= 6.13 accepts), the
 // results written back into the frame at offset 14.
