@@ -251,24 +251,13 @@ void Emitter::emit_map_check(uint64_t handle, bool proven, Xbyak::Label& other) 
 // immediate earlier in the same straight-line code (no jump, call or function entry lands after
 // it, nothing in between may write `reg`). False when that is not certain.
 bool Emitter::known_constant(size_t index, uint8_t reg, uint64_t& value) {
-  const size_t stop = index > kCallbackScan ? index - kCallbackScan : 0;
-  for (size_t i = index; i-- > stop;) {
-    const TranslatedSlot& s = program_.translated[i];
-    if (s.op == Op::lddw_tail) continue;
-    if (s.op == Op::call_helper || s.op == Op::call_local || s.op == Op::exit || s.op == Op::ja ||
-        s.op == Op::may_goto || (Op::jeq64_reg <= s.op && s.op <= Op::jsle32_imm) ||
-        (Op::ld_abs8 <= s.op && s.op <= Op::ld_ind32))  // these clobber r1..r5 as calls do
-      return false;
-    // A store names its base as dst and an atomic fetch writes its src: any mention of `reg`
-    // other than the move itself ends the search.
-    if (s.dst != reg && s.src != reg) continue;
-    if (s.dst != reg || (s.op != Op::mov64_imm && s.op != Op::mov32_imm)) return false;
-    if (lands_inside(i + 1, index)) return false;
-    value = s.op == Op::mov64_imm ? static_cast<uint64_t>(static_cast<int64_t>(s.imm))
-                                  : static_cast<uint32_t>(s.imm);
-    return true;
-  }
-  return false;
+  const size_t i = last_definition(index, reg);
+  if (i == SIZE_MAX) return false;
+  const TranslatedSlot& s = program_.translated[i];
+  if (s.op != Op::mov64_imm && s.op != Op::mov32_imm) return false;
+  value = s.op == Op::mov64_imm ? static_cast<uint64_t>(static_cast<int64_t>(s.imm))
+                                : static_cast<uint32_t>(s.imm);
+  return true;
 }
 
 // rax = values + (u32 *r2) * stride, with the key already checked below max_entries.
