@@ -19,11 +19,10 @@ namespace {
 
 using vm::CallContext;
 
-constexpr uint64_t kEthHeaderLen = 14;       // ETH_HLEN
-constexpr uint64_t kXdpFrameSize = 40;       // sizeof(struct xdp_frame) on 64-bit Linux
-constexpr uint64_t kMaxXdpMetaLen = 255;     // type_max(skb_shared_info::meta_len)
-constexpr uint64_t kCsumScratchBytes = 512;  // sizeof(bpf_scratchpad::diff)
-constexpr int kEnotsupp = 524;               // the kernel-internal ENOTSUPP
+constexpr uint64_t kEthHeaderLen = 14;    // ETH_HLEN
+constexpr uint64_t kXdpFrameSize = 40;    // sizeof(struct xdp_frame) on 64-bit Linux
+constexpr uint64_t kMaxXdpMetaLen = 255;  // type_max(skb_shared_info::meta_len)
+constexpr int kEnotsupp = 524;            // the kernel-internal ENOTSUPP
 
 uint64_t err(int e) {
   return static_cast<uint64_t>(static_cast<int64_t>(e));

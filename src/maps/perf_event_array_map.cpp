@@ -59,7 +59,7 @@ class PerfEventArrayMap final : public Map {
   SlotControl& control(uint32_t slot) const {
     return *file_->at<SlotControl>(kHeaderSize + uint64_t{slot} * kSlotSize);
   }
-  uint8_t* data(uint32_t slot) const {
+  uint8_t* slot_data(uint32_t slot) const {
     return file_->base() + kHeaderSize + uint64_t{slot} * kSlotSize + kPage;
   }
 
@@ -67,14 +67,14 @@ class PerfEventArrayMap final : public Map {
   void write_at(uint32_t slot, uint64_t pos, const void* src, uint64_t n) const {
     const uint64_t off = pos & kDataMask;
     const uint64_t first = std::min<uint64_t>(n, kPerfSlotDataSize - off);
-    std::memcpy(data(slot) + off, src, first);
-    std::memcpy(data(slot), static_cast<const uint8_t*>(src) + first, n - first);
+    std::memcpy(slot_data(slot) + off, src, first);
+    std::memcpy(slot_data(slot), static_cast<const uint8_t*>(src) + first, n - first);
   }
   void read_at(uint32_t slot, uint64_t pos, void* dst, uint64_t n) const {
     const uint64_t off = pos & kDataMask;
     const uint64_t first = std::min<uint64_t>(n, kPerfSlotDataSize - off);
-    std::memcpy(dst, data(slot) + off, first);
-    std::memcpy(static_cast<uint8_t*>(dst) + first, data(slot), n - first);
+    std::memcpy(dst, slot_data(slot) + off, first);
+    std::memcpy(static_cast<uint8_t*>(dst) + first, slot_data(slot), n - first);
   }
 
   int output(uint32_t slot, const void* raw, uint64_t size) {
