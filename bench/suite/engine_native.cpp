@@ -3,7 +3,6 @@
 // programs' twins against userbpf's own maps (native/native_twins_maps.c), each map created from
 // the eBPF object's definition of it.
 #include <algorithm>
-#include <cstring>
 #include <memory>
 
 #include "engines.hpp"
@@ -15,6 +14,20 @@
 
 namespace userbpf::bench::suite {
 namespace {
+
+// Mean nanoseconds per call of `fn` over `repeat` calls on one copy of `frame`, timed with the
+// thread's CPU clock, as the userbpf engines are (thread_clock.hpp).
+double time_twin(suite_native_fn fn, const std::vector<uint8_t>& frame, uint32_t repeat) {
+  std::vector<uint8_t> copy = frame;
+  uint8_t* data = copy.data();
+  uint8_t* end = data + copy.size();
+  volatile uint32_t sink = 0;
+  const double start = thread_cpu_ns();
+  for (uint32_t i = 0; i < repeat; ++i) sink = sink + fn(data, end);
+  const double elapsed = thread_cpu_ns() - start;
+  (void)sink;
+  return elapsed / (repeat ? repeat : 1);
+}
 
 class NativeProgram final : public PreparedProgram {
  public:
@@ -36,15 +49,7 @@ class NativeProgram final : public PreparedProgram {
   }
 
   Result<double> mean_ns(const std::vector<uint8_t>& frame, uint32_t repeat) override {
-    std::vector<uint8_t> copy = frame;
-    uint8_t* data = copy.data();
-    uint8_t* end = data + copy.size();
-    volatile uint32_t sink = 0;
-    const double start = thread_cpu_ns();  // CPU time, as the userbpf engines (thread_clock.hpp)
-    for (uint32_t i = 0; i < repeat; ++i) sink = sink + case_.native(data, end);
-    const double elapsed = thread_cpu_ns() - start;
-    (void)sink;
-    return elapsed / (repeat ? repeat : 1);
+    return time_twin(case_.native, frame, repeat);
   }
 
  private:
@@ -90,16 +95,7 @@ class NativeMapsProgram final : public PreparedProgram {
   }
 
   Result<double> mean_ns(const std::vector<uint8_t>& frame, uint32_t repeat) override {
-    std::vector<uint8_t> copy = frame;
-    uint8_t* data = copy.data();
-    uint8_t* end = data + copy.size();
-    volatile uint32_t sink = 0;
-    const suite_native_fn fn = case_->native_maps;
-    const double start = thread_cpu_ns();
-    for (uint32_t i = 0; i < repeat; ++i) sink = sink + fn(data, end);
-    const double elapsed = thread_cpu_ns() - start;
-    (void)sink;
-    return elapsed / (repeat ? repeat : 1);
+    return time_twin(case_->native_maps, frame, repeat);
   }
 
  private:
