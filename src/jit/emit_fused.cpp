@@ -1,8 +1,13 @@
-// Instruction sequences the JIT emits as one. eBPF before v3 has no zero-extending 32-bit move, so
-// clang writes `(u64)(u32)x` as `x <<= 32; x >>= 32` (and a sign extension with `s>>=`): two
-// dependent shifts where x86 needs one 32-bit move, which also costs nothing on CPUs that
-// eliminate moves. The rewrite keeps every register's value at every instruction boundary a jump
-// can reach, so it only applies where no jump or call lands on the second instruction.
+// Instruction sequences the JIT emits as one. Each rewrite keeps every register's value at every
+// instruction boundary a jump can reach, so it only applies where no jump or call lands after its
+// first instruction.
+//
+// - eBPF before v3 has no zero-extending 32-bit move, so clang writes `(u64)(u32)x` as
+//   `x <<= 32; x >>= 32` (and a sign extension with `s>>=`): two dependent shifts where x86 needs
+//   one 32-bit move, which also costs nothing on CPUs that eliminate moves.
+// - A conditional jump over an unconditional one, `if c goto +1; goto T` (clang's usual loop
+//   latch: leave when done, else back to the head), as one inverted jump `if !c goto T`: one
+//   branch instead of two on every pass through the loop.
 //
 // Measured and left out: if-conversion (a conditional jump over one to three ALU instructions as
 // cmov) made state_machine ~5% faster but log2_array ~35% slower, whose branches are mostly
@@ -37,10 +42,10 @@ bool Emitter::lands_inside(size_t first, size_t last) {
 
 size_t Emitter::emit_fused(size_t index) {
   const TranslatedSlot& s = program_.translated[index];
-  // Blinded programs keep their shift counts in kAx, one instruction at a time.
-  if (options_.blind_constants || s.op != Op::lsh64_imm || s.imm != 32 ||
-      index + 1 >= program_.insn_count)
-    return 0;
+  // Blinded programs keep their immediates in kAx, one instruction at a time.
+  if (options_.blind_constants || index + 1 >= program_.insn_count) return 0;
+  if (s.op >= Op::jeq64_reg && s.op <= Op::jsle32_imm) return emit_inverted_jump(index);
+  if (s.op != Op::lsh64_imm || s.imm != 32) return 0;
   const TranslatedSlot& t = program_.translated[index + 1];
   if ((t.op != Op::rsh64_imm && t.op != Op::arsh64_imm) || t.imm != 32 || t.dst != s.dst ||
       lands_inside(index + 1, index + 1))
@@ -51,6 +56,19 @@ size_t Emitter::emit_fused(size_t index) {
   else
     movsxd(r, r.cvt32());
   insn_offsets[index + 1] = insn_offsets[index];
+  return 2;
+}
+
+size_t Emitter::emit_inverted_jump(size_t index) {
+  const TranslatedSlot& s = program_.translated[index];
+  const TranslatedSlot& t = program_.translated[index + 1];
+  // `goto -1` would land on itself (only unverified programs loop so, and they never get here).
+  if (s.off != 1 || t.op != Op::ja || t.imm == -1 || lands_inside(index + 1, index + 1)) return 0;
+  const uint8_t cc = emit_compare(s);
+  // x86 condition codes come in pairs that differ in the lowest bit: cc ^ 1 is "not cc".
+  jump_to_insn(static_cast<uint8_t>(cc ^ 1), index + 2 + static_cast<size_t>(int64_t{t.imm}),
+               index);
+  insn_offsets[index + 1] = static_cast<uint32_t>(getSize());
   return 2;
 }
 

@@ -113,8 +113,10 @@ class Emitter : public Xbyak::CodeGenerator {
   bool emitting_helper_fallback_ = false;
 
   // Instruction sequences emitted as one (emit_fused.cpp): `x <<= 32; x >>= 32` as a 32-bit
-  // move. Returns how many instructions from `index` on it emitted, 0 when none.
+  // move, a conditional jump over a `goto` as one inverted jump. Returns how many instructions from
+  // `index` on it emitted, 0 when none.
   size_t emit_fused(size_t index);
+  size_t emit_inverted_jump(size_t index);       // `if c goto +1; goto T` as `if !c goto T`
   bool lands_inside(size_t first, size_t last);  // a jump or call targets [first, last]
   std::vector<bool> jump_target_;                // by instruction index, built on first use
 

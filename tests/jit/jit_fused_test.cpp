@@ -1,6 +1,7 @@
 // Instruction pairs the JIT emits as one (src/jit/emit_fused.cpp): `x <<= 32; x >>= 32` as a
-// 32-bit move and `x <<= 32; x s>>= 32` as a sign-extending one, and the cases that must stay
-// two instructions (a jump landing between them, another register, another count).
+// 32-bit move and `x <<= 32; x s>>= 32` as a sign-extending one, a conditional jump over a goto
+// as one inverted jump, and the cases that must stay two instructions (a jump landing between
+// them, another register, another count).
 #include "jit_test_util.hpp"
 
 namespace userbpf::jit::testing {
@@ -66,6 +67,73 @@ TEST(JitFused, NonPairsStayApart) {
   ASSERT_TRUE(out.ok);
   EXPECT_EQ(out.r0,
             (kValue << 32) ^ (kValue >> 32) ^ ((kValue << 31) >> 32) ^ ((kValue >> 32) << 32));
+}
+
+// `if c goto +1; goto far` for every condition, both widths and both operand kinds, with operands
+// on either side of the comparison: the inverted jump must go to `far` exactly when c is false.
+TEST(JitFused, InvertedJumpEveryCondition) {
+  const uint8_t conditions[] = {BPF_JEQ,  BPF_JNE,  BPF_JGT,  BPF_JGE,  BPF_JLT, BPF_JLE,
+                                BPF_JSGT, BPF_JSGE, BPF_JSLT, BPF_JSLE, BPF_JSET};
+  const uint64_t lefts[] = {
+      0, 4, 5, 6, 0xffffffffffffffffull, 0x8000000000000005ull, 0x100000005ull};
+  for (uint8_t op : conditions) {
+    for (uint8_t cls : {uint8_t{BPF_JMP}, uint8_t{BPF_JMP32}}) {
+      for (bool regsrc : {false, true}) {
+        for (uint64_t left : lefts) {
+          SCOPED_TRACE(::testing::Message() << "op " << int{op} << " cls " << int{cls} << " reg "
+                                            << regsrc << " left " << left);
+          Builder p;
+          p.lddw(1, left).mov64_imm(2, 5).mov64_imm(0, 7);
+          if (regsrc)
+            p.jmp_reg(op, 1, 2, "taken", cls);
+          else
+            p.jmp_imm(op, 1, 5, "taken", cls);
+          p.ja("far").label("taken").mov64_imm(0, 1).exit();
+          p.label("far").mov64_imm(0, 2).exit();
+          EngineResult out = expect_same(p.finish());
+          ASSERT_TRUE(out.ok);
+          EXPECT_TRUE(out.r0 == 1 || out.r0 == 2) << out.r0;
+        }
+      }
+    }
+  }
+}
+
+// clang's loop latch: `if i == n goto +1; goto head`, backward, as one jump.
+TEST(JitFused, InvertedJumpLoop) {
+  Builder p;
+  p.mov64_imm(0, 0).mov64_imm(1, 0).label("head").alu64_imm(BPF_ADD, 0, 3);
+  p.alu64_imm(BPF_ADD, 1, 1).jmp_imm(BPF_JEQ, 1, 10, "out").ja("head");
+  p.label("out").exit();
+  EngineResult out = expect_same(p.finish());
+  ASSERT_TRUE(out.ok);
+  EXPECT_EQ(out.r0, 30u);
+}
+
+// A jump that lands on the goto needs it: the pair stays two jumps there, and both paths work.
+TEST(JitFused, JumpToTheGotoKeepsIt) {
+  auto program = [](bool land_on_goto, int32_t r9, int32_t r1) {
+    Builder p;
+    p.mov64_imm(0, 0).mov64_imm(9, r9).mov64_imm(1, r1);
+    p.jmp_imm(BPF_JEQ, 9, 1, land_on_goto ? "goto" : "compare");
+    p.label("compare").jmp_imm(BPF_JGT, 1, 3, "over");
+    p.label("goto").ja("far").label("over").mov64_imm(0, 1).exit();
+    p.label("far").mov64_imm(0, 2).exit();
+    return p.finish();
+  };
+  for (bool land : {false, true}) {
+    for (int32_t r9 : {0, 1}) {
+      for (int32_t r1 : {3, 4}) {
+        SCOPED_TRACE(::testing::Message() << "land " << land << " r9 " << r9 << " r1 " << r1);
+        EngineResult out = expect_same(program(land, r9, r1));
+        ASSERT_TRUE(out.ok);
+        EXPECT_EQ(out.r0, (land && r9 == 1) || r1 == 3 ? 2u : 1u);
+      }
+    }
+  }
+  // The same instructions; only where the first jump lands differs, so the kept goto is all the
+  // difference: a forward jmp rel32.
+  EXPECT_EQ(code_size(program(true, 0, 3)) - code_size(program(false, 0, 3)), 5u);
 }
 
 }  // namespace
