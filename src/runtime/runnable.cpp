@@ -130,7 +130,8 @@ Result<RunnableProgram::RunOutput> RunnableProgram::run(uint64_t ctx, const vm::
                                                         bool checked, uint32_t repeat,
                                                         std::span<const vm::Region> extra,
                                                         std::span<const uint8_t> packet,
-                                                        const BeforeRepetition& before) {
+                                                        const BeforeRepetition& before,
+                                                        const bool* needed) {
   std::vector<vm::Region> regions = global_regions_;
   if (ctx_region.size) regions.push_back(ctx_region);
   const size_t extra_at = regions.size();
@@ -148,17 +149,26 @@ Result<RunnableProgram::RunOutput> RunnableProgram::run(uint64_t ctx, const vm::
 
   RunOutput out;
   if (repeat == 0) repeat = 1;
+  // Repetitions run in batches between the calls of `before`: one repetition each when it has to
+  // run every time, else as many as follow each other until one leaves *needed set.
+  static constexpr bool kNever = false;
+  const bool* watch = needed != nullptr ? needed : &kNever;
+  const bool every_time = before && needed == nullptr;
   vm::RepeatedRun runner(*interp_, options);  // the run state is built once, as in Linux
   const auto start = std::chrono::steady_clock::now();
-  for (uint32_t i = 0; i < repeat; ++i) {
+  for (uint32_t done = 0; done < repeat;) {
     if (before) before(own_extra, options.packet);
+    uint32_t ran = 0;
     uint64_t r0 = 0;
-    if (!runner.run_quick(ctx, 0, r0)) [[unlikely]] {
+    const bool quick = runner.run_batch(ctx, every_time ? 1 : repeat - done, watch, ran, r0);
+    done += ran;
+    if (ran != 0) out.retval = r0;
+    if (!quick) [[unlikely]] {
       auto result = runner.finish();  // a fault, or a tail call's hops still to run
       if (!result) return run_error(result.take_error());
-      r0 = result->r0;
+      out.retval = result->r0;
+      ++done;
     }
-    out.retval = r0;
   }
   const auto elapsed = std::chrono::steady_clock::now() - start;
   out.duration_ns =

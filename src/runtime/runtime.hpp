@@ -74,6 +74,8 @@ class RunnableProgram {
   };
   // Called before every repetition of run(): refreshes what may change between repetitions, as
   // the `extra` regions and the LD_ABS packet after bpf_xdp_adjust_head (both are run()'s copies).
+  // With `needed` it is called only before the first repetition and after one that left *needed
+  // set (the repetitions in between then follow each other with nothing in between).
   using BeforeRepetition =
       std::function<void(std::span<vm::Region> extra, std::span<const uint8_t>& packet)>;
 
@@ -84,8 +86,8 @@ class RunnableProgram {
   // always runs checked, whatever `checked` says.
   Result<RunOutput> run(uint64_t ctx, const vm::Region& ctx_region, bool checked,
                         uint32_t repeat = 1, std::span<const vm::Region> extra = {},
-                        std::span<const uint8_t> packet = {},
-                        const BeforeRepetition& before = {});
+                        std::span<const uint8_t> packet = {}, const BeforeRepetition& before = {},
+                        const bool* needed = nullptr);
 
  private:
   friend class Runtime;

@@ -115,7 +115,8 @@ Result<TestRunOutput> run_on_packet(RunnableProgram& prog, const TestRunInput& i
   };
   const vm::Region first_region = packet_region();
   auto run = prog.run(ctx_region.start, ctx_region, input.checked, input.repeat,
-                      std::span<const vm::Region>(&first_region, 1), abs_packet(), before);
+                      std::span<const vm::Region>(&first_region, 1), abs_packet(), before,
+                      always ? nullptr : &packet.changed);
   if (!run) return run.take_error();
   TestRunOutput out;
   out.retval = run->retval;

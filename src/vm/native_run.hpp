@@ -38,6 +38,25 @@ class NativeRun final : public CallContext {
   // (failed) or a requested tail call (tail_target) the return value is meaningless.
   uint64_t run(const uint64_t (&args)[5]) { return enter(code_.main, args, 0); }
 
+  // Up to `count` runs back to back, as many reset()+run() pairs would make them: a run that ends
+  // at its exit leaves nothing a reset must undo (stop is still clear, call_site and call_rsp are
+  // written before they are read), so only the trampoline runs in between. Stops after a run
+  // that leaves *watch set, and at a run that stopped (failed or tail_target then tell, as after
+  // run()); returns the runs that ended at their exit, r0 the last one's.
+  uint32_t run_batch(const uint64_t (&args)[5], uint32_t count, const bool* watch, uint64_t& r0) {
+    const uint64_t reserve = static_cast<uint64_t>(isa::kMaxCallDepth - 1) * kNativeFrameBytes;
+    base_depth_ = 0;
+    for (uint32_t done = 0; done < count;) {
+      const uint64_t value = code_.entry(&state, args, code_.main, reserve);
+      if (state.stop) [[unlikely]]
+        return done;
+      r0 = value;
+      ++done;
+      if (*watch) return done;
+    }
+    return count;
+  }
+
   // CallContext. Native runs are unchecked: they trust the verifier, so regions are not kept.
   void add_region(const Region& region) override;
   bool can_access(uint64_t addr, uint64_t size, bool write) const override;

@@ -53,6 +53,26 @@ bool RepeatedRun::run_quick(uint64_t arg1, uint64_t arg2, uint64_t& r0) {
   return !state.failed && state.tail_target == nullptr;
 }
 
+bool RepeatedRun::run_batch(uint64_t arg1, uint32_t count, const bool* watch, uint32_t& ran,
+                            uint64_t& r0) {
+  ran = 0;
+  if (native_ != nullptr) {
+    detail::NativeRun& native = *native_;
+    native.reset(state_->options);
+    const uint64_t args[5] = {arg1, 0, 0, 0, 0};
+    ran = native.run_batch(args, count, watch, r0);
+    return !native.state.stop;  // set by every fault and tail call request
+  }
+  while (ran < count) {
+    uint64_t value = 0;
+    if (!run_quick(arg1, 0, value)) return false;
+    r0 = value;
+    ++ran;
+    if (*watch) break;
+  }
+  return true;
+}
+
 Result<RunResult> RepeatedRun::finish() {
   const RunOptions& options = state_->options;
   uint64_t args[5] = {0, 0, 0, 0, 0};

@@ -40,6 +40,13 @@ class RepeatedRun {
   bool run_quick(uint64_t arg1, uint64_t arg2, uint64_t& r0);
   Result<RunResult> finish();
 
+  // Up to `count` run_quick(arg1, 0) back to back, for loops with nothing to do between runs
+  // unless *watch is set (the machine code then pays only its entry per run). `ran` is how many
+  // runs ended at their exit (r0 the last one's). Stops after a run that leaves *watch set;
+  // returns false when the run after those `ran` faulted or requested a tail call, which
+  // finish() then completes.
+  bool run_batch(uint64_t arg1, uint32_t count, const bool* watch, uint32_t& ran, uint64_t& r0);
+
  private:
   struct State;
   std::unique_ptr<State> state_;

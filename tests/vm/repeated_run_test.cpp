@@ -224,5 +224,59 @@ TEST(RepeatedRun, EachRunSeesTheOptionsPacketAndRegionsAsTheyAreThen) {
   }
 }
 
+// A helper that sets the bool in `user`: what a packet helper's PacketState::changed is to a
+// repeated test run.
+uint64_t raise_flag(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, CallContext& call) {
+  *static_cast<bool*>(call.user) = true;
+  return 0;
+}
+
+// run_batch runs back to back until the count, a run that sets the watched flag (that run
+// counts) or a run that stops (it does not count; finish() answers for it), and then goes on
+// where it stopped.
+TEST(RepeatedRun, BatchesStopAtTheWatchedFlagAndAtAFailedRun) {
+  HelperTable helpers;
+  helpers.set(BPF_FUNC_trace_printk, Helper{"raise_flag", raise_flag});
+  helpers.set(BPF_FUNC_tail_call, Helper{"tail_call", tail_call});
+  // *ctx += 1; the run that makes it 5 raises the flag, the one that makes it 3 fails (a tail
+  // call from a subprogram); r0 = *ctx.
+  Builder p;
+  p.mov64_reg(6, 1).ldx(BPF_DW, 7, 1, 0).alu64_imm(BPF_ADD, 7, 1).stx(BPF_DW, 6, 7, 0);
+  p.jmp_imm(BPF_JNE, 7, 5, "not5").call_helper(BPF_FUNC_trace_printk);
+  p.label("not5").jmp_imm(BPF_JNE, 7, 3, "done").call_local("f");
+  p.label("done").mov64_reg(0, 7).exit();
+  p.label("f").call_helper(BPF_FUNC_tail_call).exit();
+  for (Mode mode : kModes) {
+    SCOPED_TRACE(mode_name(mode));
+    const Interpreter prog = load(p.finish(), mode, helpers);
+    uint64_t counter = 0;
+    bool flag = false;
+    const Region ctx = region_of(&counter, sizeof counter, true, "ctx");
+    RunOptions options;
+    options.checked = mode == Mode::checked;
+    options.regions = std::span<const Region>(&ctx, 1);
+    options.user = &flag;
+    RepeatedRun runner(prog, options);
+    const uint64_t arg = reinterpret_cast<uint64_t>(&counter);
+    uint32_t ran = 99;
+    uint64_t r0 = 0;
+    ASSERT_FALSE(runner.run_batch(arg, 10, &flag, ran, r0));  // runs 1 and 2, then 3 fails
+    EXPECT_EQ(ran, 2u);
+    EXPECT_EQ(r0, 2u);
+    auto failed = runner.finish();
+    ASSERT_FALSE(failed.ok());
+    EXPECT_EQ(failed.error().code, Errc::unsupported);
+    ASSERT_TRUE(runner.run_batch(arg, 10, &flag, ran, r0));  // runs 4 and 5: the flag
+    EXPECT_EQ(ran, 2u);
+    EXPECT_EQ(r0, 5u);
+    EXPECT_TRUE(flag);
+    flag = false;
+    ASSERT_TRUE(runner.run_batch(arg, 10, &flag, ran, r0));  // the whole count
+    EXPECT_EQ(ran, 10u);
+    EXPECT_EQ(r0, 15u);
+    EXPECT_FALSE(flag);
+  }
+}
+
 }  // namespace
 }  // namespace userbpf::vm
