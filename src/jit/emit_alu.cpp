@@ -103,6 +103,53 @@ void Emitter::emit_alu(const TranslatedSlot& s) {
   }
 }
 
+// True when `reg` holds a value below 2^32 as instruction `index` starts, by what last wrote it
+// in the straight-line code before `index` (no jump lands in between): a 32-bit ALU result, a
+// load of at most 4 bytes, x >> 32 or more, x & a non-negative immediate, a non-negative
+// immediate, or a move from a register that is one (`depth` such moves followed). What clang
+// makes of u32 arithmetic on eBPF before v3, whose ALU works on 64 bits.
+bool Emitter::below_2_32(size_t index, uint8_t reg, int depth) {
+  constexpr size_t kScan = 32;
+  const size_t stop = index > kScan ? index - kScan : 0;
+  for (size_t i = index; i-- > stop;) {
+    const TranslatedSlot& s = program_.translated[i];
+    if (s.op == Op::lddw_tail || s.op == Op::nop || s.op == Op::ja ||
+        (Op::jeq64_reg <= s.op && s.op <= Op::jsle32_imm))
+      continue;  // no register written
+    if (s.op == Op::call_helper || s.op == Op::call_local || s.op == Op::exit ||
+        s.op == Op::may_goto || (Op::ld_abs8 <= s.op && s.op <= Op::ld_ind32) ||
+        (Op::atomic_add32 <= s.op && s.op <= Op::cmpxchg64))
+      return false;  // writes registers other than dst (calls r0..r5, atomics r0 or src)
+    if (s.dst != reg) continue;  // reads `reg` at most (a store's base is its dst, not written)
+    if (Op::st8 <= s.op && s.op <= Op::stx64) continue;
+    if (Op::store_rel8 <= s.op && s.op <= Op::store_rel64) continue;
+    if (lands_inside(i + 1, index)) return false;
+    if (Op::add32_reg <= s.op && s.op <= Op::arsh32_imm) return true;
+    switch (s.op) {
+      case Op::neg32:
+      case Op::movsx32_8:
+      case Op::movsx32_16:
+      case Op::trunc16:
+      case Op::trunc32:
+      case Op::swap16:
+      case Op::swap32:
+      case Op::ldx8:
+      case Op::ldx16:
+      case Op::ldx32:
+      case Op::load_acq8:
+      case Op::load_acq16:
+      case Op::load_acq32: return true;
+      case Op::rsh64_imm: return (s.imm & 63) >= 32;
+      case Op::band64_imm:
+      case Op::mov64_imm: return s.imm >= 0;
+      case Op::lddw: return program_.translated[i + 1].value >> 32 == 0;
+      case Op::mov64_reg: return depth > 0 && s.src != reg && below_2_32(i, s.src, depth - 1);
+      default: return false;
+    }
+  }
+  return false;
+}
+
 // Division and modulo after Linux's verifier fixups: x / 0 = 0, x % 0 = x, signed x / -1 = -x and
 // signed x % -1 = 0 (x86's idiv would trap on INT_MIN / -1). div/idiv need rax:rdx (r0, r3), so
 // those are kept in r10/r9 around it; the divisor goes to r11.
@@ -155,6 +202,10 @@ void Emitter::emit_div(const TranslatedSlot& s, bool is64, bool regsrc, bool is_
     else
       cdq();
     idiv(divisor);
+  } else if (is64 && (regsrc ? below_2_32(index_, s.src) : s.imm > 0) &&
+             below_2_32(index_, s.dst)) {
+    xor_(edx, edx);  // both operands known below 2^32: the 32-bit divide is exact
+    div(r11d);
   } else if (is64) {
     // Both operands below 2^32 (zero-extended 32-bit values, what clang's u32 arithmetic gives):
     // the 32-bit divide is exact then and faster on most x86 cores, as LLVM bypasses it.

@@ -450,6 +450,7 @@ uint8_t Emitter::emit_compare(const TranslatedSlot& s) {
 }
 
 void Emitter::emit_insn(size_t index) {
+  index_ = index;
   const TranslatedSlot& s = program_.translated[index];
   if (options_.blind_constants && emit_blinded(s, index)) return;
   switch (s.op) {

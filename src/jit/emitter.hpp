@@ -53,6 +53,7 @@ class Emitter : public Xbyak::CodeGenerator {
   // Lowering (emit_alu.cpp)
   void emit_alu(const TranslatedSlot& s);
   void emit_div(const TranslatedSlot& s, bool is64, bool reg, bool is_signed, bool modulo);
+  bool below_2_32(size_t index, uint8_t reg, int depth = 4);
   void emit_shift(const TranslatedSlot& s, bool is64, bool reg, int kind);
   void emit_other_alu(const TranslatedSlot& s);
 
@@ -117,6 +118,7 @@ class Emitter : public Xbyak::CodeGenerator {
   // `index` on it emitted, 0 when none.
   size_t emit_fused(size_t index);
   size_t emit_inverted_jump(size_t index);       // `if c goto +1; goto T` as `if !c goto T`
+  size_t emit_remainder(size_t index);           // `a = b; a /= c; a *= c; b -= a` as one divide
   bool lands_inside(size_t first, size_t last);  // a jump or call targets [first, last]
   std::vector<bool> jump_target_;                // by instruction index, built on first use
 
@@ -140,6 +142,7 @@ class Emitter : public Xbyak::CodeGenerator {
 
   const vm::detail::LoadedProgram& program_;
   const CompileOptions options_;
+  size_t index_ = 0;  // the instruction emit_insn is emitting
   const bool bmi2_;
   bool has_may_goto_ = false;
   // r0..r10, then kAx: Linux's BPF_REG_AX, the scratch register constant blinding loads the

@@ -136,5 +136,64 @@ TEST(JitFused, JumpToTheGotoKeepsIt) {
   EXPECT_EQ(code_size(program(true, 0, 3)) - code_size(program(false, 0, 3)), 5u);
 }
 
+// clang's unsigned remainder `a = b; a /= c; a *= c; b -= a` as one divide, for every register
+// choice (b and c may be r0 or r3, which x86's divide uses), operands below and above 2^32 and a
+// zero divisor: every register afterwards as the interpreter has it (all ten are stored to the
+// stack and folded into r0).
+std::vector<RawInsn> remainder_program(uint8_t a, uint8_t b, uint8_t c, uint64_t vb, uint64_t vc,
+                                       bool land_inside) {
+  Builder p;
+  for (uint8_t r = 0; r <= 9; ++r) p.lddw(r, 0x1111111111111111ull * r + 5);
+  p.lddw(b, vb);
+  if (c != b) p.lddw(c, vc);
+  if (land_inside) p.jmp_imm(BPF_JEQ, 10, 0, "mid");
+  p.mov64_reg(a, b).alu64_reg(BPF_DIV, a, c).label("mid").alu64_reg(BPF_MUL, a, c);
+  p.alu64_reg(BPF_SUB, b, a);
+  for (uint8_t r = 0; r <= 9; ++r) p.stx(BPF_DW, 10, r, static_cast<int16_t>(-8 * (r + 1)));
+  p.mov64_imm(0, 0);
+  for (uint8_t r = 0; r <= 9; ++r) {
+    p.ldx(BPF_DW, 1, 10, static_cast<int16_t>(-8 * (r + 1)));
+    p.alu64_imm(BPF_MUL, 0, 31).alu64_reg(BPF_XOR, 0, 1);
+  }
+  return p.exit().finish();
+}
+
+TEST(JitFused, RemainderEveryRegisterChoice) {
+  const std::pair<uint64_t, uint64_t> operands[] = {
+      {100, 7}, {100, 0}, {0x100000007ull, 3}, {~0ull, 0x100000003ull}, {5, 0x100000000ull}};
+  for (uint8_t a = 0; a <= 9; ++a) {
+    for (uint8_t b = 0; b <= 9; ++b) {
+      for (uint8_t c = 0; c <= 9; ++c) {
+        if (a == b || a == c) continue;
+        for (const auto& [vb, vc] : operands) {
+          SCOPED_TRACE(::testing::Message() << "a r" << int{a} << " b r" << int{b} << " c r"
+                                            << int{c} << " " << vb << " % " << vc);
+          EngineResult out = expect_same(remainder_program(a, b, c, vb, vc, false));
+          ASSERT_TRUE(out.ok);
+        }
+      }
+    }
+  }
+}
+
+// The four instructions become one divide without the multiply; a jump landing inside keeps them.
+TEST(JitFused, RemainderIsOneDivide) {
+  auto size = [](bool land) { return code_size(remainder_program(4, 0, 5, 100, 7, land)); };
+  auto loaded = load(remainder_program(4, 0, 5, 100, 7, false), true);
+  ASSERT_TRUE(loaded.ok());
+  const vm::NativeCode& native = *loaded->native();
+  const std::vector<uint8_t> code(native.code, native.code + native.code_size);
+  // No imul r64, r64 (REX.W 0F AF) is left in the fused form.
+  bool has_imul_reg = false;
+  for (size_t i = 0; i + 2 < code.size(); ++i)
+    if ((code[i] & 0xf8) == 0x48 && code[i + 1] == 0x0f && code[i + 2] == 0xaf) has_imul_reg = true;
+  EXPECT_FALSE(has_imul_reg);
+  EXPECT_LT(size(false) + 4, size(true));  // the not-taken jump (4 bytes short) aside
+  for (bool land : {false, true}) {
+    EngineResult out = expect_same(remainder_program(4, 0, 5, 100, 7, land));
+    ASSERT_TRUE(out.ok);
+  }
+}
+
 }  // namespace
 }  // namespace userbpf::jit::testing
