@@ -150,6 +150,28 @@ bool Emitter::below_2_32(size_t index, uint8_t reg, int depth) {
   return false;
 }
 
+// rdx:rax = rax / r11 and rax % r11 (64-bit unsigned, r11 not 0). Both operands below 2^32
+// (zero-extended 32-bit values, what clang's u32 arithmetic gives) take the 32-bit divide, exact
+// then and faster on most x86 cores (LLVM bypasses the 64-bit one so too): without a test when
+// `narrow` says they are known to be, else after testing their high halves.
+void Emitter::emit_unsigned_divide(bool narrow) {
+  if (narrow) {
+    xor_(edx, edx);
+    div(r11d);
+    return;
+  }
+  mov(rdx, rax);
+  or_(rdx, r11);
+  shr(rdx, 32);
+  const size_t wide = short_jump_placeholder(kNe);
+  div(r11d);  // edx is 0; the 32-bit quotient and remainder are zero-extended
+  const size_t narrow_done = short_jump_placeholder(kAlways);
+  bind_short(wide);
+  xor_(edx, edx);
+  div(r11);
+  bind_short(narrow_done);
+}
+
 // Division and modulo after Linux's verifier fixups: x / 0 = 0, x % 0 = x, signed x / -1 = -x and
 // signed x % -1 = 0 (x86's idiv would trap on INT_MIN / -1). div/idiv need rax:rdx (r0, r3), so
 // those are kept in r10/r9 around it; the divisor goes to r11.
@@ -202,23 +224,9 @@ void Emitter::emit_div(const TranslatedSlot& s, bool is64, bool regsrc, bool is_
     else
       cdq();
     idiv(divisor);
-  } else if (is64 && (regsrc ? below_2_32(index_, s.src) : s.imm > 0) &&
-             below_2_32(index_, s.dst)) {
-    xor_(edx, edx);  // both operands known below 2^32: the 32-bit divide is exact
-    div(r11d);
   } else if (is64) {
-    // Both operands below 2^32 (zero-extended 32-bit values, what clang's u32 arithmetic gives):
-    // the 32-bit divide is exact then and faster on most x86 cores, as LLVM bypasses it.
-    mov(rdx, rax);
-    or_(rdx, r11);
-    shr(rdx, 32);
-    const size_t wide = short_jump_placeholder(kNe);
-    div(r11d);  // edx is 0; the 32-bit quotient and remainder are zero-extended
-    const size_t narrow_done = short_jump_placeholder(kAlways);
-    bind_short(wide);
-    xor_(edx, edx);
-    div(r11);
-    bind_short(narrow_done);
+    emit_unsigned_divide((regsrc ? below_2_32(index_, s.src) : s.imm > 0) &&
+                         below_2_32(index_, s.dst));
   } else {
     xor_(edx, edx);
     div(divisor);

@@ -95,21 +95,7 @@ size_t Emitter::emit_remainder(size_t index) {
   mov(r10, rax);
   mov(r9, rdx);
   if (b != 0) mov(rax, reg(b));
-  if (narrow) {
-    xor_(edx, edx);
-    div(r11d);
-  } else {
-    mov(rdx, rax);
-    or_(rdx, r11);
-    shr(rdx, 32);
-    const size_t wide = short_jump_placeholder(kNe);
-    div(r11d);
-    const size_t narrow_done = short_jump_placeholder(kAlways);
-    bind_short(wide);
-    xor_(edx, edx);
-    div(r11);
-    bind_short(narrow_done);
-  }
+  emit_unsigned_divide(narrow);
   // rdx = b % c; b's old value is in r10 (b is r0), r9 (b is r3) or b itself.
   const Xbyak::Reg64& old_b = b == 0 ? r10 : b == 3 ? r9 : reg(b);
   mov(r11, old_b);

@@ -54,6 +54,7 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_alu(const TranslatedSlot& s);
   void emit_div(const TranslatedSlot& s, bool is64, bool reg, bool is_signed, bool modulo);
   bool below_2_32(size_t index, uint8_t reg, int depth = 4);
+  void emit_unsigned_divide(bool narrow);  // rax / r11 into rax (quotient), rdx (remainder)
   void emit_shift(const TranslatedSlot& s, bool is64, bool reg, int kind);
   void emit_other_alu(const TranslatedSlot& s);
 
