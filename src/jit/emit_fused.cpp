@@ -11,6 +11,8 @@
 // - Unsigned remainder as clang writes it for eBPF, `a = b; a /= c; a *= c; b -= a`: one x86
 //   divide leaves the remainder in rdx, so b = remainder and a = b - remainder (= quotient * c)
 //   without the multiply, and with Linux's b % 0 = b (a = 0) kept.
+// - A copy and an add, `a = b; a += c` or `a = b; a += imm` (clang's pointer arithmetic), as one
+//   `lea`: three-operand, so neither the copy nor its dependency is left.
 //
 // Measured and left out: if-conversion (a conditional jump over one to three ALU instructions as
 // cmov) made state_machine ~5% faster but log2_array ~35% slower, whose branches are mostly
@@ -48,7 +50,10 @@ size_t Emitter::emit_fused(size_t index) {
   // Blinded programs keep their immediates in kAx, one instruction at a time.
   if (options_.blind_constants || index + 1 >= program_.insn_count) return 0;
   if (s.op >= Op::jeq64_reg && s.op <= Op::jsle32_imm) return emit_inverted_jump(index);
-  if (s.op == Op::mov64_reg) return emit_remainder(index);
+  if (s.op == Op::mov64_reg) {
+    if (const size_t n = emit_remainder(index)) return n;
+    return emit_copy_add(index);
+  }
   if (s.op != Op::lsh64_imm || s.imm != 32) return 0;
   const TranslatedSlot& t = program_.translated[index + 1];
   if ((t.op != Op::rsh64_imm && t.op != Op::arsh64_imm) || t.imm != 32 || t.dst != s.dst ||
@@ -79,6 +84,23 @@ size_t Emitter::emit_inverted_jump(size_t index) {
 }  // namespace userbpf::jit::detail
 
 namespace userbpf::jit::detail {
+
+size_t Emitter::emit_copy_add(size_t index) {
+  const TranslatedSlot& s = program_.translated[index];
+  const TranslatedSlot& t = program_.translated[index + 1];
+  const uint8_t a = s.dst, b = s.src;
+  if (a == b || t.dst != a || (t.op != Op::add64_imm && t.op != Op::add64_reg) ||
+      lands_inside(index + 1, index + 1))
+    return 0;
+  if (t.op == Op::add64_imm) {
+    lea(reg(a), ptr[reg(b) + t.imm]);
+  } else {
+    const uint8_t c = t.src == a ? b : t.src;  // after the copy, a holds b
+    lea(reg(a), ptr[reg(b) + reg(c)]);
+  }
+  insn_offsets[index + 1] = insn_offsets[index];
+  return 2;
+}
 
 size_t Emitter::emit_remainder(size_t index) {
   if (index + 3 >= program_.insn_count) return 0;

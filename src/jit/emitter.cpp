@@ -86,6 +86,7 @@ Emitter::Emitter(const vm::detail::LoadedProgram& program, const CompileOptions&
 void Emitter::find_frameless_functions() {
   const size_t n = program_.insn_count;
   frameless_.assign(n, false);
+  saved_.assign(n, kSaveAll);
   std::vector<size_t> function_of(n, 0);
   for (size_t i = 0, f = 0; i < n; ++i) {
     if (is_function_[i]) {
@@ -95,6 +96,7 @@ void Emitter::find_frameless_functions() {
     }
     function_of[i] = f;
   }
+  std::vector<uint8_t> saved(n, 0);
   for (size_t i = 0; i < n; ++i) {
     const TranslatedSlot& s = program_.translated[i];
     const size_t f = function_of[i];
@@ -119,9 +121,18 @@ void Emitter::find_frameless_functions() {
                              s.op == Op::core_poisoned || s.op == Op::fell_off ||
                              (s.dst >= 6 && s.dst <= 10) || (s.src >= 6 && s.src <= 10);
     if (needs_frame) frameless_[f] = false;
+    // What the frame keeps for the caller: the callee-saved registers the function mentions (a
+    // verified function reads r6..r9 only after writing them), r10's when it sets its own (any
+    // use of r10, may_goto's counter); LD_ABS's out-of-bounds return takes the shared epilogue
+    // (return_zero_), which restores all.
+    for (const uint8_t r : {s.dst, s.src})
+      if (r >= 6 && r <= 10) saved[f] |= kSaveBit[r - 6];
+    if (s.op == Op::may_goto) saved[f] |= kSaveBit[4];
+    if (s.op >= Op::ld_abs8 && s.op <= Op::ld_ind32) saved[f] = kSaveAll;
   }
   // Running off the end is a fault too (the sentinel after the last instruction).
   if (falls_through(program_.translated[n - 1].op)) frameless_[function_of[n - 1]] = false;
+  saved_ = std::move(saved);
 }
 
 Xbyak::Address Emitter::mem(unsigned bytes, uint8_t base, int16_t off) const {
@@ -151,7 +162,8 @@ void Emitter::emit_all() {
       function_offsets[i] = getSize();
       L(function_[i]);
       in_frameless_ = frameless_[i];
-      if (!in_frameless_) emit_prologue();
+      saved_now_ = saved_[i];
+      if (!in_frameless_) emit_prologue(saved_now_);
     }
     // Loop heads start a 16-byte block, as compilers align them: the loop's first fetch then
     // brings in as much of its body as it can (log2_array 4%, state_machine 3% faster).
@@ -298,27 +310,55 @@ void Emitter::emit_trampoline() {
   L(return_zero_);
   return_zero_offset_ = getSize();
   xor_(eax, eax);
-  emit_epilogue();
+  emit_epilogue(kSaveAll);
 }
 
-void Emitter::emit_prologue() {
-  push(rbp);
-  push(rbx);
-  push(r13);
-  push(r14);
-  push(r15);
-  sub(rsp, kFrameReserve);
-  lea(rbp, ptr[rsp + isa::kStackSize]);
+const Xbyak::Reg64& Emitter::saved_register(int k) {
+  namespace x = Xbyak::util;
+  static const Xbyak::Reg64 registers[5] = {x::rbx, x::r13, x::r14, x::r15, x::rbp};
+  return registers[k];
+}
+
+// Above the reserve, as the prologue pushes them: rbp first (highest), then rbx, r13, r14, r15.
+int Emitter::save_slot(int k) {
+  static constexpr int kAboveReserve[5] = {24, 16, 8, 0, 32};
+  return static_cast<int>(kFrameReserve) + kAboveReserve[k];
+}
+
+// A frame that keeps every callee-saved register pushes them; one that keeps fewer reserves the
+// same bytes (the frame size is fixed: call depths follow from stack pointers) and stores only
+// those in the pushes' slots, which for small functions (call chains) saves most of the
+// prologue and epilogue.
+void Emitter::emit_prologue(uint8_t saved) {
+  if (saved == kSaveAll) {
+    push(rbp);
+    push(rbx);
+    push(r13);
+    push(r14);
+    push(r15);
+    sub(rsp, kFrameReserve);
+  } else {
+    sub(rsp, kFrameReserve + 5 * 8);
+    for (int k = 0; k < 5; ++k)
+      if (saved & kSaveBit[k]) mov(qword[rsp + save_slot(k)], saved_register(k));
+  }
+  if (saved & kSaveBit[4]) lea(rbp, ptr[rsp + isa::kStackSize]);
   if (has_may_goto_) mov(qword[rbp], static_cast<uint32_t>(vm::detail::kMayGotoLoops));
 }
 
-void Emitter::emit_epilogue() {
-  add(rsp, kFrameReserve);
-  pop(r15);
-  pop(r14);
-  pop(r13);
-  pop(rbx);
-  pop(rbp);
+void Emitter::emit_epilogue(uint8_t saved) {
+  if (saved == kSaveAll) {
+    add(rsp, kFrameReserve);
+    pop(r15);
+    pop(r14);
+    pop(r13);
+    pop(rbx);
+    pop(rbp);
+  } else {
+    for (int k = 0; k < 5; ++k)
+      if (saved & kSaveBit[k]) mov(saved_register(k), qword[rsp + save_slot(k)]);
+    add(rsp, kFrameReserve + 5 * 8);
+  }
   ret();
 }
 
@@ -458,7 +498,7 @@ void Emitter::emit_insn(size_t index) {
       if (in_frameless_)
         ret();
       else
-        emit_epilogue();
+        emit_epilogue(saved_now_);
       return;
     case Op::call_helper: emit_helper_call(s, index); return;
     case Op::call_local: emit_local_call(s, index); return;

@@ -44,8 +44,8 @@ class Emitter : public Xbyak::CodeGenerator {
  private:
   // Program layout
   void emit_trampoline();
-  void emit_prologue();
-  void emit_epilogue();
+  void emit_prologue(uint8_t saved);
+  void emit_epilogue(uint8_t saved);
   void find_frameless_functions();
   void emit_insn(size_t index);
   void emit_cold_stubs();
@@ -119,6 +119,7 @@ class Emitter : public Xbyak::CodeGenerator {
   // `index` on it emitted, 0 when none.
   size_t emit_fused(size_t index);
   size_t emit_inverted_jump(size_t index);       // `if c goto +1; goto T` as `if !c goto T`
+  size_t emit_copy_add(size_t index);            // `a = b; a += c` as `lea a, [b + c]`
   size_t emit_remainder(size_t index);           // `a = b; a /= c; a *= c; b -= a` as one divide
   bool lands_inside(size_t first, size_t last);  // a jump or call targets [first, last]
   std::vector<bool> jump_target_;                // by instruction index, built on first use
@@ -156,8 +157,16 @@ class Emitter : public Xbyak::CodeGenerator {
   std::vector<bool> is_function_;
   std::vector<bool> loop_head_;  // targets of backward jumps
   std::vector<bool> frameless_;  // by function entry: a leaf emitted without a frame
-  bool in_frameless_ = false;    // the function being emitted is one
-  Xbyak::Label abort_;           // leave the program: back to the innermost trampoline
+  // By function entry: which of the caller's r6..r9, r10 (kSaveBit[0..4]) its frame keeps.
+  static constexpr uint8_t kSaveBit[5] = {1, 2, 4, 8, 16};
+  static constexpr uint8_t kSaveAll = 31;
+  std::vector<uint8_t> saved_;
+  uint8_t saved_now_ = kSaveAll;  // the function being emitted
+  // The host register of r6 + k, and its slot in the frame (where push would put it).
+  static const Xbyak::Reg64& saved_register(int k);
+  static int save_slot(int k);
+  bool in_frameless_ = false;  // the function being emitted is one
+  Xbyak::Label abort_;         // leave the program: back to the innermost trampoline
   size_t abort_offset_ = 0;
   Xbyak::Label trampoline_exit_;
   Xbyak::Label return_zero_;  // r0 = 0 and return from the current function

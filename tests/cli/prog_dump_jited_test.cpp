@@ -161,8 +161,12 @@ TEST_F(ProgDumpJited, InterleavesXlatedWithMachineCode) {
   ASSERT_GE(text_of_insn.size(), 3u);
   bool saw_helper_call = false;
   for (size_t k = 0; k < text_of_insn.size(); ++k) {
-    // Every instruction of this program has machine code.
-    EXPECT_FALSE(code_of_insn[k].empty()) << text_of_insn[k];
+    // Every instruction of this program has machine code, but for the first ones of a sequence
+    // the JIT emits as one (emit_fused.cpp: `r1 = r10; r1 += -8` as a lea), whose code is listed
+    // with the sequence's last instruction.
+    EXPECT_TRUE(!code_of_insn[k].empty() ||
+                (k + 1 < code_of_insn.size() && !code_of_insn[k + 1].empty()))
+        << text_of_insn[k];
     if (text_of_insn[k].find(") call ") != std::string::npos) {
       bool has_call = false;
       for (const std::string& code : code_of_insn[k]) has_call |= code.starts_with("call ");
@@ -206,7 +210,8 @@ TEST_F(ProgDumpJited, JsonHasMachineCodePerInstruction) {
         EXPECT_EQ(entry.at("src"), insn.at("src"));
       }
       EXPECT_TRUE(entry.at("insn").is_number());
-      EXPECT_FALSE(entry.at("jited").empty()) << entry.dump();
+      // As in the plain listing: empty only for the first of a fused sequence.
+      EXPECT_TRUE(!entry.at("jited").empty() || !ours[i + 1].at("jited").empty()) << entry.dump();
     }
     for (const auto& code : entry.at("jited")) {
       EXPECT_EQ(std::stoull(code.at("pc").get<std::string>(), nullptr, 16), next_pc);
@@ -267,7 +272,9 @@ TEST_F(ProgDumpJited, CalleePrologueGoesWithItsFirstInstruction) {
       call_target = std::stoull(call[1].str(), nullptr, 16);
     if (insn == 6 && first_of_insn) {
       callee_start = offset;
-      EXPECT_EQ(text, "push rbp");
+      // The prologue: pushes when the frame keeps every callee-saved register, else the
+      // frame's reservation first.
+      EXPECT_TRUE(text == "push rbp" || text.starts_with("sub rsp, ")) << text;
     }
     first_of_insn = false;
   }

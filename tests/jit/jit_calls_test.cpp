@@ -75,6 +75,40 @@ TEST(JitCalls, NestedBpfToBpfCallsHaveOwnStacksAndKeepR6ToR9) {
   EXPECT_EQ(r.r0, 83u + 1000 + 10 + 200 + 4000000);
 }
 
+// A callee's frame keeps only the callee-saved registers it uses (r6..r9, and r10 when it has a
+// stack): for every such subset, with a deeper call that uses all of them below it, the caller
+// gets back all of r6..r9 and its own stack.
+TEST(JitCalls, FramesKeepEverySubsetOfCalleeSavedRegisters) {
+  for (int used = 0; used < 32; ++used) {
+    SCOPED_TRACE(used);
+    Builder p;
+    p.mov64_imm(6, 6).mov64_imm(7, 7).mov64_imm(8, 8).mov64_imm(9, 9).st(BPF_DW, 10, -8, 10);
+    p.call_local("f").ldx(BPF_DW, 1, 10, -8);
+    for (uint8_t r = 6; r <= 9; ++r) p.alu64_imm(BPF_MUL, 0, 100).alu64_reg(BPF_ADD, 0, r);
+    p.alu64_imm(BPF_MUL, 0, 100).alu64_reg(BPF_ADD, 0, 1).exit();
+    // f: writes the registers of `used` (and its own stack with bit 4), then calls g.
+    p.label("f").mov64_imm(0, 0);
+    for (uint8_t r = 6; r <= 9; ++r)
+      if (used & (1 << (r - 6))) p.mov64_imm(r, 60 + r);
+    if (used & 16) p.st(BPF_DW, 10, -8, 77);
+    p.call_local("g");
+    for (uint8_t r = 6; r <= 9; ++r)
+      if (used & (1 << (r - 6))) p.alu64_reg(BPF_ADD, 0, r);  // f's own values came back too
+    if (used & 16) p.ldx(BPF_DW, 1, 10, -8).alu64_reg(BPF_ADD, 0, 1);
+    p.exit();
+    // g: writes everything a frame keeps.
+    p.label("g").mov64_imm(6, 1).mov64_imm(7, 1).mov64_imm(8, 1).mov64_imm(9, 1);
+    p.st(BPF_DW, 10, -8, 1).mov64_imm(0, 0).exit();
+    EngineResult r = expect_same(p.finish());
+    ASSERT_TRUE(r.ok) << r.error.to_string();
+    uint64_t from_f = 0;
+    for (int r6 = 6; r6 <= 9; ++r6)
+      if (used & (1 << (r6 - 6))) from_f += 60 + r6;
+    if (used & 16) from_f += 77;
+    EXPECT_EQ(r.r0, ((((from_f * 100 + 6) * 100 + 7) * 100 + 8) * 100 + 9) * 100 + 10);
+  }
+}
+
 TEST(JitCalls, RecursionStopsAtTheCallDepthLimitLikeTheInterpreter) {
   Builder p;
   p.mov64_imm(1, 0).call_local("f").exit();
