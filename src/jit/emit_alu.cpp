@@ -103,12 +103,12 @@ void Emitter::emit_alu(const TranslatedSlot& s) {
   }
 }
 
-// True when `reg` holds a value below 2^32 as instruction `index` starts, by what last wrote it
+// True when `reg` holds a value below `limit` as instruction `index` starts, by what last wrote it
 // in the straight-line code before `index` (no jump lands in between): a 32-bit ALU result, a
-// load of at most 4 bytes, x >> 32 or more, x & a non-negative immediate, a non-negative
-// immediate, or a move from a register that is one (`depth` such moves followed). What clang
-// makes of u32 arithmetic on eBPF before v3, whose ALU works on 64 bits.
-bool Emitter::below_2_32(size_t index, uint8_t reg, int depth) {
+// narrow load, x >> k, x & a non-negative immediate, a non-negative immediate, or a move from a
+// register that is one (`depth` such moves followed). What clang makes of u32 arithmetic on eBPF
+// before v3, whose ALU works on 64 bits, and of byte and half-word loads.
+bool Emitter::known_below(size_t index, uint8_t reg, uint64_t limit, int depth) {
   constexpr size_t kScan = 32;
   const size_t stop = index > kScan ? index - kScan : 0;
   for (size_t i = index; i-- > stop;) {
@@ -124,28 +124,37 @@ bool Emitter::below_2_32(size_t index, uint8_t reg, int depth) {
     if (Op::st8 <= s.op && s.op <= Op::stx64) continue;
     if (Op::store_rel8 <= s.op && s.op <= Op::store_rel64) continue;
     if (lands_inside(i + 1, index)) return false;
-    if (Op::add32_reg <= s.op && s.op <= Op::arsh32_imm) return true;
+    // The exclusive upper bound of what the instruction leaves in `reg`, 0 when unknown.
+    const auto bits = [](unsigned n) { return n >= 64 ? uint64_t{0} : uint64_t{1} << n; };
+    uint64_t bound = 0;
     switch (s.op) {
-      case Op::neg32:
-      case Op::movsx32_8:
-      case Op::movsx32_16:
-      case Op::trunc16:
-      case Op::trunc32:
-      case Op::swap16:
-      case Op::swap32:
       case Op::ldx8:
+      case Op::load_acq8: bound = bits(8); break;
       case Op::ldx16:
-      case Op::ldx32:
-      case Op::load_acq8:
       case Op::load_acq16:
-      case Op::load_acq32: return true;
-      case Op::rsh64_imm: return (s.imm & 63) >= 32;
+      case Op::trunc16:
+      case Op::swap16: bound = bits(16); break;
+      case Op::mov32_imm: bound = uint64_t{static_cast<uint32_t>(s.imm)} + 1; break;
+      case Op::band32_imm:
       case Op::band64_imm:
-      case Op::mov64_imm: return s.imm >= 0;
-      case Op::lddw: return program_.translated[i + 1].value >> 32 == 0;
-      case Op::mov64_reg: return depth > 0 && s.src != reg && below_2_32(i, s.src, depth - 1);
-      default: return false;
+        bound = s.imm >= 0 ? uint64_t(s.imm) + 1 : s.op == Op::band32_imm ? bits(32) : 0;
+        break;
+      case Op::mov64_imm: bound = s.imm >= 0 ? uint64_t(s.imm) + 1 : 0; break;
+      case Op::rsh64_imm: bound = bits(64 - (s.imm & 63)); break;
+      case Op::lddw: {
+        const uint64_t value = program_.translated[i + 1].value;
+        bound = value == UINT64_MAX ? 0 : value + 1;
+        break;
+      }
+      case Op::mov64_reg:
+        return depth > 0 && s.src != reg && known_below(i, s.src, limit, depth - 1);
+      default:
+        if ((Op::add32_reg <= s.op && s.op <= Op::arsh32_imm) || s.op == Op::neg32 ||
+            s.op == Op::movsx32_8 || s.op == Op::movsx32_16 || s.op == Op::trunc32 ||
+            s.op == Op::swap32 || s.op == Op::ldx32 || s.op == Op::load_acq32)
+          bound = bits(32);
     }
+    return bound != 0 && bound <= limit;
   }
   return false;
 }
@@ -225,8 +234,8 @@ void Emitter::emit_div(const TranslatedSlot& s, bool is64, bool regsrc, bool is_
       cdq();
     idiv(divisor);
   } else if (is64) {
-    emit_unsigned_divide((regsrc ? below_2_32(index_, s.src) : s.imm > 0) &&
-                         below_2_32(index_, s.dst));
+    emit_unsigned_divide((regsrc ? known_below(index_, s.src, kBelow2To32) : s.imm > 0) &&
+                         known_below(index_, s.dst, kBelow2To32));
   } else {
     xor_(edx, edx);
     div(divisor);

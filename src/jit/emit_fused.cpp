@@ -110,7 +110,7 @@ size_t Emitter::emit_remainder(size_t index) {
       t[1].dst != a || t[2].dst != a || t[2].src != c || t[3].dst != b || t[3].src != a || a == b ||
       a == c || a >= 10 || b >= 10 || c >= 10 || lands_inside(index + 1, index + 3))
     return 0;
-  const bool narrow = below_2_32(index, b) && below_2_32(index, c);
+  const bool narrow = known_below(index, b, kBelow2To32) && known_below(index, c, kBelow2To32);
   mov(r11, reg(c));
   test(r11, r11);
   const size_t to_zero = short_jump_placeholder(kE);

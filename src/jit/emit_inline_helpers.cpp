@@ -260,6 +260,42 @@ bool Emitter::known_constant(size_t index, uint8_t reg, uint64_t& value) {
   return true;
 }
 
+// The register whose value the last store to [r10 + offset] (`size` bytes) left there, when it
+// still holds it as instruction `index` starts: a store of that exact size and offset in the
+// straight-line code before `index`, then nothing that writes the register, stores through any
+// other base (which might point at the stack) or calls. kNoRegister otherwise.
+uint8_t Emitter::stored_register(size_t index, int32_t offset, unsigned size) {
+  constexpr size_t kScan = 32;
+  const size_t stop = index > kScan ? index - kScan : 0;
+  uint16_t written = 0;  // registers written between the store and `index`
+  for (size_t i = index; i-- > stop;) {
+    const TranslatedSlot& s = program_.translated[i];
+    if (s.op == Op::lddw_tail || s.op == Op::nop || s.op == Op::ja ||
+        (Op::jeq64_reg <= s.op && s.op <= Op::jsle32_imm))
+      continue;
+    if (s.op == Op::call_helper || s.op == Op::call_local || s.op == Op::exit ||
+        s.op == Op::may_goto || (Op::ld_abs8 <= s.op && s.op <= Op::ld_ind32) ||
+        (Op::atomic_add32 <= s.op && s.op <= Op::cmpxchg64) ||
+        (Op::store_rel8 <= s.op && s.op <= Op::store_rel64))
+      return kNoRegister;
+    if (Op::st8 <= s.op && s.op <= Op::stx64) {
+      if (s.dst != 10) return kNoRegister;
+      static constexpr unsigned kBytes[] = {1, 2, 4, 8, 1, 2, 4, 8};
+      const unsigned bytes = kBytes[static_cast<int>(s.op) - static_cast<int>(Op::st8)];
+      if (s.off + static_cast<int>(bytes) <= offset || offset + static_cast<int>(size) <= s.off)
+        continue;  // another slot
+      const bool exact = s.op >= Op::stx8 && s.off == offset && bytes == size;
+      if (!exact || s.src >= 10 || (written >> s.src & 1) || lands_inside(i + 1, index))
+        return kNoRegister;
+      return s.src;
+    }
+    // Left without code (plan_inlined_calls), it writes nothing: the register still holds what
+    // was stored, and the inlined call is all that would read what it set.
+    if (!skip_[i] && s.dst < 16) written |= static_cast<uint16_t>(1u << s.dst);
+  }
+  return kNoRegister;
+}
+
 // rax = values + (u32 *r2) * stride, with the key already checked below max_entries.
 void Emitter::emit_array_element(const InlineArrayMap& map) {
   mov(r11, reinterpret_cast<uint64_t>(map.values));
@@ -277,15 +313,31 @@ void Emitter::emit_array_element(const InlineArrayMap& map) {
   add(rax, r11);
 }
 
+// eax = the key of an inlined array map call: from the register its stack slot was just stored
+// from when there is one (no store-to-load round trip on the way to the element), else from the
+// stack or r2. True when that register is known below max_entries: no bounds check needed.
+bool Emitter::emit_inline_key(size_t index, const InlineArrayMap& map) {
+  const InlinePlan plan = plan_at(index);
+  const uint8_t stored =
+      plan.key_on_stack ? stored_register(index, plan.key_offset, 4) : kNoRegister;
+  if (stored == kNoRegister) {
+    mov(eax, plan.key_on_stack ? dword[rbp + plan.key_offset] : dword[rsi]);
+    return false;
+  }
+  mov(eax, reg(stored).cvt32());
+  return known_below(index, stored, map.max_entries);
+}
+
 // Linux's array_map_gen_lookup: r0 = &values[key] or NULL. r1 = map, r2 = &key.
 void Emitter::emit_inline_array_lookup(const TranslatedSlot& s, size_t index,
                                        const InlineArrayMap& map) {
   Xbyak::Label slow, null, done;
   emit_map_check(map.handle, map.r1_proven, slow);
-  const InlinePlan plan = plan_at(index);
-  mov(eax, plan.key_on_stack ? dword[rbp + plan.key_offset] : dword[rsi]);
-  cmp(eax, map.max_entries);
-  jae(null);
+  const bool in_range = emit_inline_key(index, map);
+  if (!in_range) {
+    cmp(eax, map.max_entries);
+    jae(null);
+  }
   emit_array_element(map);
   jmp(done);
   L(null);
@@ -313,9 +365,10 @@ void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
   const bool copy_flags =
       known_constant(index, 4, flags) && (flags == BPF_ANY || flags == BPF_EXIST);
   const InlinePlan plan = plan_at(index);
-  mov(eax, plan.key_on_stack ? dword[rbp + plan.key_offset] : dword[rsi]);
-  cmp(eax, map.max_entries);
-  jae(too_big);
+  if (!emit_inline_key(index, map)) {
+    cmp(eax, map.max_entries);
+    jae(too_big);
+  }
   if (!copy_flags) {
     test(rcx, rcx);
     jnz(flagged);
@@ -328,6 +381,14 @@ void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
                                : rdx + static_cast<int>(at);
   };
   uint32_t at = 0;
+  // An 8-byte value just stored from a register (not r0, which now holds the element): from it.
+  if (map.value_size == 8 && plan.value_on_stack) {
+    const uint8_t stored = stored_register(index, plan.value_offset, 8);
+    if (stored != kNoRegister && stored != 0) {
+      mov(qword[rax], reg(stored));
+      at = 8;
+    }
+  }
   for (; at + 8 <= map.value_size; at += 8) {
     mov(r9, qword[source(at)]);
     mov(qword[rax + static_cast<int>(at)], r9);

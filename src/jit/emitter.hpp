@@ -53,7 +53,9 @@ class Emitter : public Xbyak::CodeGenerator {
   // Lowering (emit_alu.cpp)
   void emit_alu(const TranslatedSlot& s);
   void emit_div(const TranslatedSlot& s, bool is64, bool reg, bool is_signed, bool modulo);
-  bool below_2_32(size_t index, uint8_t reg, int depth = 4);
+  // Does `reg` hold a value below `limit` when `index` starts (what last wrote it shows)?
+  bool known_below(size_t index, uint8_t reg, uint64_t limit, int depth = 4);
+  static constexpr uint64_t kBelow2To32 = uint64_t{1} << 32;
   void emit_unsigned_divide(bool narrow);  // rax / r11 into rax (quotient), rdx (remainder)
   void emit_shift(const TranslatedSlot& s, bool is64, bool reg, int kind);
   void emit_other_alu(const TranslatedSlot& s);
@@ -92,6 +94,9 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_inline_array_lookup(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_inline_array_update(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_map_check(uint64_t handle, bool proven, Xbyak::Label& other);
+  bool emit_inline_key(size_t index, const InlineArrayMap& map);  // eax = key; in range known?
+  static constexpr uint8_t kNoRegister = 0xff;
+  uint8_t stored_register(size_t index, int32_t offset, unsigned size);
   // Where an inlined array map call reads its key and value (plan_inlined_calls).
   struct InlinePlan {
     bool key_on_stack = false;  // at [r10 + key_offset] rather than through r2

@@ -9,6 +9,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 
 #include "helpers/linux_helpers.hpp"
 #include "jit_test_util.hpp"
@@ -276,6 +277,100 @@ TEST(JitInlineHelpers, SetupsOnlyAnInlinedCallReadsGetNoCode) {
   ASSERT_TRUE(out.run.ok) << out.run.error.to_string();
   EXPECT_EQ(out.run.r0, static_cast<uint64_t>(-4));
   EXPECT_EQ(out.helper_calls, 0);
+}
+
+// A key just stored from a register is read from that register, and a key that register is
+// known to keep below max_entries (what last wrote it) needs no bounds check. `setup` writes r6;
+// then *(u32 *)(r10 - 4) = r6, `between`, and the lookup (r0 = the element's index or 0xffff).
+std::vector<RawInsn> stored_key_program(const std::function<void(Builder&)>& setup,
+                                        const std::function<void(Builder&)>& between) {
+  Builder p;
+  setup(p);
+  p.stx(BPF_W, 10, 6, -4);
+  between(p);
+  p.lddw(1, kHandle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -4);
+  p.call_helper(BPF_FUNC_map_lookup_elem).label("call");
+  p.jmp_imm(BPF_JEQ, 0, 0, "null").lddw(1, reinterpret_cast<uint64_t>(g_values.data()));
+  p.alu64_reg(BPF_SUB, 0, 1).alu64_imm(BPF_DIV, 0, kStride).exit();
+  p.label("null").mov64_imm(0, 0xffff).exit();
+  return p.finish();
+}
+
+size_t call_index(const std::vector<RawInsn>& code) {
+  for (size_t i = 0; i < code.size(); ++i)
+    if (code[i].code == (BPF_JMP | BPF_CALL)) return i;
+  return 0;
+}
+
+CompileOptions proven_at(const std::vector<RawInsn>& code) {
+  CompileOptions options = with_array({static_cast<uint32_t>(call_index(code))});
+  options.array_maps[0].r1_proven = true;
+  return options;
+}
+
+TEST(JitInlineHelpers, StoredKeysComeFromTheirRegister) {
+  const auto nothing = [](Builder&) {};
+  for (int32_t key : {0, 3, 4, 5, 7}) {
+    SCOPED_TRACE(key);
+    // Known (an immediate move) and unknown (a multiply) keys, in range and out of it.
+    for (bool known : {true, false}) {
+      const auto setup = [&](Builder& p) {
+        p.mov64_imm(6, key);
+        if (!known) p.alu64_imm(BPF_MUL, 6, 1);
+      };
+      const std::vector<RawInsn> code = stored_key_program(setup, nothing);
+      const Outcome jit = compare(code, proven_at(code));
+      ASSERT_TRUE(jit.run.ok) << jit.run.error.to_string();
+      EXPECT_EQ(jit.run.r0, key < static_cast<int32_t>(kEntries) ? uint64_t(key) : 0xffffu);
+      EXPECT_EQ(jit.helper_calls, 0);
+    }
+    // The register changed after the store, or the slot rewritten through another pointer: the
+    // key is what the slot holds.
+    const auto setup = [&](Builder& p) { p.mov64_imm(6, key); };
+    const auto changed = [](Builder& p) { p.alu64_imm(BPF_ADD, 6, 1); };
+    const auto rewritten = [](Builder& p) {
+      p.mov64_reg(7, 10).alu64_imm(BPF_ADD, 7, -4).st(BPF_W, 7, 0, 2);
+    };
+    for (const auto& between :
+         {std::function<void(Builder&)>(changed), std::function<void(Builder&)>(rewritten)}) {
+      const std::vector<RawInsn> code = stored_key_program(setup, between);
+      const Outcome jit = compare(code, proven_at(code));
+      ASSERT_TRUE(jit.run.ok) << jit.run.error.to_string();
+    }
+  }
+  // The bounds check is left out only where the key is known in range: r6 & 3 is, r6 | 3 is not
+  // (same instruction sizes otherwise).
+  const auto size = [&](uint8_t op) {
+    const std::vector<RawInsn> code =
+        stored_key_program([&](Builder& p) { p.mov64_imm(6, 3).alu64_imm(op, 6, 3); }, nothing);
+    auto jit = load(code, true, counting_helpers(), proven_at(code));
+    EXPECT_TRUE(jit.ok());
+    return jit.ok() ? jit->native()->code_size : 0;
+  };
+  EXPECT_GT(size(BPF_OR), size(BPF_AND));
+}
+
+// An 8-byte value just stored from a register is copied from it; one changed since is not.
+TEST(JitInlineHelpers, StoredValuesComeFromTheirRegister) {
+  for (bool change : {false, true}) {
+    SCOPED_TRACE(change);
+    Builder p;
+    p.st(BPF_W, 10, -4, 2).lddw(7, 0x1122334455667788ull).stx(BPF_DW, 10, 7, -16);
+    if (change) p.alu64_imm(BPF_ADD, 7, 1);
+    p.lddw(1, kHandle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -4);
+    p.mov64_reg(3, 10).alu64_imm(BPF_ADD, 3, -16).mov64_imm(4, BPF_ANY);
+    p.call_helper(BPF_FUNC_map_update_elem).exit();
+    const std::vector<RawInsn> code = p.finish();
+    CompileOptions options = proven_at(code);
+    options.array_maps[0].value_size = 8;
+    const Outcome jit = run_one(code, true, options);
+    ASSERT_TRUE(jit.run.ok) << jit.run.error.to_string();
+    EXPECT_EQ(jit.run.r0, 0u);
+    EXPECT_EQ(jit.helper_calls, 0);
+    uint64_t stored = 0;
+    std::memcpy(&stored, jit.values.data() + 2 * kStride, 8);
+    EXPECT_EQ(stored, 0x1122334455667788ull);
+  }
 }
 
 // Flags the JIT cannot be sure of at the call take the inlined code's run-time test: flags from a
