@@ -81,10 +81,6 @@ size_t Emitter::emit_inverted_jump(size_t index) {
   return 2;
 }
 
-}  // namespace userbpf::jit::detail
-
-namespace userbpf::jit::detail {
-
 size_t Emitter::emit_copy_add(size_t index) {
   const TranslatedSlot& s = program_.translated[index];
   const TranslatedSlot& t = program_.translated[index + 1];

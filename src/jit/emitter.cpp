@@ -342,8 +342,11 @@ void Emitter::emit_prologue(uint8_t saved) {
     for (int k = 0; k < 5; ++k)
       if (saved & kSaveBit[k]) mov(qword[rsp + save_slot(k)], saved_register(k));
   }
-  if (saved & kSaveBit[4]) lea(rbp, ptr[rsp + isa::kStackSize]);
-  if (has_may_goto_) mov(qword[rbp], static_cast<uint32_t>(vm::detail::kMayGotoLoops));
+  // A frame without r10 of its own leaves rbp (and the may_goto budget at [rbp]) to its caller.
+  if (saved & kSaveBit[4]) {
+    lea(rbp, ptr[rsp + isa::kStackSize]);
+    if (has_may_goto_) mov(qword[rbp], static_cast<uint32_t>(vm::detail::kMayGotoLoops));
+  }
 }
 
 void Emitter::emit_epilogue(uint8_t saved) {

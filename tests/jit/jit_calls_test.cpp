@@ -259,6 +259,22 @@ TEST(JitCalls, MayGotoFallsThroughUntilTheFrameBudgetIsSpent) {
   EXPECT_EQ(r.r0, 8u * 1024 * 1024);
 }
 
+// A call inside the loop to a function with no stack of its own (its frame keeps no r10) must not
+// touch the caller's may_goto budget.
+TEST(JitCalls, MayGotoBudgetSurvivesCallsToFunctionsWithoutAStack) {
+  Builder p;
+  p.mov64_imm(6, 0).label("loop").may_goto("out").mov64_reg(1, 6).call_local("inc");
+  p.mov64_reg(6, 0).ja("loop");
+  p.label("out").mov64_reg(0, 6).exit();
+  // inc(x) = x + 1, framed (it calls) but with no stack: its frame keeps r6 only.
+  p.label("inc").mov64_reg(6, 1).alu64_imm(BPF_ADD, 6, 1).call_local("leaf");
+  p.mov64_reg(0, 6).exit();
+  p.label("leaf").mov64_imm(0, 0).exit();
+  EngineResult r = expect_same(p.finish());
+  ASSERT_TRUE(r.ok);
+  EXPECT_EQ(r.r0, 8u * 1024 * 1024);
+}
+
 TEST(JitCalls, LegacyPacketLoads) {
   const std::vector<uint8_t> packet = {0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88};
   Builder p;  // r6 = ctx; r0 = ldabs32(2) + ldind16(r7 = 1, imm 4); r3..r5 survive
