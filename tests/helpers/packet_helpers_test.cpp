@@ -37,7 +37,7 @@ TEST(PacketHelpers, XdpAdjustHeadTailMetaMoveTheFrame) {
                                  0xa5, 0xa5, 0xa5, 0xa5};                         // pushed tag
     want.reserve(want.size() + frame.size() + 3);
     want.insert(want.end(), frame.begin(), frame.end());
-    want[8 + 15] = 0x5a;               // byte 15 of the pushed frame
+    want[8 + 15] = 0x5a;              // byte 15 of the pushed frame
     want.resize(want.size() + 3, 0);  // 6 grown (zeroed), 3 shrunk
     EXPECT_EQ(out.data_out, want);
     auto md = testing::from_bytes<xdp_md>(out.ctx_out);
@@ -50,6 +50,18 @@ TEST(PacketHelpers, XdpAdjustHeadTailMetaMoveTheFrame) {
   in.data_in = frame;
   TestRunOutput pulled = must_run(*loaded->prog, in);
   EXPECT_EQ(pulled.data_out, std::vector<uint8_t>(frame.begin() + 2, frame.end()));
+}
+
+TEST(PacketHelpers, EveryTestRunStartsWithZeroedHeadroom) {
+  // The packet page is reused between test runs: what one run wrote must not reach the next.
+  auto loaded = load_program("xdp_packet.bpf.o", "xdp_headroom_peek");
+  ASSERT_TRUE(loaded->prog) << loaded->error;
+  for (bool checked : {false, true, false}) {
+    TestRunInput in;
+    in.data_in = make_packet(PacketSpec{});
+    in.checked = checked;
+    EXPECT_EQ(must_run(*loaded->prog, in).retval, 0u) << (checked ? "checked" : "unchecked");
+  }
 }
 
 TEST(PacketHelpers, XdpAdjustRefusalsMatchLinuxErrnos) {

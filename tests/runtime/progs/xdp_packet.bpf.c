@@ -87,6 +87,22 @@ int xdp_bounds(struct xdp_md *ctx) {
   return XDP_PASS;
 }
 
+// Reads the 8 headroom bytes in front of the frame (a test run starts them zeroed, as Linux's
+// zeroed buffer) and returns their OR, then fills them with 0xa5: the next run must see zeros.
+SEC("xdp")
+int xdp_headroom_peek(struct xdp_md *ctx) {
+  if (bpf_xdp_adjust_head(ctx, -8)) return 0x100;
+  __u8 *data = (void *)(long)ctx->data;
+  void *data_end = (void *)(long)ctx->data_end;
+  if ((void *)(data + 8) > data_end) return 0x200;
+  __u8 seen = 0;
+  for (int i = 0; i < 8; i++) {
+    seen |= data[i];
+    data[i] = 0xa5;
+  }
+  return seen;
+}
+
 // Refusals: growing the head past the headroom, shrinking below an Ethernet header, growing the
 // tail past the frame, odd metadata. Returns a bit mask of the helpers that answered -EINVAL /
 // -EACCES as Linux does (expected 0xf).
