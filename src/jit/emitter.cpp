@@ -165,9 +165,11 @@ void Emitter::emit_all() {
       saved_now_ = saved_[i];
       if (!in_frameless_) emit_prologue(saved_now_);
     }
-    // Loop heads start a 16-byte block, as compilers align them: the loop's first fetch then
-    // brings in as much of its body as it can (log2_array 4%, state_machine 3% faster).
-    if (loop_head_[i] && !is_function_[i]) align(16, true);
+    // Loop heads start a 64-byte block: the loop's first fetch then brings in as much of its
+    // body as it can, and a small loop fits one cache line (and op-cache line). 16 bytes, as
+    // compilers align, left byte_reverse's 37-byte loop 45% slower whenever it straddled a
+    // line, which depended on the code in front of it (bench/RESULTS.md, 2026-11-27).
+    if (loop_head_[i] && !is_function_[i]) align(64, true);
     insn_offsets[i] = static_cast<uint32_t>(getSize());
     if (skip_[i]) {  // nothing jumps here (plan_inlined_calls): no code at all
       if (program_.translated[i].op == Op::lddw)
@@ -256,7 +258,13 @@ void Emitter::patch_forward_jumps() {
 }
 
 // uint64_t entry(NativeState* state, const uint64_t* args, const void* function, uint64_t reserve)
+// Both entries keep the same frame at entry_rsp, which is what leaving the program from any depth
+// relies on: [entry_rsp] holds the address of the entry's exit path, [entry_rsp + 8] and
+// [entry_rsp + 16] the outer entry's call_limit and entry_rsp (nested entries, for callbacks,
+// keep the outer entry's abort target and call limit), so `mov rsp, [entry_rsp]; ret` lands on
+// the right exit with the stack as the program's return leaves it.
 void Emitter::emit_trampoline() {
+  Xbyak::Label single_exit, batch_exit, batch_loop, batch_done;
   trampoline_offset = getSize();
   push(rbp);
   push(rbx);
@@ -265,30 +273,20 @@ void Emitter::emit_trampoline() {
   push(r14);
   push(r15);
   mov(r12, rdi);
-  // Nested entries (callbacks) keep the outer entry's abort target and call limit.
   push(qword[STATE_FIELD(entry_rsp)]);
   push(qword[STATE_FIELD(call_limit)]);
-  sub(rsp, 8);  // 6 + 2 pushes + 8: the stack is 16-byte aligned at the call below
+  lea(rax, ptr[rip + single_exit]);
+  push(rax);  // 6 + 3 pushes: the stack is 16-byte aligned at the call below
   mov(qword[STATE_FIELD(entry_rsp)], rsp);
   mov(rax, rsp);
   sub(rax, rcx);
   mov(qword[STATE_FIELD(call_limit)], rax);
   mov(r11, rdx);
   mov(r10, rsi);
-  mov(rdi, qword[r10]);
-  mov(rsi, qword[r10 + 8]);
-  mov(rdx, qword[r10 + 16]);
-  mov(rcx, qword[r10 + 24]);
-  mov(r8, qword[r10 + 32]);
-  // The interpreter starts every frame with r0 and r6..r9 zero.
-  xor_(eax, eax);
-  xor_(ebx, ebx);
-  xor_(r13d, r13d);
-  xor_(r14d, r14d);
-  xor_(r15d, r15d);
+  emit_entry_registers();
   call(r11);
-  L(trampoline_exit_);
   add(rsp, 8);
+  L(single_exit);
   pop(qword[STATE_FIELD(call_limit)]);
   pop(qword[STATE_FIELD(entry_rsp)]);
   pop(r15);
@@ -299,18 +297,81 @@ void Emitter::emit_trampoline() {
   pop(rbp);
   ret();
 
-  // Leaving the program from any depth: the trampoline's frame is at entry_rsp.
+  // The batch entry (vm::NativeBatchEntry): runs the function again while batch_left, counted
+  // down after each run that returned, is non-zero and *watch is clear. Its own arguments stay
+  // above the frame at entry_rsp: [entry_rsp + 24] args, + 32 function, + 40 watch, and + 48
+  // the last returned run's r0, which the batch returns (a run that stops returns no r0).
+  batch_trampoline_offset = getSize();
+  push(rbp);
+  push(rbx);
+  push(r12);
+  push(r13);
+  push(r14);
+  push(r15);
+  mov(r12, rdi);
+  push(0);
+  push(r8);
+  push(rdx);
+  push(rsi);
+  push(qword[STATE_FIELD(entry_rsp)]);
+  push(qword[STATE_FIELD(call_limit)]);
+  lea(rax, ptr[rip + batch_exit]);
+  push(rax);  // 6 + 1 + 6 pushes: aligned at the call
+  mov(qword[STATE_FIELD(entry_rsp)], rsp);
+  mov(rax, rsp);
+  sub(rax, rcx);
+  mov(qword[STATE_FIELD(call_limit)], rax);
+  L(batch_loop);
+  mov(r10, qword[rsp + 24]);
+  emit_entry_registers();
+  call(qword[rsp + 32]);
+  mov(qword[rsp + 48], rax);
+  sub(dword[STATE_FIELD(batch_left)], 1);
+  jz(batch_done);
+  mov(r11, qword[rsp + 40]);
+  cmp(byte[r11], 0);
+  jz(batch_loop);
+  L(batch_done);
+  add(rsp, 8);
+  L(batch_exit);
+  mov(rax, qword[rsp + 40]);
+  pop(qword[STATE_FIELD(call_limit)]);
+  pop(qword[STATE_FIELD(entry_rsp)]);
+  add(rsp, 32);
+  pop(r15);
+  pop(r14);
+  pop(r13);
+  pop(r12);
+  pop(rbx);
+  pop(rbp);
+  ret();
+
+  // Leaving the program from any depth (see above).
   L(abort_);
   abort_offset_ = getSize();
   mov(rsp, qword[STATE_FIELD(entry_rsp)]);
   xor_(eax, eax);
-  jmp(trampoline_exit_);
+  ret();
 
   // Before the program, so that every jump to it is backward and resolved at once.
   L(return_zero_);
   return_zero_offset_ = getSize();
   xor_(eax, eax);
   emit_epilogue(kSaveAll);
+}
+
+// r1..r5 from the five words at r10; r0 and r6..r9 zero, as the interpreter starts every frame.
+void Emitter::emit_entry_registers() {
+  mov(rdi, qword[r10]);
+  mov(rsi, qword[r10 + 8]);
+  mov(rdx, qword[r10 + 16]);
+  mov(rcx, qword[r10 + 24]);
+  mov(r8, qword[r10 + 32]);
+  xor_(eax, eax);
+  xor_(ebx, ebx);
+  xor_(r13d, r13d);
+  xor_(r14d, r14d);
+  xor_(r15d, r15d);
 }
 
 const Xbyak::Reg64& Emitter::saved_register(int k) {

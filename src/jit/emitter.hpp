@@ -37,13 +37,15 @@ class Emitter : public Xbyak::CodeGenerator {
   // Emits the trampoline and the whole program. Offsets are valid after this returns.
   void emit_all();
 
-  size_t trampoline_offset = 0;
+  size_t trampoline_offset = 0;          // vm::NativeEntry
+  size_t batch_trampoline_offset = 0;    // vm::NativeBatchEntry
   std::vector<size_t> function_offsets;  // by instruction index; SIZE_MAX when not an entry
   std::vector<uint32_t> insn_offsets;    // by instruction index
 
  private:
   // Program layout
   void emit_trampoline();
+  void emit_entry_registers();
   void emit_prologue(uint8_t saved);
   void emit_epilogue(uint8_t saved);
   void find_frameless_functions();
@@ -173,7 +175,6 @@ class Emitter : public Xbyak::CodeGenerator {
   bool in_frameless_ = false;  // the function being emitted is one
   Xbyak::Label abort_;         // leave the program: back to the innermost trampoline
   size_t abort_offset_ = 0;
-  Xbyak::Label trampoline_exit_;
   Xbyak::Label return_zero_;  // r0 = 0 and return from the current function
   size_t return_zero_offset_ = 0;
   struct Fixup {

@@ -36,6 +36,8 @@ Result<std::shared_ptr<const vm::NativeCode>> compile(const vm::Interpreter& pro
       const uint8_t* base = memory->code;
       native->entry =
           reinterpret_cast<vm::NativeEntry>(const_cast<uint8_t*>(base + emitter.trampoline_offset));
+      native->batch_entry = reinterpret_cast<vm::NativeBatchEntry>(
+          const_cast<uint8_t*>(base + emitter.batch_trampoline_offset));
       native->main = base + emitter.function_offsets[0];
       native->functions.assign(loaded.insn_count, nullptr);
       for (size_t i = 0; i < loaded.function_entry.size(); ++i)

@@ -32,6 +32,7 @@ struct NativeState {
   uint64_t call_rsp = 0;           // stack pointer at the current helper call
   uint32_t call_site = 0;          // instruction index of the current helper call (or fault)
   uint8_t stop = 0;                // the run failed or a tail call was requested: leave the program
+  uint32_t batch_left = 0;         // runs the batch entry still makes (see NativeBatchEntry)
   const uint8_t* packet = nullptr;  // what LD_ABS / LD_IND read
   uint64_t packet_size = 0;
 };
@@ -46,9 +47,17 @@ inline constexpr uint64_t kNativeFrameBytes = 576;
 using NativeEntry = uint64_t (*)(NativeState* state, const uint64_t* args, const void* function,
                                  uint64_t reserve);
 
+// The batch entry: as NativeEntry, then again after every run that returned, until
+// state->batch_left (counted down after each such run) reaches zero or *watch is set; returns the
+// r0 of the last run that returned (0 when none did). A run that stops leaves the batch at once,
+// batch_left still counting it.
+using NativeBatchEntry = uint64_t (*)(NativeState* state, const uint64_t* args,
+                                      const void* function, uint64_t reserve, const bool* watch);
+
 struct NativeCode {
   NativeEntry entry = nullptr;
-  const void* main = nullptr;  // the program's first instruction
+  NativeBatchEntry batch_entry = nullptr;  // optional
+  const void* main = nullptr;              // the program's first instruction
   // By instruction index: the function a BPF_PSEUDO_FUNC handle names, nullptr elsewhere.
   std::vector<const void*> functions;
   const uint8_t* code = nullptr;  // the machine code (read + execute only)

@@ -46,6 +46,15 @@ class NativeRun final : public CallContext {
   uint32_t run_batch(const uint64_t (&args)[5], uint32_t count, const bool* watch, uint64_t& r0) {
     const uint64_t reserve = static_cast<uint64_t>(isa::kMaxCallDepth - 1) * kNativeFrameBytes;
     base_depth_ = 0;
+    if (count == 0) return 0;
+    if (code_.batch_entry != nullptr) {
+      // The machine code repeats the runs itself: the trampoline's register saves once a batch.
+      state.batch_left = count;
+      const uint64_t value = code_.batch_entry(&state, args, code_.main, reserve, watch);
+      const uint32_t done = count - state.batch_left;
+      if (done != 0) r0 = value;
+      return done;
+    }
     for (uint32_t done = 0; done < count;) {
       const uint64_t value = code_.entry(&state, args, code_.main, reserve);
       if (state.stop) [[unlikely]]
