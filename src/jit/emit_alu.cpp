@@ -113,16 +113,9 @@ bool Emitter::known_below(size_t index, uint8_t reg, uint64_t limit, int depth) 
   const size_t stop = index > kScan ? index - kScan : 0;
   for (size_t i = index; i-- > stop;) {
     const TranslatedSlot& s = program_.translated[i];
-    if (s.op == Op::lddw_tail || s.op == Op::nop || s.op == Op::ja ||
-        (Op::jeq64_reg <= s.op && s.op <= Op::jsle32_imm))
-      continue;  // no register written
-    if (s.op == Op::call_helper || s.op == Op::call_local || s.op == Op::exit ||
-        s.op == Op::may_goto || (Op::ld_abs8 <= s.op && s.op <= Op::ld_ind32) ||
-        (Op::atomic_add32 <= s.op && s.op <= Op::cmpxchg64))
-      return false;  // writes registers other than dst (calls r0..r5, atomics r0 or src)
-    if (s.dst != reg) continue;  // reads `reg` at most (a store's base is its dst, not written)
-    if (Op::st8 <= s.op && s.op <= Op::stx64) continue;
-    if (Op::store_rel8 <= s.op && s.op <= Op::store_rel64) continue;
+    const RegisterEffect effect = register_effect(s.op);
+    if (effect == RegisterEffect::unknown) return false;
+    if (effect == RegisterEffect::none || s.dst != reg) continue;
     if (lands_inside(i + 1, index)) return false;
     // The exclusive upper bound of what the instruction leaves in `reg`, 0 when unknown.
     const auto bits = [](unsigned n) { return n >= 64 ? uint64_t{0} : uint64_t{1} << n; };

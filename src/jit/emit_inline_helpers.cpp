@@ -47,7 +47,7 @@ constexpr uint32_t kMaxInlineCopy = 128;
 // alignment, so the callback's frame stays 16-byte aligned.
 constexpr int kLoopSpill = 32;
 // How far back from a bpf_loop call the load of its callback into r2 is looked for.
-constexpr size_t kCallbackScan = 64;
+constexpr size_t kDefinitionScan = 64;
 
 uint64_t negative(int e) {
   return static_cast<uint64_t>(-static_cast<int64_t>(e));
@@ -160,14 +160,12 @@ void Emitter::emit_helper_fallback(const TranslatedSlot& s, size_t index) {
 // plain definition (a move, an lddw, an add of an immediate) and nothing in between reads or
 // writes `reg`, calls, jumps or lands: SIZE_MAX otherwise.
 size_t Emitter::last_definition(size_t index, uint8_t reg) {
-  const size_t stop = index > kCallbackScan ? index - kCallbackScan : 0;
+  const size_t stop = index > kDefinitionScan ? index - kDefinitionScan : 0;
   for (size_t i = index; i-- > stop;) {
     const TranslatedSlot& s = program_.translated[i];
     if (s.op == Op::lddw_tail) continue;
-    if (s.op == Op::call_helper || s.op == Op::call_local || s.op == Op::exit || s.op == Op::ja ||
-        s.op == Op::may_goto || (Op::jeq64_reg <= s.op && s.op <= Op::jsle32_imm) ||
-        (Op::ld_abs8 <= s.op && s.op <= Op::ld_ind32))  // these clobber r1..r5 as calls do
-      return SIZE_MAX;
+    // A jump ends it too: what the definition set may be read where the jump goes.
+    if (register_effect(s.op) == RegisterEffect::unknown || is_jump(s.op)) return SIZE_MAX;
     // A store names its base as dst and an atomic fetch writes its src: any mention of `reg`
     // other than a plain definition ends the search.
     if (s.dst != reg && s.src != reg) continue;
@@ -270,13 +268,8 @@ uint8_t Emitter::stored_register(size_t index, int32_t offset, unsigned size) {
   uint16_t written = 0;  // registers written between the store and `index`
   for (size_t i = index; i-- > stop;) {
     const TranslatedSlot& s = program_.translated[i];
-    if (s.op == Op::lddw_tail || s.op == Op::nop || s.op == Op::ja ||
-        (Op::jeq64_reg <= s.op && s.op <= Op::jsle32_imm))
-      continue;
-    if (s.op == Op::call_helper || s.op == Op::call_local || s.op == Op::exit ||
-        s.op == Op::may_goto || (Op::ld_abs8 <= s.op && s.op <= Op::ld_ind32) ||
-        (Op::atomic_add32 <= s.op && s.op <= Op::cmpxchg64) ||
-        (Op::store_rel8 <= s.op && s.op <= Op::store_rel64))
+    if (register_effect(s.op) == RegisterEffect::unknown ||
+        (Op::store_rel8 <= s.op && s.op <= Op::store_rel64))  // a store through any base
       return kNoRegister;
     if (Op::st8 <= s.op && s.op <= Op::stx64) {
       if (s.dst != 10) return kNoRegister;
@@ -291,7 +284,8 @@ uint8_t Emitter::stored_register(size_t index, int32_t offset, unsigned size) {
     }
     // Left without code (plan_inlined_calls), it writes nothing: the register still holds what
     // was stored, and the inlined call is all that would read what it set.
-    if (!skip_[i] && s.dst < 16) written |= static_cast<uint16_t>(1u << s.dst);
+    if (register_effect(s.op) == RegisterEffect::dst && !skip_[i] && s.dst < 16)
+      written |= static_cast<uint16_t>(1u << s.dst);
   }
   return kNoRegister;
 }
@@ -435,8 +429,11 @@ void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
 // The function a bpf_loop call's r2 most likely holds: the BPF_PSEUDO_FUNC lddw into r2 found
 // walking back through the straight-line code before the call, or SIZE_MAX. Only a guess: the
 // inlined loop checks r2 against it at run time.
+// The callback the lddw closest before a bpf_loop call puts in r2, if nothing in between may
+// write r2 or leave the straight line. A guess, not a proof (a jump may land in between): the
+// inlined loop compares r2 with it at run time and takes the helper for any other.
 size_t Emitter::known_callback(size_t index) const {
-  const size_t stop = index > kCallbackScan ? index - kCallbackScan : 0;
+  const size_t stop = index > kDefinitionScan ? index - kDefinitionScan : 0;
   for (size_t i = index; i-- > stop;) {
     const TranslatedSlot& s = program_.translated[i];
     if (s.op == Op::lddw_tail) continue;
@@ -448,9 +445,7 @@ size_t Emitter::known_callback(size_t index) const {
       if (target >= program_.insn_count || !is_function_[target]) return SIZE_MAX;
       return target;
     }
-    // Anything that may write r2 or leave the straight line ends the search.
-    if (s.dst == 2 || s.op == Op::call_helper || s.op == Op::call_local || s.op == Op::exit ||
-        s.op == Op::ja || s.op == Op::may_goto || (Op::jeq64_reg <= s.op && s.op <= Op::jsle32_imm))
+    if (s.dst == 2 || register_effect(s.op) == RegisterEffect::unknown || is_jump(s.op))
       return SIZE_MAX;
   }
   return SIZE_MAX;

@@ -145,6 +145,16 @@ Xbyak::Address Emitter::mem(unsigned bytes, uint8_t base, int16_t off) const {
   }
 }
 
+RegisterEffect register_effect(Op op) {
+  if (op == Op::lddw_tail || op == Op::nop || is_jump(op) || (Op::st8 <= op && op <= Op::stx64) ||
+      (Op::store_rel8 <= op && op <= Op::store_rel64))
+    return RegisterEffect::none;
+  if (op == Op::call_helper || op == Op::call_local || op == Op::exit ||
+      (Op::ld_abs8 <= op && op <= Op::ld_ind32) || (Op::atomic_add32 <= op && op <= Op::cmpxchg64))
+    return RegisterEffect::unknown;
+  return RegisterEffect::dst;
+}
+
 void Emitter::emit_all() {
   emit_trampoline();
   const size_t n = program_.insn_count;

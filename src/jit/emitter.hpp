@@ -29,6 +29,19 @@ namespace userbpf::jit::detail {
 using vm::detail::Op;
 using vm::detail::TranslatedSlot;
 
+// What an instruction does to registers, for the backward scans over straight-line code that ask
+// what last set one (Emitter::known_below, last_definition, stored_register).
+enum class RegisterEffect {
+  none,  // writes no register: nop, lddw's second slot, jumps, stores (a store's dst is its base)
+  dst,   // writes its dst only
+  unknown,  // writes others too or leaves: calls (r0..r5), atomics (r0 or src), LD_ABS, exit
+};
+RegisterEffect register_effect(Op op);
+// ja, may_goto and the conditional jumps.
+inline bool is_jump(Op op) {
+  return op == Op::ja || op == Op::may_goto || (Op::jeq64_reg <= op && op <= Op::jsle32_imm);
+}
+
 class Emitter : public Xbyak::CodeGenerator {
  public:
   Emitter(const vm::detail::LoadedProgram& program, const CompileOptions& options, uint8_t* buffer,
