@@ -485,7 +485,9 @@ void Emitter::emit_inline_loop(const TranslatedSlot& s, size_t index, size_t cal
   jae(finished);
   mov(edi, ebx);
   mov(rsi, r14);
-  call(function_[callback]);
+  Xbyak::Label returned;
+  if (!emit_inlined_callback(callback, returned)) call(function_[callback]);
+  L(returned);
   add(ebx, 1);
   test(rax, rax);
   jz(head);
@@ -503,6 +505,53 @@ void Emitter::emit_inline_loop(const TranslatedSlot& s, size_t index, size_t cal
   L(slow);
   emit_helper_fallback(s, index);
   L(done);
+}
+
+// The body of a callback that needs no frame (a leaf that touches neither r6..r10 nor the host
+// stack: frameless_), emitted again inside the inlined loop, so an iteration costs no call and
+// return. The copy's jumps stay inside it: its instructions get their own offsets and forward
+// jumps while it is emitted, and the function's own code, emitted later in program order, gets
+// its offsets as before (the helper's slow path and bpf_loop through call_function still call
+// it). Every exit jumps to `returned` with r0 in rax, as the call would return.
+bool Emitter::emit_inlined_callback(size_t callback, Xbyak::Label& returned) {
+  constexpr size_t kMaxInlinedCallback = 256;  // instructions: copies grow the code
+  if (!frameless_[callback] || inline_exit_ != nullptr) return false;
+  size_t end = callback + 1;
+  while (end < program_.insn_count && !is_function_[end]) ++end;
+  if (end - callback > kMaxInlinedCallback) return false;
+  const std::vector<uint32_t> outer(insn_offsets.begin() + static_cast<ptrdiff_t>(callback),
+                                    insn_offsets.begin() + static_cast<ptrdiff_t>(end));
+  const size_t fixups_before = insn_fixups_.size();
+  const size_t outer_index = index_;
+  const bool outer_frameless = in_frameless_;
+  in_frameless_ = true;
+  inline_exit_ = &returned;
+  for (size_t i = callback; i < end; ++i) {
+    if (loop_head_[i] && i != callback) align(64, true);
+    insn_offsets[i] = static_cast<uint32_t>(getSize());
+    if (skip_[i]) {
+      if (program_.translated[i].op == Op::lddw)
+        insn_offsets[++i] = static_cast<uint32_t>(getSize());
+      continue;
+    }
+    if (const size_t fused = emit_fused(i)) {
+      i += fused - 1;
+      continue;
+    }
+    emit_insn(i);
+    if (program_.translated[i].op == Op::lddw) {
+      ++i;
+      insn_offsets[i] = static_cast<uint32_t>(getSize());
+    }
+  }
+  for (size_t k = fixups_before; k < insn_fixups_.size(); ++k)
+    patch_rel32(insn_fixups_[k].at, insn_offsets[insn_fixups_[k].target]);
+  insn_fixups_.resize(fixups_before);
+  std::copy(outer.begin(), outer.end(), insn_offsets.begin() + static_cast<ptrdiff_t>(callback));
+  inline_exit_ = nullptr;
+  in_frameless_ = outer_frameless;
+  index_ = outer_index;
+  return true;
 }
 
 }  // namespace userbpf::jit::detail

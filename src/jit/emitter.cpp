@@ -569,7 +569,9 @@ void Emitter::emit_insn(size_t index) {
   if (options_.blind_constants && emit_blinded(s, index)) return;
   switch (s.op) {
     case Op::exit:
-      if (in_frameless_)
+      if (inline_exit_ != nullptr)
+        jmp(*inline_exit_);
+      else if (in_frameless_)
         ret();
       else
         emit_epilogue(saved_now_);

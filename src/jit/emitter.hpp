@@ -131,6 +131,10 @@ class Emitter : public Xbyak::CodeGenerator {
   bool known_constant(size_t index, uint8_t reg, uint64_t& value);
   size_t known_callback(size_t index) const;
   void emit_inline_loop(const TranslatedSlot& s, size_t index, size_t callback);
+  // A frameless callback's body emitted again in place (its exits jump to `returned`); false
+  // (nothing emitted) when it has a frame or is long.
+  bool emit_inlined_callback(size_t callback, Xbyak::Label& returned);
+  Xbyak::Label* inline_exit_ = nullptr;                   // where exit goes in an inlined callback
   std::vector<const InlineArrayMap*> array_map_by_insn_;  // by instruction, built on first use
   bool emitting_helper_fallback_ = false;
 

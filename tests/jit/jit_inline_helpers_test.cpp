@@ -481,6 +481,52 @@ TEST(JitInlineHelpers, LoopWithAnotherCallbackOnSomePathsTakesTheHelperThere) {
   }
 }
 
+TEST(JitInlineHelpers, LoopCallbacksWithoutAFrameRunInPlace) {
+  // A leaf callback with a forward jump to a second exit (stop at index `stop`) and an inner
+  // backward loop (acc += i + (i-1) + ... + 1), run by two bpf_loop calls: each call site gets
+  // its own copy of the body, and the callback's own code still serves the helper (flags != 0).
+  struct Case {
+    int32_t nr;
+    int32_t stop;
+    int32_t flags;
+  };
+  for (const Case c :
+       {Case{4, 99, 0}, Case{10, 5, 0}, Case{10, 0, 0}, Case{0, 99, 0}, Case{6, 3, 1}}) {
+    SCOPED_TRACE("nr " + std::to_string(c.nr) + " stop " + std::to_string(c.stop) + " flags " +
+                 std::to_string(c.flags));
+    Builder p;
+    p.st(BPF_DW, 10, -8, 0);
+    for (int call = 0; call < 2; ++call) {
+      p.mov64_imm(1, c.nr).lddw_func(2, "cb").mov64_reg(3, 10).alu64_imm(BPF_ADD, 3, -8);
+      p.mov64_imm(4, c.flags).call_helper(BPF_FUNC_loop).stx(BPF_DW, 10, 0, -16 - 8 * call);
+    }
+    p.ldx(BPF_DW, 0, 10, -16).alu64_imm(BPF_LSH, 0, 8).ldx(BPF_DW, 1, 10, -24);
+    p.alu64_reg(BPF_ADD, 0, 1).alu64_imm(BPF_LSH, 0, 16).ldx(BPF_DW, 1, 10, -8);
+    p.alu64_reg(BPF_ADD, 0, 1).exit();
+    p.label("cb").ldx(BPF_DW, 3, 2, 0).jmp_imm(BPF_JEQ, 1, c.stop, "stop").mov64_reg(4, 1);
+    p.label("inner").jmp_imm(BPF_JEQ, 4, 0, "done").alu64_reg(BPF_ADD, 3, 4);
+    p.alu64_imm(BPF_ADD, 4, -1).ja("inner");
+    p.label("done").stx(BPF_DW, 2, 3, 0).mov64_imm(0, 0).exit();
+    p.label("stop").mov64_imm(0, 1).exit();
+    reset_values();
+    g_helper_calls = 0;
+    EngineResult interp = run_engine(p.finish(), false, {}, counting_helpers());
+    g_helper_calls = 0;
+    EngineResult jit = run_engine(p.finish(), true, {}, counting_helpers());
+    ASSERT_TRUE(interp.ok && jit.ok) << jit.error.to_string();
+    EXPECT_EQ(jit.r0, interp.r0);
+    EXPECT_EQ(g_helper_calls, c.flags ? 2 : 0);
+    if (c.flags) continue;
+    // Per call: iterations run = stop + 1 when stopped, else nr; acc gains i(i+1)/2 per index.
+    const int64_t runs = c.stop < c.nr ? c.stop + 1 : c.nr;
+    const int64_t summed = c.stop < c.nr ? c.stop : c.nr;
+    int64_t acc = 0;
+    for (int64_t i = 0; i < summed; ++i) acc += i * (i + 1) / 2;
+    const uint64_t want = ((static_cast<uint64_t>(runs) << 8) + static_cast<uint64_t>(runs)) << 16;
+    EXPECT_EQ(jit.r0, want + static_cast<uint64_t>(2 * acc));
+  }
+}
+
 TEST(JitInlineHelpers, LoopCallbacksNestToTheFrameLimit) {
   // main -> f1 -> ... -> f6 (7 frames), f6 runs an inlined bpf_loop whose callback is the 8th
   // frame and itself runs an inlined bpf_loop: that one's callback would be the 9th frame, which
