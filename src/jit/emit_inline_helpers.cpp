@@ -322,38 +322,51 @@ bool Emitter::emit_inline_key(size_t index, const InlineArrayMap& map) {
   return known_below(index, stored, map.max_entries);
 }
 
-// Linux's array_map_gen_lookup: r0 = &values[key] or NULL. r1 = map, r2 = &key.
+// Linux's array_map_gen_lookup: r0 = &values[key] or NULL. r1 = map, r2 = &key. The key out of
+// range and another map are cold paths: the common one falls through.
 void Emitter::emit_inline_array_lookup(const TranslatedSlot& s, size_t index,
                                        const InlineArrayMap& map) {
-  Xbyak::Label slow, null, done;
-  emit_map_check(map.handle, map.r1_proven, slow);
+  Xbyak::Label* done = &kept_label();
+  if (!map.r1_proven) {
+    emit_map_check(map.handle, false, cold_path([this, s, index, done] {
+                     emit_helper_fallback(s, index);
+                     jmp(*done);
+                   }));
+  }
   const bool in_range = emit_inline_key(index, map);
   if (!in_range) {
     cmp(eax, map.max_entries);
-    jae(null);
+    jae(cold_path([this, done] {
+      xor_(eax, eax);
+      jmp(*done);
+    }));
+  } else if (map.r1_proven) {
+    non_null_call_ = index;  // r0 is an element: a null test of it right after never jumps
   }
   emit_array_element(map);
-  jmp(done);
-  L(null);
-  xor_(eax, eax);
-  if (!map.r1_proven) {
-    jmp(done);
-    L(slow);
-    emit_helper_fallback(s, index);
-  }
-  L(done);
+  L(*done);
 }
 
 // array_map_update_elem for flags BPF_ANY / BPF_EXIST / BPF_NOEXIST on values without special
 // fields: -E2BIG for a key out of range, -EEXIST for NOEXIST (every element exists), else the
 // value copied and 0. Other flags (BPF_F_LOCK, invalid ones) take the helper, also before a key
 // out of range (the helper checks flags first). r1 = map, r2 = &key, r3 = &value, r4 = flags.
-// BPF_ANY, by far the most common, is tested alone on the way to the copy; the other flags are
-// sorted out of that path.
+// BPF_ANY, by far the most common, falls through to the copy; everything else is a cold path.
 void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
                                        const InlineArrayMap& map) {
-  Xbyak::Label slow, too_big, flagged, copy, done;
-  emit_map_check(map.handle, map.r1_proven, slow);
+  Xbyak::Label* done = &kept_label();
+  Xbyak::Label* copy = &kept_label();
+  Xbyak::Label* slow = nullptr;
+  const auto helper = [&]() -> Xbyak::Label& {
+    if (slow == nullptr) {
+      slow = &cold_path([this, s, index, done] {
+        emit_helper_fallback(s, index);
+        jmp(*done);
+      });
+    }
+    return *slow;
+  };
+  if (!map.r1_proven) emit_map_check(map.handle, false, helper());
   // Flags set by a constant the call is sure to see: BPF_ANY and BPF_EXIST copy without a test.
   uint64_t flags = 0;
   const bool copy_flags =
@@ -361,13 +374,30 @@ void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
   const InlinePlan plan = plan_at(index);
   if (!emit_inline_key(index, map)) {
     cmp(eax, map.max_entries);
-    jae(too_big);
+    Xbyak::Label* refuse = copy_flags ? nullptr : &helper();
+    jae(cold_path([this, refuse, done] {
+      if (refuse != nullptr) {  // flags other than BPF_ANY..BPF_EXIST: the helper decides
+        cmp(rcx, BPF_EXIST);
+        ja(*refuse);
+      }
+      mov(rax, negative(E2BIG));
+      jmp(*done);
+    }));
   }
   if (!copy_flags) {
     test(rcx, rcx);
-    jnz(flagged);
+    Xbyak::Label* refuse = &helper();
+    jnz(cold_path([this, refuse, copy, done] {
+      // Key in range, flags not BPF_ANY: BPF_EXIST copies, BPF_NOEXIST: -EEXIST.
+      cmp(rcx, BPF_EXIST);
+      je(*copy);
+      cmp(rcx, BPF_NOEXIST);
+      jne(*refuse);
+      mov(rax, negative(EEXIST));
+      jmp(*done);
+    }));
   }
-  L(copy);
+  L(*copy);
   emit_array_element(map);
   // The copy: 8-byte moves, then the 4/2/1-byte tail (from r3 or the stack, to rax).
   const auto source = [&](uint32_t at) {
@@ -402,33 +432,19 @@ void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
     mov(byte[rax + static_cast<int>(at)], r9.cvt8());
   }
   xor_(eax, eax);
-  jmp(done);
-  if (!copy_flags) {
-    L(flagged);  // key in range, flags not BPF_ANY: BPF_EXIST copies, BPF_NOEXIST: -EEXIST
-    cmp(rcx, BPF_EXIST);
-    je(copy);
-    cmp(rcx, BPF_NOEXIST);
-    jne(slow);
-    mov(rax, negative(EEXIST));
-    jmp(done);
-  }
-  L(too_big);
-  if (!copy_flags) {
-    cmp(rcx, BPF_EXIST);
-    ja(slow);
-  }
-  mov(rax, negative(E2BIG));
-  if (!copy_flags || !map.r1_proven) {
-    jmp(done);
-    L(slow);
-    emit_helper_fallback(s, index);
-  }
-  L(done);
+  L(*done);
 }
 
-// The function a bpf_loop call's r2 most likely holds: the BPF_PSEUDO_FUNC lddw into r2 found
-// walking back through the straight-line code before the call, or SIZE_MAX. Only a guess: the
-// inlined loop checks r2 against it at run time.
+Xbyak::Label& Emitter::kept_label() {
+  return kept_labels_.emplace_back();
+}
+
+Xbyak::Label& Emitter::cold_path(std::function<void()> emit) {
+  Xbyak::Label& entry = kept_label();
+  cold_paths_.push_back({&entry, std::move(emit)});
+  return entry;
+}
+
 // The callback the lddw closest before a bpf_loop call puts in r2, if nothing in between may
 // write r2 or leave the straight line. A guess, not a proof (a jump may land in between): the
 // inlined loop compares r2 with it at run time and takes the helper for any other.

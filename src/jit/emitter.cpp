@@ -450,6 +450,12 @@ void Emitter::emit_cold_stubs() {
     patch_rel32(stub.at, getSize());
     emit_fault(static_cast<uint32_t>(vm::NativeFault::call_depth), stub.target);
   }
+  // A cold path may add another (the helper fallback behind a refusal): index, not iterator.
+  for (size_t k = 0; k < cold_paths_.size(); ++k) {
+    L(*cold_paths_[k].first);
+    std::function<void()> emit = std::move(cold_paths_[k].second);
+    emit();
+  }
 }
 
 void Emitter::emit_helper_call(const TranslatedSlot& s, size_t index) {
@@ -485,9 +491,29 @@ bool Emitter::emit_jump(const TranslatedSlot& s, size_t index) {
     sub(qword[rbp], 1);
     return true;
   }
+  // A null test of an element an inlined lookup just returned: decided at compile time.
+  if ((s.op == Op::jeq64_imm || s.op == Op::jne64_imm) && s.imm == 0 &&
+      known_non_null(index, s.dst)) {
+    if (s.op == Op::jne64_imm)
+      jump_to_insn(kAlways, next + static_cast<size_t>(static_cast<int64_t>(s.off)), index);
+    return true;
+  }
   const uint8_t cc = emit_compare(s);
   if (cc == kNotConditional) return false;
   jump_to_insn(cc, next + static_cast<size_t>(static_cast<int64_t>(s.off)), index);
+  return true;
+}
+
+// Is `reg` the non-null r0 of the inlined lookup at non_null_call_, with only instructions that
+// leave r0 alone in between and nothing landing there?
+bool Emitter::known_non_null(size_t index, uint8_t reg) {
+  if (reg != 0 || non_null_call_ >= index || lands_inside(non_null_call_ + 1, index)) return false;
+  for (size_t i = non_null_call_ + 1; i < index; ++i) {
+    const TranslatedSlot& t = program_.translated[i];
+    const RegisterEffect effect = register_effect(t.op);
+    if (effect == RegisterEffect::unknown || (effect == RegisterEffect::dst && t.dst == 0))
+      return false;
+  }
   return true;
 }
 

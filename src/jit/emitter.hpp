@@ -16,6 +16,8 @@
 #include <xbyak/xbyak.h>
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <random>
 #include <unordered_map>
 #include <vector>
@@ -109,6 +111,18 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_inline_array_lookup(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_inline_array_update(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_map_check(uint64_t handle, bool proven, Xbyak::Label& other);
+  // Rarely taken paths (an inlined helper's refusals and fallbacks), emitted after the program
+  // (emit_cold_stubs) so the common path falls through: cold_path() returns the label to jump
+  // to, and `emit` ends by jumping back. kept_label(): a label that lives as long as the
+  // emitter, which a cold path may jump back to (a destroyed xbyak label loses its address).
+  Xbyak::Label& cold_path(std::function<void()> emit);
+  Xbyak::Label& kept_label();
+  std::deque<Xbyak::Label> kept_labels_;
+  std::vector<std::pair<Xbyak::Label*, std::function<void()>>> cold_paths_;
+  // The last inlined array lookup whose key was known in range in a proven map: r0 is an
+  // element, never NULL, until something writes r0 (emit_jump folds a null test of it).
+  size_t non_null_call_ = SIZE_MAX;
+  bool known_non_null(size_t index, uint8_t reg);
   bool emit_inline_key(size_t index, const InlineArrayMap& map);  // eax = key; in range known?
   static constexpr uint8_t kNoRegister = 0xff;
   uint8_t stored_register(size_t index, int32_t offset, unsigned size);

@@ -350,6 +350,52 @@ TEST(JitInlineHelpers, StoredKeysComeFromTheirRegister) {
   EXPECT_GT(size(BPF_OR), size(BPF_AND));
 }
 
+// A null test of the element a proven, in-range inlined lookup returned is decided when
+// compiling (no code for `if r0 == 0`, a plain jump for `if r0 != 0`), unless r0 was written in
+// between; either way both engines agree.
+TEST(JitInlineHelpers, NullTestsOfAKnownElementAreDecidedWhenCompiling) {
+  enum class Between { nothing, other_register, r0_zeroed, r0_moved };
+  const auto program = [](bool test_eq, Between between) {
+    Builder p;
+    p.mov64_imm(6, 3).stx(BPF_W, 10, 6, -4).lddw(1, kHandle).mov64_reg(2, 10);
+    p.alu64_imm(BPF_ADD, 2, -4).call_helper(BPF_FUNC_map_lookup_elem);
+    if (between == Between::other_register) p.mov64_imm(7, 5);
+    if (between == Between::r0_zeroed) p.mov64_imm(0, 0);
+    if (between == Between::r0_moved) p.alu64_imm(BPF_ADD, 0, 0);
+    if (test_eq) {
+      p.jmp_imm(BPF_JEQ, 0, 0, "null").mov64_imm(0, 1).exit();
+      p.label("null").mov64_imm(0, 2).exit();
+    } else {
+      p.jmp_imm(BPF_JNE, 0, 0, "found").mov64_imm(0, 2).exit();
+      p.label("found").mov64_imm(0, 1).exit();
+    }
+    return p.finish();
+  };
+  for (bool test_eq : {true, false}) {
+    for (Between between :
+         {Between::nothing, Between::other_register, Between::r0_zeroed, Between::r0_moved}) {
+      SCOPED_TRACE(std::string(test_eq ? "==" : "!=") + " case " +
+                   std::to_string(static_cast<int>(between)));
+      const std::vector<RawInsn> code = program(test_eq, between);
+      const Outcome jit = compare(code, proven_at(code));
+      ASSERT_TRUE(jit.run.ok) << jit.run.error.to_string();
+      EXPECT_EQ(jit.run.r0, between == Between::r0_zeroed ? 2u : 1u);
+    }
+    // The test itself: no code after `r0 += 0` is folded in, but it is for another register.
+    const auto test_bytes = [&](Between between) {
+      const std::vector<RawInsn> code = program(test_eq, between);
+      auto jit = load(code, true, counting_helpers(), proven_at(code));
+      EXPECT_TRUE(jit.ok());
+      const size_t at = call_index(code) + (between == Between::nothing ? 1 : 2);
+      return jit.ok() ? code_bytes(*jit->native(), at) : 0;
+    };
+    EXPECT_LT(test_bytes(Between::other_register), test_bytes(Between::r0_moved));
+    if (test_eq) {
+      EXPECT_EQ(test_bytes(Between::nothing), 0u);
+    }
+  }
+}
+
 // An 8-byte value just stored from a register is copied from it; one changed since is not.
 TEST(JitInlineHelpers, StoredValuesComeFromTheirRegister) {
   for (bool change : {false, true}) {
