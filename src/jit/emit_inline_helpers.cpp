@@ -102,8 +102,13 @@ bool Emitter::emit_inline_helper(const TranslatedSlot& s, size_t index) {
         return true;
       }
       const DirectMapCall* direct = direct_map_at(options_.direct_maps, index);
-      const uint64_t entry = direct != nullptr ? direct_entry(*direct, id) : 0;
+      uint64_t entry = direct != nullptr ? direct_entry(*direct, id) : 0;
       if (entry == 0) return false;
+      // A key just stored from a register goes to the by-value entry in that register.
+      const uint8_t key_register = direct_key_register(*direct, id, index);
+      if (key_register != kNoRegister)
+        entry = id == BPF_FUNC_map_lookup_elem ? reinterpret_cast<uint64_t>(direct->lookup_value)
+                                               : reinterpret_cast<uint64_t>(direct->update_value);
       // r1 is the map's handle: entry(object, r2, r3, r4), whose result is already r0. The
       // entry neither calls back into the program nor requests a tail call, so neither the call
       // site nor the stop flag is needed. Otherwise the helper.
@@ -112,6 +117,12 @@ bool Emitter::emit_inline_helper(const TranslatedSlot& s, size_t index) {
         mov(r11, direct->handle);
         cmp(rdi, r11);
         jne(slow);
+      }
+      if (key_register != kNoRegister) {  // neither r1 nor r2: those were set after the store
+        if (direct->key_size == 4)
+          mov(esi, reg(key_register).cvt32());
+        else
+          mov(rsi, reg(key_register));
       }
       if (reinterpret_cast<uint64_t>(direct->object) != direct->handle) {
         mov(rdi, reinterpret_cast<uint64_t>(direct->object));
@@ -235,6 +246,19 @@ void Emitter::plan_inlined_calls() {
       if (d != SIZE_MAX) skip_[d] = true;
     plans_[c] = plan;
   }
+}
+
+// The register a direct map call's key can be passed in by value: the map has a by-value entry
+// for the call, r2 is r10 + offset from straight-line code before it, and that slot was just
+// stored, whole, from a register that still holds it (stored_register). kNoRegister otherwise.
+uint8_t Emitter::direct_key_register(const DirectMapCall& direct, uint32_t id, size_t index) {
+  const bool by_value = (id == BPF_FUNC_map_lookup_elem && direct.lookup_value != nullptr) ||
+                        (id == BPF_FUNC_map_update_elem && direct.update_value != nullptr);
+  if (!by_value || (direct.key_size != 4 && direct.key_size != 8)) return kNoRegister;
+  int32_t offset = 0;
+  size_t defs[2];
+  if (!stack_address(index, 2, offset, defs)) return kNoRegister;
+  return stored_register(index, offset, direct.key_size);
 }
 
 // Unless the verifier proved r1 holds the map: r1 compared with its handle, to `other` if not.

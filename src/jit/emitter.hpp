@@ -126,6 +126,7 @@ class Emitter : public Xbyak::CodeGenerator {
   bool emit_inline_key(size_t index, const InlineArrayMap& map);  // eax = key; in range known?
   static constexpr uint8_t kNoRegister = 0xff;
   uint8_t stored_register(size_t index, int32_t offset, unsigned size);
+  uint8_t direct_key_register(const DirectMapCall& direct, uint32_t id, size_t index);
   // Where an inlined array map call reads its key and value (plan_inlined_calls).
   struct InlinePlan {
     bool key_on_stack = false;  // at [r10 + key_offset] rather than through r2

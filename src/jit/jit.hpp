@@ -58,6 +58,11 @@ struct DirectMapCall {
   int64_t (*update)(void* object, const void* key, const void* value,
                     uint64_t flags) = nullptr;                // bpf_map_update_elem
   int64_t (*erase)(void* object, const void* key) = nullptr;  // bpf_map_delete_elem
+  // Optional, for 4- and 8-byte keys (key_size): lookup and update taking the key's value, used
+  // where the key's stack slot was just stored from a register (the JIT passes that register).
+  uint32_t key_size = 0;
+  void* (*lookup_value)(void* object, uint64_t key) = nullptr;
+  int64_t (*update_value)(void* object, uint64_t key, const void* value, uint64_t flags) = nullptr;
 };
 
 struct CompileOptions {

@@ -182,6 +182,14 @@ class HashMap final : public Map {
         out.update = plain ? &entry_update_plain<0> : &entry_update<0>;
     }
     out.erase = &entry_erase;
+    out.key_size = key_size_;
+    if (key_size_ == 4) {
+      out.lookup_value = plain_lookup ? &entry_lookup_plain_value<uint32_t> : nullptr;
+      out.update_value = plain ? &entry_update_plain_value<uint32_t> : nullptr;
+    } else if (key_size_ == 8) {
+      out.lookup_value = plain_lookup ? &entry_lookup_plain_value<uint64_t> : nullptr;
+      out.update_value = plain ? &entry_update_plain_value<uint64_t> : nullptr;
+    }
     return out;
   }
 
@@ -274,8 +282,21 @@ class HashMap final : public Map {
   static int64_t entry_erase(void* map, const void* key) { return self(map).erase(key); }
   // The lookup of a hash map that is neither per-CPU nor LRU: the bucket's slots inline, the rare
   // overflow list behind a tail call, so the hit path saves no register.
+  // The by-value entries: the key in a local the inlined lookup or update reads, which the
+  // compiler keeps in a register.
+  template <class Key>
+  static void* entry_lookup_plain_value(void* map, uint64_t key) {
+    const Key k = static_cast<Key>(key);
+    return entry_lookup_plain<sizeof(Key)>(map, &k);
+  }
+  template <class Key>
+  static int64_t entry_update_plain_value(void* map, uint64_t key, const void* value,
+                                          uint64_t flags) {
+    const Key k = static_cast<Key>(key);
+    return entry_update_plain<sizeof(Key)>(map, &k, value, flags);
+  }
   template <uint32_t kKeySize>
-  static void* entry_lookup_plain(void* map, const void* key) {
+  [[gnu::always_inline]] static void* entry_lookup_plain(void* map, const void* key) {
     HashMap& m = self(map);
     const uint32_t h = m.hash_sized<kKeySize>(key);
     const uint32_t b = h & m.mask_;
@@ -298,7 +319,8 @@ class HashMap final : public Map {
   // no spills: every store before the lock's exchange has to drain first); anything else leaves
   // the lock and takes the general path.
   template <uint32_t kKeySize>
-  static int64_t entry_update_plain(void* map, const void* key, const void* value, uint64_t flags) {
+  [[gnu::always_inline]] static int64_t entry_update_plain(void* map, const void* key,
+                                                           const void* value, uint64_t flags) {
     HashMap& m = self(map);
     if (flags <= BPF_EXIST && flags != BPF_NOEXIST) [[likely]] {
       const uint32_t h = m.hash_sized<kKeySize>(key);

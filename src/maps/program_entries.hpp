@@ -17,6 +17,12 @@ struct ProgramEntries {
   // Map::update and Map::erase, their int result sign-extended.
   int64_t (*update)(void* map, const void* key, const void* value, uint64_t flags) = nullptr;
   int64_t (*erase)(void* map, const void* key) = nullptr;
+  // For 4- and 8-byte keys (key_size), lookup and update taking the key's value instead of its
+  // address (a u32 key in the low half): the JIT passes the register the program just stored
+  // the key from, so the entry does not wait for the store to reach memory. Null otherwise.
+  uint32_t key_size = 0;
+  void* (*lookup_value)(void* map, uint64_t key) = nullptr;
+  int64_t (*update_value)(void* map, uint64_t key, const void* value, uint64_t flags) = nullptr;
 };
 
 // The entries `map` offers (all null when its type has none: use the virtual interface).

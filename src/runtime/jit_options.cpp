@@ -66,6 +66,9 @@ std::vector<jit::DirectMapCall> direct_map_calls(
     call.lookup = entries.lookup;
     call.update = entries.update;
     call.erase = entries.erase;
+    call.key_size = entries.key_size;
+    call.lookup_value = entries.lookup_value;
+    call.update_value = entries.update_value;
     out.push_back(call);
   }
   std::sort(out.begin(), out.end(), [](const jit::DirectMapCall& a, const jit::DirectMapCall& b) {

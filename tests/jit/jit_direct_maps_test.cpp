@@ -63,15 +63,36 @@ std::vector<uint8_t> key_bytes(uint64_t key, uint32_t key_size) {
   return out;
 }
 
+// Whether op_program stores a 4- or 8-byte key from a register (r6, with junk above a u32
+// key) rather than as immediates: the JIT then passes the register to the by-value entry.
+bool g_key_from_register = false;
+
+// The by-value entries of the map under test, called through counting wrappers.
+maps::ProgramEntries g_entries;
+int g_by_value_calls = 0;
+void* counted_lookup_value(void* map, uint64_t key) {
+  ++g_by_value_calls;
+  return g_entries.lookup_value(map, key);
+}
+int64_t counted_update_value(void* map, uint64_t key, const void* value, uint64_t flags) {
+  ++g_by_value_calls;
+  return g_entries.update_value(map, key, value, flags);
+}
+
 // One helper call on `handle`: the key at fp-16, the value at fp-24. A lookup answers
 // *value + 0x100 and stores that through the pointer, or kMiss.
 std::vector<RawInsn> op_program(uint64_t handle, uint32_t key_size, const Op& op) {
   Builder p;
   const std::vector<uint8_t> key = key_bytes(op.key, key_size);
-  for (uint32_t at = 0; at < key_size; at += 4) {
-    int32_t word;
-    std::memcpy(&word, key.data() + at, 4);
-    p.st(BPF_W, 10, static_cast<int16_t>(-16 + static_cast<int>(at)), word);
+  if (g_key_from_register && (key_size == 4 || key_size == 8)) {
+    p.lddw(6, key_size == 4 ? (op.key & 0xffffffffull) | 0xdead'0000'0000'0000ull : op.key);
+    p.stx(key_size == 4 ? BPF_W : BPF_DW, 10, 6, -16);
+  } else {
+    for (uint32_t at = 0; at < key_size; at += 4) {
+      int32_t word;
+      std::memcpy(&word, key.data() + at, 4);
+      p.st(BPF_W, 10, static_cast<int16_t>(-16 + static_cast<int>(at)), word);
+    }
   }
   p.lddw(3, op.value).stx(BPF_DW, 10, 3, -24);
   p.lddw(1, handle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -16);
@@ -137,6 +158,9 @@ void run_both(const maps::MapSpec& spec, const std::vector<Op>& ops) {
   if (!interp.map || !jit.map) return;
   const maps::ProgramEntries entries = maps::program_entries(*jit.map);
   EXPECT_NE(entries.lookup, nullptr);
+  g_entries = entries;
+  g_by_value_calls = 0;
+  int direct_by_value = 0;  // lookups and updates on the map the JIT was told about
   for (size_t i = 0; i < ops.size(); ++i) {
     const Op& op = ops[i];
     SCOPED_TRACE("op " + std::to_string(i) + " key " + std::to_string(op.key) + " flags " +
@@ -154,7 +178,13 @@ void run_both(const maps::MapSpec& spec, const std::vector<Op>& ops) {
     direct.lookup = entries.lookup;
     direct.update = entries.update;
     direct.erase = entries.erase;
+    direct.key_size = entries.key_size;
+    direct.lookup_value = entries.lookup_value ? &counted_lookup_value : nullptr;
+    direct.update_value = entries.update_value ? &counted_update_value : nullptr;
     options.direct_maps.push_back(direct);
+    if (!op.other_map && ((op.kind == Op::lookup && direct.lookup_value) ||
+                          (op.kind == Op::update && direct.update_value)))
+      ++direct_by_value;
 
     const EngineResult a = run_engine(interp_code, false, {}, counting_map_helpers());
     g_helper_calls = 0;
@@ -169,6 +199,9 @@ void run_both(const maps::MapSpec& spec, const std::vector<Op>& ops) {
   EXPECT_EQ(contents(*interp.map), contents(*jit.map)) << "map contents differ";
   EXPECT_EQ(contents(*interp.other), contents(*jit.other)) << "other map contents differ";
   EXPECT_EQ(interp.map->size(), jit.map->size());
+  // The by-value entries serve exactly the calls whose key was stored from a register.
+  const bool by_value = g_key_from_register && (spec.key_size == 4 || spec.key_size == 8);
+  EXPECT_EQ(g_by_value_calls, by_value ? direct_by_value : 0);
 }
 
 maps::MapSpec spec_of(uint32_t type, uint32_t key_size, uint32_t max_entries) {
@@ -182,43 +215,47 @@ maps::MapSpec spec_of(uint32_t type, uint32_t key_size, uint32_t max_entries) {
 }
 
 TEST(JitDirectMaps, HashAnswersAsTheHelperForEveryKeySize) {
-  for (uint32_t key_size : {4u, 8u, 12u}) {
-    SCOPED_TRACE("key size " + std::to_string(key_size));
-    const uint64_t k1 = 0x1111'2222'3333'0001ull, k2 = 0x0abc'0000'0000'0002ull;
-    std::vector<Op> ops = {
-        {Op::lookup, k1, 0, 0, false, kMiss},
-        {Op::update, k1, 5, BPF_ANY, false, 0},
-        {Op::lookup, k1, 0, 0, false, 0x105},  // and writes 0x105 through the pointer
-        {Op::lookup, k1, 0, 0, false, 0x205},
-        {Op::update, k1, 6, BPF_NOEXIST, false, err(EEXIST)},
-        {Op::update, k2, 7, BPF_EXIST, false, err(ENOENT)},
-        {Op::update, k2, 7, BPF_NOEXIST, false, 0},
-        {Op::update, k1, 8, BPF_EXIST, false, 0},
-        {Op::lookup, k1, 0, 0, false, 0x108},
-        {Op::update, k1, 9, BPF_F_LOCK, false, err(EINVAL)},  // no spin lock in the value
-        {Op::update, k1, 9, 3, false, err(EINVAL)},
-        {Op::update, k1, 9, -1, false, err(EINVAL)},
-        {Op::erase, 0x77, 0, 0, false, err(ENOENT)},
-        {Op::erase, k2, 0, 0, false, 0},
-        {Op::lookup, k2, 0, 0, false, kMiss},
-        // r1 another map: the helper, on that map.
-        {Op::update, k2, 3, BPF_ANY, true, 0},
-        {Op::lookup, k2, 0, 0, true, 0x103},
-        {Op::lookup, k1, 0, 0, true, kMiss},
-        {Op::erase, k2, 0, 0, true, 0},
-    };
-    // Fill the map (8 entries, k1 is one): the ninth key is refused with -E2BIG, an existing
-    // one may still be updated.
-    for (uint64_t k = 100; k < 108; ++k) {
-      ops.push_back({Op::update, k, k, BPF_ANY, false, k < 107 ? 0 : err(E2BIG)});
+  for (const bool from_register : {false, true})
+    for (uint32_t key_size : {4u, 8u, 12u}) {
+      SCOPED_TRACE("key size " + std::to_string(key_size) +
+                   (from_register ? ", stored from a register" : ""));
+      g_key_from_register = from_register;
+      const uint64_t k1 = 0x1111'2222'3333'0001ull, k2 = 0x0abc'0000'0000'0002ull;
+      std::vector<Op> ops = {
+          {Op::lookup, k1, 0, 0, false, kMiss},
+          {Op::update, k1, 5, BPF_ANY, false, 0},
+          {Op::lookup, k1, 0, 0, false, 0x105},  // and writes 0x105 through the pointer
+          {Op::lookup, k1, 0, 0, false, 0x205},
+          {Op::update, k1, 6, BPF_NOEXIST, false, err(EEXIST)},
+          {Op::update, k2, 7, BPF_EXIST, false, err(ENOENT)},
+          {Op::update, k2, 7, BPF_NOEXIST, false, 0},
+          {Op::update, k1, 8, BPF_EXIST, false, 0},
+          {Op::lookup, k1, 0, 0, false, 0x108},
+          {Op::update, k1, 9, BPF_F_LOCK, false, err(EINVAL)},  // no spin lock in the value
+          {Op::update, k1, 9, 3, false, err(EINVAL)},
+          {Op::update, k1, 9, -1, false, err(EINVAL)},
+          {Op::erase, 0x77, 0, 0, false, err(ENOENT)},
+          {Op::erase, k2, 0, 0, false, 0},
+          {Op::lookup, k2, 0, 0, false, kMiss},
+          // r1 another map: the helper, on that map.
+          {Op::update, k2, 3, BPF_ANY, true, 0},
+          {Op::lookup, k2, 0, 0, true, 0x103},
+          {Op::lookup, k1, 0, 0, true, kMiss},
+          {Op::erase, k2, 0, 0, true, 0},
+      };
+      // Fill the map (8 entries, k1 is one): the ninth key is refused with -E2BIG, an existing
+      // one may still be updated.
+      for (uint64_t k = 100; k < 108; ++k) {
+        ops.push_back({Op::update, k, k, BPF_ANY, false, k < 107 ? 0 : err(E2BIG)});
+      }
+      ops.push_back({Op::update, k1, 1, BPF_ANY, false, 0});
+      ops.push_back({Op::update, k1, 1, BPF_EXIST, false, 0});
+      ops.push_back({Op::lookup, 106, 0, 0, false, 106 + 0x100});
+      ops.push_back({Op::erase, 100, 0, 0, false, 0});
+      ops.push_back({Op::update, 107, 107, BPF_NOEXIST, false, 0});
+      run_both(spec_of(BPF_MAP_TYPE_HASH, key_size, 8), ops);
     }
-    ops.push_back({Op::update, k1, 1, BPF_ANY, false, 0});
-    ops.push_back({Op::update, k1, 1, BPF_EXIST, false, 0});
-    ops.push_back({Op::lookup, 106, 0, 0, false, 106 + 0x100});
-    ops.push_back({Op::erase, 100, 0, 0, false, 0});
-    ops.push_back({Op::update, 107, 107, BPF_NOEXIST, false, 0});
-    run_both(spec_of(BPF_MAP_TYPE_HASH, key_size, 8), ops);
-  }
+  g_key_from_register = false;
 }
 
 TEST(JitDirectMaps, LruHashEvictsAsTheHelper) {
