@@ -56,8 +56,8 @@ using NativeBatchEntry = uint64_t (*)(NativeState* state, const uint64_t* args,
 
 struct NativeCode {
   NativeEntry entry = nullptr;
-  NativeBatchEntry batch_entry = nullptr;  // optional
-  const void* main = nullptr;              // the program's first instruction
+  NativeBatchEntry batch_entry = nullptr;
+  const void* main = nullptr;  // the program's first instruction
   // By instruction index: the function a BPF_PSEUDO_FUNC handle names, nullptr elsewhere.
   std::vector<const void*> functions;
   const uint8_t* code = nullptr;  // the machine code (read + execute only)

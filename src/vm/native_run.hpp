@@ -40,30 +40,19 @@ class NativeRun final : public CallContext {
 
   // Up to `count` runs back to back, as many reset()+run() pairs would make them: a run that ends
   // at its exit leaves nothing a reset must undo (stop is still clear, call_site and call_rsp are
-  // written before they are read), so only the trampoline runs in between. Stops after a run
-  // that leaves *watch set, and at a run that stopped (failed or tail_target then tell, as after
-  // run()); returns the runs that ended at their exit, r0 the last one's.
+  // written before they are read), so only the batch entry's loop runs in between. Stops after a
+  // run that leaves *watch set, and at a run that stopped (failed or tail_target then tell, as
+  // after run()); returns the runs that ended at their exit, r0 the last one's.
   uint32_t run_batch(const uint64_t (&args)[5], uint32_t count, const bool* watch, uint64_t& r0) {
     const uint64_t reserve = static_cast<uint64_t>(isa::kMaxCallDepth - 1) * kNativeFrameBytes;
     base_depth_ = 0;
     if (count == 0) return 0;
-    if (code_.batch_entry != nullptr) {
-      // The machine code repeats the runs itself: the trampoline's register saves once a batch.
-      state.batch_left = count;
-      const uint64_t value = code_.batch_entry(&state, args, code_.main, reserve, watch);
-      const uint32_t done = count - state.batch_left;
-      if (done != 0) r0 = value;
-      return done;
-    }
-    for (uint32_t done = 0; done < count;) {
-      const uint64_t value = code_.entry(&state, args, code_.main, reserve);
-      if (state.stop) [[unlikely]]
-        return done;
-      r0 = value;
-      ++done;
-      if (*watch) return done;
-    }
-    return count;
+    // The machine code repeats the runs itself: the trampoline's register saves once a batch.
+    state.batch_left = count;
+    const uint64_t value = code_.batch_entry(&state, args, code_.main, reserve, watch);
+    const uint32_t done = count - state.batch_left;
+    if (done != 0) r0 = value;
+    return done;
   }
 
   // CallContext. Native runs are unchecked: they trust the verifier, so regions are not kept.
