@@ -46,7 +46,8 @@ constexpr uint32_t kMaxInlineCopy = 128;
 // Host stack an inlined bpf_loop keeps below the frame: the caller's r6..r8 and 8 bytes of
 // alignment, so the callback's frame stays 16-byte aligned.
 constexpr int kLoopSpill = 32;
-// How far back from a bpf_loop call the load of its callback into r2 is looked for.
+// How far back a register's last definition (last_definition) and a bpf_loop call's callback
+// (known_callback) are looked for.
 constexpr size_t kDefinitionScan = 64;
 
 uint64_t negative(int e) {
@@ -566,24 +567,7 @@ bool Emitter::emit_inlined_callback(size_t callback, Xbyak::Label& returned) {
   const bool outer_frameless = in_frameless_;
   in_frameless_ = true;
   inline_exit_ = &returned;
-  for (size_t i = callback; i < end; ++i) {
-    if (loop_head_[i] && i != callback) align(64, true);
-    insn_offsets[i] = static_cast<uint32_t>(getSize());
-    if (skip_[i]) {
-      if (program_.translated[i].op == Op::lddw)
-        insn_offsets[++i] = static_cast<uint32_t>(getSize());
-      continue;
-    }
-    if (const size_t fused = emit_fused(i)) {
-      i += fused - 1;
-      continue;
-    }
-    emit_insn(i);
-    if (program_.translated[i].op == Op::lddw) {
-      ++i;
-      insn_offsets[i] = static_cast<uint32_t>(getSize());
-    }
-  }
+  for (size_t i = callback; i < end; ++i) i = emit_at(i);
   for (size_t k = fixups_before; k < insn_fixups_.size(); ++k)
     patch_rel32(insn_fixups_[k].at, insn_offsets[insn_fixups_[k].target]);
   insn_fixups_.resize(fixups_before);

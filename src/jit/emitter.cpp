@@ -145,6 +145,29 @@ Xbyak::Address Emitter::mem(unsigned bytes, uint8_t base, int16_t off) const {
   }
 }
 
+// Instruction i, and the ones that fuse with it, at the current position (the program's own code
+// or an inlined callback's copy): their offsets, then their code. Returns the last instruction
+// it covered.
+size_t Emitter::emit_at(size_t i) {
+  // Loop heads start a 64-byte block: the loop's first fetch then brings in as much of its
+  // body as it can, and a small loop fits one cache line (and op-cache line). 16 bytes, as
+  // compilers align, left byte_reverse's 37-byte loop 45% slower whenever it straddled a
+  // line, which depended on the code in front of it (bench/RESULTS.md, 2026-11-27).
+  if (loop_head_[i] && !is_function_[i]) align(64, true);
+  insn_offsets[i] = static_cast<uint32_t>(getSize());
+  if (skip_[i]) {  // nothing jumps here (plan_inlined_calls): no code at all
+    if (program_.translated[i].op == Op::lddw) insn_offsets[++i] = static_cast<uint32_t>(getSize());
+    return i;
+  }
+  if (const size_t fused = emit_fused(i)) return i + fused - 1;
+  emit_insn(i);
+  if (program_.translated[i].op == Op::lddw) {
+    ++i;
+    insn_offsets[i] = static_cast<uint32_t>(getSize());
+  }
+  return i;
+}
+
 RegisterEffect register_effect(Op op) {
   if (op == Op::lddw_tail || op == Op::nop || is_jump(op) || (Op::st8 <= op && op <= Op::stx64) ||
       (Op::store_rel8 <= op && op <= Op::store_rel64))
@@ -175,26 +198,7 @@ void Emitter::emit_all() {
       saved_now_ = saved_[i];
       if (!in_frameless_) emit_prologue(saved_now_);
     }
-    // Loop heads start a 64-byte block: the loop's first fetch then brings in as much of its
-    // body as it can, and a small loop fits one cache line (and op-cache line). 16 bytes, as
-    // compilers align, left byte_reverse's 37-byte loop 45% slower whenever it straddled a
-    // line, which depended on the code in front of it (bench/RESULTS.md, 2026-11-27).
-    if (loop_head_[i] && !is_function_[i]) align(64, true);
-    insn_offsets[i] = static_cast<uint32_t>(getSize());
-    if (skip_[i]) {  // nothing jumps here (plan_inlined_calls): no code at all
-      if (program_.translated[i].op == Op::lddw)
-        insn_offsets[++i] = static_cast<uint32_t>(getSize());
-      continue;
-    }
-    if (const size_t fused = emit_fused(i)) {
-      i += fused - 1;
-      continue;
-    }
-    emit_insn(i);
-    if (program_.translated[i].op == Op::lddw) {
-      ++i;
-      insn_offsets[i] = static_cast<uint32_t>(getSize());
-    }
+    i = emit_at(i);
   }
   // The interpreter's sentinel: running past the last instruction is a fault.
   emit_fault(static_cast<uint32_t>(vm::NativeFault::fell_off), n - 1);
@@ -276,61 +280,27 @@ void Emitter::patch_forward_jumps() {
 void Emitter::emit_trampoline() {
   Xbyak::Label single_exit, batch_exit, batch_loop, batch_done;
   trampoline_offset = getSize();
-  push(rbp);
-  push(rbx);
-  push(r12);
-  push(r13);
-  push(r14);
-  push(r15);
-  mov(r12, rdi);
-  push(qword[STATE_FIELD(entry_rsp)]);
-  push(qword[STATE_FIELD(call_limit)]);
-  lea(rax, ptr[rip + single_exit]);
-  push(rax);  // 6 + 3 pushes: the stack is 16-byte aligned at the call below
-  mov(qword[STATE_FIELD(entry_rsp)], rsp);
-  mov(rax, rsp);
-  sub(rax, rcx);
-  mov(qword[STATE_FIELD(call_limit)], rax);
+  emit_host_saves();
+  emit_entry_frame(single_exit);  // 6 + 3 pushes: the stack is 16-byte aligned at the call
   mov(r11, rdx);
   mov(r10, rsi);
   emit_entry_registers();
   call(r11);
   add(rsp, 8);
   L(single_exit);
-  pop(qword[STATE_FIELD(call_limit)]);
-  pop(qword[STATE_FIELD(entry_rsp)]);
-  pop(r15);
-  pop(r14);
-  pop(r13);
-  pop(r12);
-  pop(rbx);
-  pop(rbp);
-  ret();
+  emit_entry_exit(0);
 
   // The batch entry (vm::NativeBatchEntry): runs the function again while batch_left, counted
   // down after each run that returned, is non-zero and *watch is clear. Its own arguments stay
   // above the frame at entry_rsp: [entry_rsp + 24] args, + 32 function, + 40 watch, and + 48
   // the last returned run's r0, which the batch returns (a run that stops returns no r0).
   batch_trampoline_offset = getSize();
-  push(rbp);
-  push(rbx);
-  push(r12);
-  push(r13);
-  push(r14);
-  push(r15);
-  mov(r12, rdi);
+  emit_host_saves();
   push(0);
   push(r8);
   push(rdx);
   push(rsi);
-  push(qword[STATE_FIELD(entry_rsp)]);
-  push(qword[STATE_FIELD(call_limit)]);
-  lea(rax, ptr[rip + batch_exit]);
-  push(rax);  // 6 + 1 + 6 pushes: aligned at the call
-  mov(qword[STATE_FIELD(entry_rsp)], rsp);
-  mov(rax, rsp);
-  sub(rax, rcx);
-  mov(qword[STATE_FIELD(call_limit)], rax);
+  emit_entry_frame(batch_exit);  // 6 + 4 + 3 pushes: aligned at the call
   L(batch_loop);
   mov(r10, qword[rsp + 24]);
   emit_entry_registers();
@@ -345,16 +315,7 @@ void Emitter::emit_trampoline() {
   add(rsp, 8);
   L(batch_exit);
   mov(rax, qword[rsp + 40]);
-  pop(qword[STATE_FIELD(call_limit)]);
-  pop(qword[STATE_FIELD(entry_rsp)]);
-  add(rsp, 32);
-  pop(r15);
-  pop(r14);
-  pop(r13);
-  pop(r12);
-  pop(rbx);
-  pop(rbp);
-  ret();
+  emit_entry_exit(32);
 
   // Leaving the program from any depth (see above).
   L(abort_);
@@ -368,6 +329,45 @@ void Emitter::emit_trampoline() {
   return_zero_offset_ = getSize();
   xor_(eax, eax);
   emit_epilogue(kSaveAll);
+}
+
+// The host's callee-saved registers, and r12 = the NativeState* (rdi).
+void Emitter::emit_host_saves() {
+  push(rbp);
+  push(rbx);
+  push(r12);
+  push(r13);
+  push(r14);
+  push(r15);
+  mov(r12, rdi);
+}
+
+// The frame at entry_rsp (see emit_trampoline): the outer entry's entry_rsp and call_limit, then
+// `exit`; call_limit = rsp - reserve (rcx).
+void Emitter::emit_entry_frame(Xbyak::Label& exit) {
+  push(qword[STATE_FIELD(entry_rsp)]);
+  push(qword[STATE_FIELD(call_limit)]);
+  lea(rax, ptr[rip + exit]);
+  push(rax);
+  mov(qword[STATE_FIELD(entry_rsp)], rsp);
+  mov(rax, rsp);
+  sub(rax, rcx);
+  mov(qword[STATE_FIELD(call_limit)], rax);
+}
+
+// From an entry's exit (rsp past the exit address): the outer entry's call_limit and entry_rsp
+// back, `arguments` bytes the entry kept above its frame dropped, the host's registers back.
+void Emitter::emit_entry_exit(int arguments) {
+  pop(qword[STATE_FIELD(call_limit)]);
+  pop(qword[STATE_FIELD(entry_rsp)]);
+  if (arguments != 0) add(rsp, arguments);
+  pop(r15);
+  pop(r14);
+  pop(r13);
+  pop(r12);
+  pop(rbx);
+  pop(rbp);
+  ret();
 }
 
 // r1..r5 from the five words at r10; r0 and r6..r9 zero, as the interpreter starts every frame.

@@ -60,11 +60,15 @@ class Emitter : public Xbyak::CodeGenerator {
  private:
   // Program layout
   void emit_trampoline();
+  void emit_host_saves();
+  void emit_entry_frame(Xbyak::Label& exit);
+  void emit_entry_exit(int arguments);
   void emit_entry_registers();
   void emit_prologue(uint8_t saved);
   void emit_epilogue(uint8_t saved);
   void find_frameless_functions();
   void emit_insn(size_t index);
+  size_t emit_at(size_t index);
   void emit_cold_stubs();
 
   // Lowering (emit_alu.cpp)
