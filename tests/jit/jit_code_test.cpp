@@ -2,6 +2,7 @@
 // the code survives the Interpreter it was compiled from being moved, the conformance plugin runs
 // both engines, and the compile time of a large program (reported, not asserted).
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -91,7 +92,9 @@ TEST(JitCode, CompileTimePerThousandInstructions) {
 // userbpf-conformance with --engine interp and jit (and the default) on every suite file that
 // has memory, a result and no callx; exit status and printed r0 must match the expectation.
 std::string run_plugin(const std::string& args, const std::string& stdin_text, int* status) {
-  const std::string input = ::testing::TempDir() + "/jit_plugin_input.txt";
+  // Per process: two test binaries (the two engines) may run side by side.
+  const std::string input =
+      ::testing::TempDir() + "/jit_plugin_input." + std::to_string(getpid()) + ".txt";
   std::ofstream(input) << stdin_text;
   const std::string command =
       std::string(USERBPF_BIN_DIR) + "/userbpf-conformance " + args + " < " + input;
