@@ -579,3 +579,73 @@ bool Emitter::emit_inlined_callback(size_t callback, Xbyak::Label& returned) {
 }
 
 }  // namespace userbpf::jit::detail
+
+namespace userbpf::jit::detail {
+
+// Mirrors what emit_inline_helper emits for the call: an inlined array map call with a plan
+// reads its key and value from the registers they were stored from when stored_register finds
+// them, else exactly their bytes; a direct entry on a proven map reads the map's key and value
+// sizes (the key not at all when passed by value). Everything else (the helper itself, a
+// fallback to it) may read from each stack pointer up to r10.
+bool Emitter::call_stack_reads(size_t index, std::vector<StackRange>& reads,
+                               std::vector<bool>& consumed) {
+  const TranslatedSlot& s = program_.translated[index];
+  bool on_stack[6] = {};
+  int32_t offset[6] = {};
+  for (uint8_t r = 1; r <= 5; ++r) {
+    size_t defs[2];
+    if (!stack_address(index, r, offset[r], defs)) continue;
+    on_stack[r] = true;
+    consumed[defs[0]] = true;
+  }
+  if (s.op == Op::call_local) {
+    for (uint8_t r = 1; r <= 5; ++r)
+      if (on_stack[r]) return false;
+    return true;
+  }
+  StackRange range[6];
+  for (uint8_t r = 1; r <= 5; ++r)
+    range[r] = on_stack[r] ? StackRange{offset[r], 0} : StackRange{0, 0};
+  const auto exact = [&](uint8_t r, uint32_t bytes) {
+    if (on_stack[r] && bytes != 0) range[r] = {offset[r], offset[r] + static_cast<int32_t>(bytes)};
+  };
+  const auto none = [&](uint8_t r) { range[r] = {0, 0}; };
+  const uint32_t id = program_.helper_ids[static_cast<size_t>(s.imm)];
+  const bool map_call = id == BPF_FUNC_map_lookup_elem || id == BPF_FUNC_map_update_elem ||
+                        id == BPF_FUNC_map_delete_elem;
+  if (map_call && options_.inline_helpers && !options_.blind_constants) {
+    const InlineArrayMap* map = array_map_at(index);
+    const auto plan = plans_.find(index);
+    if (map != nullptr && id != BPF_FUNC_map_delete_elem) {
+      // With a plan the call is inlined without the helper (plan_inlined_calls' conditions).
+      if (plan != plans_.end()) {
+        const InlinePlan& p = plan->second;
+        if (p.key_on_stack && stored_register(index, p.key_offset, 4) != kNoRegister)
+          none(2);
+        else
+          exact(2, 4);
+        if (id == BPF_FUNC_map_update_elem) {
+          const uint8_t stored = p.value_on_stack && map->value_size == 8
+                                     ? stored_register(index, p.value_offset, 8)
+                                     : kNoRegister;
+          if (stored != kNoRegister && stored != 0)
+            none(3);
+          else
+            exact(3, map->value_size);
+        }
+      }
+    } else if (const DirectMapCall* direct = direct_map_at(options_.direct_maps, index);
+               direct != nullptr && direct_entry(*direct, id) != 0 && direct->r1_proven) {
+      if (direct_key_register(*direct, id, index) != kNoRegister)
+        none(2);
+      else
+        exact(2, direct->key_size);
+      if (id == BPF_FUNC_map_update_elem) exact(3, direct->value_size);
+    }
+  }
+  for (uint8_t r = 1; r <= 5; ++r)
+    if (range[r].from < range[r].to) reads.push_back(range[r]);
+  return true;
+}
+
+}  // namespace userbpf::jit::detail

@@ -155,7 +155,7 @@ size_t Emitter::emit_at(size_t i) {
   // line, which depended on the code in front of it (bench/RESULTS.md, 2026-11-27).
   if (loop_head_[i] && !is_function_[i]) align(64, true);
   insn_offsets[i] = static_cast<uint32_t>(getSize());
-  if (skip_[i]) {  // nothing jumps here (plan_inlined_calls): no code at all
+  if (skip_[i]) {  // a dead setup or store: no code at all (what jumps here lands on the next)
     if (program_.translated[i].op == Op::lddw) insn_offsets[++i] = static_cast<uint32_t>(getSize());
     return i;
   }
@@ -185,6 +185,7 @@ void Emitter::emit_all() {
   insn_offsets.assign(n, 0);
   insn_fixups_.reserve(n / 4);
   plan_inlined_calls();
+  find_dead_stack_stores();
   for (size_t i = 0; i < n; ++i) {
     if (is_function_[i]) {
       // Falling into a function from the code before it stays in the same frame (as in the

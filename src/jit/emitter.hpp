@@ -146,7 +146,18 @@ class Emitter : public Xbyak::CodeGenerator {
   size_t last_definition(size_t index, uint8_t reg);
   bool stack_address(size_t index, uint8_t reg, int32_t& offset, size_t (&defs)[2]);
   std::unordered_map<size_t, InlinePlan> plans_;  // by call instruction
-  std::vector<bool> skip_;  // instructions left out: setups only an inlined call read
+  // Instructions left out: setups only an inlined call read, stores nothing reads.
+  std::vector<bool> skip_;
+  // Stack bytes [r10 + from, r10 + to) a call may read.
+  struct StackRange {
+    int32_t from;
+    int32_t to;
+  };
+  // The stack a call at `index` may read through its arguments set as `rX = r10; rX += off`
+  // (whose moves it marks in `consumed`): up to r10 from each, or as much as the emitted code
+  // reads. False when a bpf-to-bpf call gets a stack pointer (its frame may keep it).
+  bool call_stack_reads(size_t index, std::vector<StackRange>& reads, std::vector<bool>& consumed);
+  void find_dead_stack_stores();  // dead_stack_stores.cpp, after plan_inlined_calls
   bool known_constant(size_t index, uint8_t reg, uint64_t& value);
   size_t known_callback(size_t index) const;
   void emit_inline_loop(const TranslatedSlot& s, size_t index, size_t callback);

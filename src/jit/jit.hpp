@@ -58,9 +58,11 @@ struct DirectMapCall {
   int64_t (*update)(void* object, const void* key, const void* value,
                     uint64_t flags) = nullptr;                // bpf_map_update_elem
   int64_t (*erase)(void* object, const void* key) = nullptr;  // bpf_map_delete_elem
-  // Optional, for 4- and 8-byte keys (key_size): lookup and update taking the key's value, used
-  // where the key's stack slot was just stored from a register (the JIT passes that register).
+  // The bytes an entry reads through its key and value pointers (0: unknown). Optional, for 4-
+  // and 8-byte keys: lookup and update taking the key's value, used where the key's stack slot
+  // was just stored from a register (the JIT passes that register).
   uint32_t key_size = 0;
+  uint32_t value_size = 0;
   void* (*lookup_value)(void* object, uint64_t key) = nullptr;
   int64_t (*update_value)(void* object, uint64_t key, const void* value, uint64_t flags) = nullptr;
 };
@@ -77,6 +79,12 @@ struct CompileOptions {
   // Inline the helpers Linux inlines (map_gen_lookup, inline_bpf_loop). Tests turn it off to
   // compare both forms.
   bool inline_helpers = true;
+  // Stores to the stack nothing reads get no code (dead_stack_stores.cpp). clang -O2 leaves none
+  // of its own; the ones there are a map call's key or value that an inlined or direct call
+  // takes from a register instead, so by default only programs with such calls are searched
+  // (the search costs more than it finds elsewhere). Tests search everywhere.
+  enum class DeadStores { in_map_programs, everywhere, never };
+  DeadStores dead_stores = DeadStores::in_map_programs;
   // Array maps known at helper calls (any order). An inlined call whose map is not r1_proven
   // checks at run time that r1 is `handle`, and calls the helper otherwise.
   std::vector<InlineArrayMap> array_maps;

@@ -67,6 +67,7 @@ std::vector<jit::DirectMapCall> direct_map_calls(
     call.update = entries.update;
     call.erase = entries.erase;
     call.key_size = entries.key_size;
+    call.value_size = map.spec().value_size;  // one CPU's value for a per-CPU map
     call.lookup_value = entries.lookup_value;
     call.update_value = entries.update_value;
     out.push_back(call);

@@ -26,6 +26,14 @@ TEST(JitDifferential, RandomLongerProgramsWithoutBmi2) {
   differential(userbpf::testing::kAllClasses, 100000, 1000, 200, no_bmi2);
 }
 
+// Stores to the stack overwritten before they are read are left out (searched in every program
+// here, not only in those with map calls).
+TEST(JitDifferential, RandomProgramsWithDeadStoresLeftOut) {
+  CompileOptions everywhere;
+  everywhere.dead_stores = CompileOptions::DeadStores::everywhere;
+  differential(userbpf::testing::kAllClasses, 300000, 2000, 96, everywhere);
+}
+
 TEST(JitDifferential, RandomAluOnlyPrograms) {
   differential(userbpf::testing::kAlu64 | userbpf::testing::kAlu32 | userbpf::testing::kEndian,
                200000, 2000, 96, {});

@@ -350,6 +350,25 @@ TEST(JitInlineHelpers, StoredKeysComeFromTheirRegister) {
   EXPECT_GT(size(BPF_OR), size(BPF_AND));
 }
 
+// The key's store is dead when the inlined call takes the key from its register and has no
+// helper to fall back to (a proven map): no code. With r1 unproven, the fallback reads the slot.
+TEST(JitInlineHelpers, AKeyStoreOnlyTheInlinedCallWouldReadGetsNoCode) {
+  const std::vector<RawInsn> code =
+      stored_key_program([](Builder& p) { p.mov64_imm(6, 3); }, [](Builder&) {});
+  ASSERT_EQ(code[1].code, BPF_STX | BPF_MEM | BPF_W);
+  CompileOptions unproven = with_array({static_cast<uint32_t>(call_index(code))});
+  for (const CompileOptions& options : {proven_at(code), unproven}) {
+    const bool proven = options.array_maps[0].r1_proven;
+    SCOPED_TRACE(proven ? "proven" : "unproven");
+    auto jit = load(code, true, counting_helpers(), options);
+    ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+    EXPECT_EQ(code_bytes(*jit->native(), 1) == 0, proven);
+    const Outcome out = compare(code, options);
+    EXPECT_EQ(out.run.r0, 3u);
+    EXPECT_EQ(out.helper_calls, 0);
+  }
+}
+
 // A null test of the element a proven, in-range inlined lookup returned is decided when
 // compiling (no code for `if r0 == 0`, a plain jump for `if r0 != 0`), unless r0 was written in
 // between; either way both engines agree.
