@@ -125,7 +125,8 @@ bool Emitter::emit_inline_helper(const TranslatedSlot& s, size_t index) {
         else
           mov(rsi, reg(key_register));
       }
-      if (reinterpret_cast<uint64_t>(direct->object) != direct->handle) {
+      // A proven map's lddw may have been left out (plan_inlined_calls).
+      if (direct->r1_proven || reinterpret_cast<uint64_t>(direct->object) != direct->handle) {
         mov(rdi, reinterpret_cast<uint64_t>(direct->object));
       }
       mov(rax, entry);
@@ -209,22 +210,41 @@ bool Emitter::stack_address(size_t index, uint8_t reg, int32_t& offset, size_t (
 // values and flags known to copy) read r1..r4 only as the inlined code does: the map's lddw into
 // r1 and the flags' move into r4 are dead, and a key or value pointer set as r10 + offset can be
 // read from the stack directly. Those instructions get no code (skip_): the helper call clobbers
-// r1..r5, so no later instruction of a verified program reads what they set. Runs once, before
-// any code is emitted.
+// r1..r5, so no later instruction of a verified program reads what they set. Likewise a direct
+// call on a proven map that takes its key by value: the key pointer's setup and the map's lddw
+// (the call loads the entry's object itself). Runs once, before any code is emitted.
 void Emitter::plan_inlined_calls() {
   const size_t n = program_.insn_count;
   skip_.assign(n, false);
-  if (!options_.inline_helpers || options_.blind_constants || options_.array_maps.empty()) return;
+  if (!options_.inline_helpers || options_.blind_constants ||
+      (options_.array_maps.empty() && options_.direct_maps.empty()))
+    return;
+  const auto skip_map_load = [&](size_t c, uint64_t handle) {
+    if (const size_t r1 = last_definition(c, 1); r1 != SIZE_MAX &&
+                                                 program_.translated[r1].op == Op::lddw &&
+                                                 program_.translated[r1 + 1].value == handle)
+      skip_[r1] = true;
+  };
   for (size_t c = 0; c < n; ++c) {
     const TranslatedSlot& s = program_.translated[c];
     if (s.op != Op::call_helper) continue;
     const uint32_t id = program_.helper_ids[static_cast<size_t>(s.imm)];
     if (id != BPF_FUNC_map_lookup_elem && id != BPF_FUNC_map_update_elem) continue;
     const InlineArrayMap* map = array_map_at(c);
-    if (map == nullptr || !map->r1_proven) continue;
+    size_t defs[2];
+    if (map == nullptr) {
+      const DirectMapCall* direct = direct_map_at(options_.direct_maps, c);
+      if (direct == nullptr || !direct->r1_proven || direct_entry(*direct, id) == 0 ||
+          direct_key_register(*direct, id, c) == kNoRegister)
+        continue;
+      int32_t offset = 0;
+      if (stack_address(c, 2, offset, defs)) skip_[defs[0]] = skip_[defs[1]] = true;
+      skip_map_load(c, direct->handle);
+      continue;
+    }
+    if (!map->r1_proven) continue;
     InlinePlan plan;
     std::vector<size_t> dead;
-    size_t defs[2];
     if (id == BPF_FUNC_map_update_elem) {
       if (!map->plain_values || map->value_size > kMaxInlineCopy) continue;
       uint64_t flags = 0;
@@ -239,10 +259,7 @@ void Emitter::plan_inlined_calls() {
       plan.key_on_stack = true;
       dead.insert(dead.end(), defs, defs + 2);
     }
-    if (const size_t r1 = last_definition(c, 1); r1 != SIZE_MAX &&
-                                                 program_.translated[r1].op == Op::lddw &&
-                                                 program_.translated[r1 + 1].value == map->handle)
-      dead.push_back(r1);
+    skip_map_load(c, map->handle);
     for (size_t d : dead)
       if (d != SIZE_MAX) skip_[d] = true;
     plans_[c] = plan;

@@ -389,7 +389,8 @@ TEST(JitDirectMaps, WithoutAnEntryOrInliningTheHelperIsCalled) {
 
 // A map the verifier proved (r1_proven) is called without comparing r1 with its handle, as
 // Linux calls it: a program that passed another map (which a verified one cannot) reaches the
-// entry with that map as its object (here the object is the handle) instead of the helper.
+// proven map's entry with the proven map, not the helper (the call loads the entry's object
+// itself, so the map's lddw may be left out).
 TEST(JitDirectMaps, ProvenMapsAreCalledWithoutACheck) {
   Side side = make_side(spec_of(BPF_MAP_TYPE_HASH, 4, 4));
   ASSERT_TRUE(side.map && side.other);
@@ -409,8 +410,46 @@ TEST(JitDirectMaps, ProvenMapsAreCalledWithoutACheck) {
   ASSERT_TRUE(r.ok) << r.error.to_string();
   EXPECT_EQ(r.r0, 0u);
   EXPECT_EQ(g_helper_calls, 0);
-  EXPECT_EQ(side.map->size(), 0u);
-  EXPECT_EQ(side.other->size(), 1u);
+  EXPECT_EQ(side.map->size(), 1u);
+  EXPECT_EQ(side.other->size(), 0u);
+}
+
+// A lookup on a proven map with its key passed by value reads neither r1, r2 nor the key's slot:
+// the map's lddw, the key pointer's setup and the key's store get no code (and the value's store,
+// which nothing reads, neither). The lookup still finds what an update stored.
+TEST(JitDirectMaps, SetupsAByValueCallDoesNotReadGetNoCode) {
+  Side side = make_side(spec_of(BPF_MAP_TYPE_HASH, 4, 4));
+  ASSERT_TRUE(side.map);
+  const uint32_t key = 3;
+  const uint64_t value = 0x40;
+  ASSERT_EQ(side.map->update(&key, &value, BPF_ANY), 0);
+  g_key_from_register = true;
+  const auto code = op_program(reinterpret_cast<uint64_t>(side.map.get()), 4, {Op::lookup, key});
+  g_key_from_register = false;
+  const maps::ProgramEntries entries = maps::program_entries(*side.map);
+  DirectMapCall direct;
+  direct.insn = call_index(code);
+  direct.handle = reinterpret_cast<uint64_t>(side.map.get());
+  direct.object = side.map.get();
+  direct.lookup = entries.lookup;
+  direct.lookup_value = entries.lookup_value;
+  direct.key_size = 4;
+  direct.value_size = 8;
+  direct.r1_proven = true;
+  CompileOptions options;
+  options.direct_maps.push_back(direct);
+  ASSERT_EQ(direct.insn, 10u);  // lddw r6, key store, lddw r3, value store, lddw r1, r2 = r10 - 16
+  auto jit = load(code, true, counting_map_helpers(), options);
+  ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+  const auto& offsets = jit->native()->insn_offsets;
+  for (size_t i : {2u, 5u, 6u, 8u, 9u})
+    EXPECT_EQ(offsets[i + 1] - offsets[i], 0u) << "instruction " << i;
+  EXPECT_NE(offsets[1] - offsets[0], 0u);  // r6's lddw: the key
+  g_helper_calls = 0;
+  const EngineResult r = run_engine(code, true, {}, counting_map_helpers(), nullptr, options);
+  ASSERT_TRUE(r.ok) << r.error.to_string();
+  EXPECT_EQ(r.r0, value + 0x100);
+  EXPECT_EQ(g_helper_calls, 0);
 }
 
 }  // namespace
