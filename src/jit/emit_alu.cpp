@@ -104,52 +104,90 @@ void Emitter::emit_alu(const TranslatedSlot& s) {
 }
 
 // True when `reg` holds a value below `limit` as instruction `index` starts, by what last wrote it
-// in the straight-line code before `index` (no jump lands in between): a 32-bit ALU result, a
-// narrow load, x >> k, x & a non-negative immediate, a non-negative immediate, or a move from a
-// register that is one (`depth` such moves followed). What clang makes of u32 arithmetic on eBPF
-// before v3, whose ALU works on 64 bits, and of byte and half-word loads.
-bool Emitter::known_below(size_t index, uint8_t reg, uint64_t limit, int depth) {
-  constexpr size_t kScan = 32;
-  const size_t stop = index > kScan ? index - kScan : 0;
-  for (size_t i = index; i-- > stop;) {
-    const TranslatedSlot& s = program_.translated[i];
-    const RegisterEffect effect = register_effect(s.op);
-    if (effect == RegisterEffect::unknown) return false;
-    if (effect == RegisterEffect::none || s.dst != reg) continue;
-    if (lands_inside(i + 1, index)) return false;
-    // The exclusive upper bound of what the instruction leaves in `reg`, 0 when unknown.
-    const auto bits = [](unsigned n) { return n >= 64 ? uint64_t{0} : uint64_t{1} << n; };
-    uint64_t bound = 0;
-    switch (s.op) {
-      case Op::ldx8:
-      case Op::load_acq8: bound = bits(8); break;
-      case Op::ldx16:
-      case Op::load_acq16:
-      case Op::trunc16:
-      case Op::swap16: bound = bits(16); break;
-      case Op::mov32_imm: bound = uint64_t{static_cast<uint32_t>(s.imm)} + 1; break;
-      case Op::band32_imm:
-      case Op::band64_imm:
-        bound = s.imm >= 0 ? uint64_t(s.imm) + 1 : s.op == Op::band32_imm ? bits(32) : 0;
-        break;
-      case Op::mov64_imm: bound = s.imm >= 0 ? uint64_t(s.imm) + 1 : 0; break;
-      case Op::rsh64_imm: bound = bits(64 - (s.imm & 63)); break;
-      case Op::lddw: {
-        const uint64_t value = program_.translated[i + 1].value;
-        bound = value == UINT64_MAX ? 0 : value + 1;
-        break;
-      }
-      case Op::mov64_reg:
-        return depth > 0 && s.src != reg && known_below(i, s.src, limit, depth - 1);
-      default:
-        if ((Op::add32_reg <= s.op && s.op <= Op::arsh32_imm) || s.op == Op::neg32 ||
-            s.op == Op::movsx32_8 || s.op == Op::movsx32_16 || s.op == Op::trunc32 ||
-            s.op == Op::swap32 || s.op == Op::ldx32 || s.op == Op::load_acq32)
-          bound = bits(32);
-    }
-    return bound != 0 && bound <= limit;
+// on every path there: a 32-bit ALU result, a narrow load, x >> k, x & a non-negative
+// immediate, a non-negative immediate, or a move from a register that is one. What clang makes
+// of u32 arithmetic on eBPF before v3, whose ALU works on 64 bits, and of byte and half-word
+// loads. The search walks back through straight-line code, over calls for r6..r9 (which calls
+// keep), and at an instruction jumps land on into each of its predecessors; `depth` bounds the
+// moves and landings it follows, kScanSteps the instructions it looks at, so a loop ends it
+// (unknown) rather than going round.
+namespace {
+// Does `s` leave `reg` as it was? Calls keep r6..r9.
+bool keeps_register(const TranslatedSlot& s, uint8_t reg) {
+  switch (register_effect(s.op)) {
+    case RegisterEffect::none: return true;
+    case RegisterEffect::dst: return s.dst != reg;
+    case RegisterEffect::unknown:
+      return (s.op == Op::call_helper || s.op == Op::call_local) && reg >= 6 && reg <= 9;
   }
   return false;
+}
+}  // namespace
+
+bool Emitter::known_below(size_t index, uint8_t reg, uint64_t limit, int depth) {
+  int steps = kScanSteps;
+  return below_on_arrival(index, reg, limit, depth, steps);
+}
+
+bool Emitter::below_on_arrival(size_t point, uint8_t reg, uint64_t limit, int depth, int& steps) {
+  for (;;) {
+    if (point == 0 || point >= program_.insn_count || is_function_[point] || --steps < 0)
+      return false;
+    if (lands_inside(point, point)) {
+      if (--depth < 0) return false;
+      // Every way in: the jumps that land here and the instruction before, if it falls in.
+      const TranslatedSlot& before = program_.translated[point - 1];
+      const bool falls_in = before.op != Op::exit && before.op != Op::ja &&
+                            before.op != Op::fell_off && before.op != Op::core_poisoned;
+      if (falls_in && !below_after(point - 1, reg, limit, depth, steps)) return false;
+      for (const uint32_t source : jump_sources(point))
+        if (!below_after(source, reg, limit, depth, steps)) return false;
+      return true;
+    }
+    const size_t i = point - 1;
+    if (!keeps_register(program_.translated[i], reg))
+      return below_after(i, reg, limit, depth, steps);
+    point = i;
+  }
+}
+
+// After instruction i, along the way out of it the search came by.
+bool Emitter::below_after(size_t i, uint8_t reg, uint64_t limit, int depth, int& steps) {
+  const TranslatedSlot& s = program_.translated[i];
+  if (s.op == Op::lddw_tail) return i > 0 && below_after(i - 1, reg, limit, depth, steps);
+  if (keeps_register(s, reg)) return below_on_arrival(i, reg, limit, depth, steps);
+  if (register_effect(s.op) == RegisterEffect::unknown) return false;
+  // The exclusive upper bound of what the instruction leaves in `reg`, 0 when unknown.
+  const auto bits = [](unsigned n) { return n >= 64 ? uint64_t{0} : uint64_t{1} << n; };
+  uint64_t bound = 0;
+  switch (s.op) {
+    case Op::ldx8:
+    case Op::load_acq8: bound = bits(8); break;
+    case Op::ldx16:
+    case Op::load_acq16:
+    case Op::trunc16:
+    case Op::swap16: bound = bits(16); break;
+    case Op::mov32_imm: bound = uint64_t{static_cast<uint32_t>(s.imm)} + 1; break;
+    case Op::band32_imm:
+    case Op::band64_imm:
+      bound = s.imm >= 0 ? uint64_t(s.imm) + 1 : s.op == Op::band32_imm ? bits(32) : 0;
+      break;
+    case Op::mov64_imm: bound = s.imm >= 0 ? uint64_t(s.imm) + 1 : 0; break;
+    case Op::rsh64_imm: bound = bits(64 - (s.imm & 63)); break;
+    case Op::lddw: {
+      const uint64_t value = program_.translated[i + 1].value;
+      bound = value == UINT64_MAX ? 0 : value + 1;
+      break;
+    }
+    case Op::mov64_reg:
+      return depth > 0 && s.src != reg && below_on_arrival(i, s.src, limit, depth - 1, steps);
+    default:
+      if ((Op::add32_reg <= s.op && s.op <= Op::arsh32_imm) || s.op == Op::neg32 ||
+          s.op == Op::movsx32_8 || s.op == Op::movsx32_16 || s.op == Op::trunc32 ||
+          s.op == Op::swap32 || s.op == Op::ldx32 || s.op == Op::load_acq32)
+        bound = bits(32);
+  }
+  return bound != 0 && bound <= limit;
 }
 
 // rdx:rax = rax / r11 and rax % r11 (64-bit unsigned, r11 not 0). Both operands below 2^32

@@ -45,6 +45,39 @@ bool Emitter::lands_inside(size_t first, size_t last) {
   return false;
 }
 
+std::span<const uint32_t> Emitter::jump_sources(size_t target) {
+  const size_t n = program_.insn_count;
+  if (source_start_.empty()) {
+    // Counting sort of (target, source) by target: two passes over the jumps.
+    source_start_.assign(n + 1, 0);
+    const auto target_of = [&](size_t i, size_t& out) {
+      const TranslatedSlot& s = program_.translated[i];
+      int64_t delta;
+      if (s.op == Op::ja)
+        delta = s.imm;
+      else if (s.op == Op::may_goto || (s.op >= Op::jeq64_reg && s.op <= Op::jsle32_imm))
+        delta = s.off;
+      else
+        return false;
+      const int64_t t = static_cast<int64_t>(i) + 1 + delta;
+      if (t < 0 || static_cast<size_t>(t) >= n) return false;
+      out = static_cast<size_t>(t);
+      return true;
+    };
+    size_t t;
+    for (size_t i = 0; i < n; ++i)
+      if (target_of(i, t)) ++source_start_[t + 1];
+    for (size_t i = 0; i < n; ++i) source_start_[i + 1] += source_start_[i];
+    sources_.resize(source_start_[n]);
+    std::vector<uint32_t> fill(source_start_.begin(), source_start_.end() - 1);
+    for (size_t i = 0; i < n; ++i)
+      if (target_of(i, t)) sources_[fill[t]++] = static_cast<uint32_t>(i);
+  }
+  if (target >= n) return {};
+  return {sources_.data() + source_start_[target],
+          source_start_[target + 1] - source_start_[target]};
+}
+
 size_t Emitter::emit_fused(size_t index) {
   const TranslatedSlot& s = program_.translated[index];
   // Blinded programs keep their immediates in kAx, one instruction at a time.
@@ -90,10 +123,24 @@ size_t Emitter::emit_copy_add(size_t index) {
     return 0;
   if (t.op == Op::add64_imm) {
     lea(reg(a), ptr[reg(b) + t.imm]);
-  } else {
-    const uint8_t c = t.src == a ? b : t.src;  // after the copy, a holds b
-    lea(reg(a), ptr[reg(b) + reg(c)]);
+    insn_offsets[index + 1] = insn_offsets[index];
+    return 2;
   }
+  const uint8_t c = t.src == a ? b : t.src;  // after the copy, a holds b
+  // `a = b; a += c; a += k` (clang's b + c + k): lea a, [b + k]; add a, c. Two instructions
+  // either way, but c then reaches a in one cycle rather than two, which is what a sum carried
+  // around a loop waits for (array_map_loop's).
+  if (index + 2 < program_.insn_count) {
+    const TranslatedSlot& u = program_.translated[index + 2];
+    if (u.op == Op::add64_imm && u.dst == a && !skip_[index + 2] &&
+        !lands_inside(index + 2, index + 2)) {
+      lea(reg(a), ptr[reg(b) + u.imm]);
+      add(reg(a), reg(c));
+      insn_offsets[index + 1] = insn_offsets[index + 2] = insn_offsets[index];
+      return 3;
+    }
+  }
+  lea(reg(a), ptr[reg(b) + reg(c)]);
   insn_offsets[index + 1] = insn_offsets[index];
   return 2;
 }

@@ -332,13 +332,15 @@ uint8_t Emitter::stored_register(size_t index, int32_t offset, unsigned size) {
   return kNoRegister;
 }
 
-// rax = values + (u32 *r2) * stride, with the key already checked below max_entries.
-void Emitter::emit_array_element(const InlineArrayMap& map) {
+// rax = values + key * stride, with the key (zero-extended in `key`) already known below
+// max_entries.
+void Emitter::emit_array_element(const InlineArrayMap& map, const Xbyak::Reg64& key) {
   mov(r11, reinterpret_cast<uint64_t>(map.values));
   if (map.stride == 1 || map.stride == 2 || map.stride == 4 || map.stride == 8) {
-    lea(rax, ptr[r11 + rax * static_cast<int>(map.stride)]);  // one instruction, the common case
+    lea(rax, ptr[r11 + key * static_cast<int>(map.stride)]);  // one instruction, the common case
     return;
   }
+  if (key.getIdx() != rax.getIdx()) mov(rax, key);
   if ((map.stride & (map.stride - 1)) == 0) {
     int shift = 0;
     while ((uint32_t{1} << shift) < map.stride) ++shift;
@@ -349,19 +351,26 @@ void Emitter::emit_array_element(const InlineArrayMap& map) {
   add(rax, r11);
 }
 
-// eax = the key of an inlined array map call: from the register its stack slot was just stored
-// from when there is one (no store-to-load round trip on the way to the element), else from the
-// stack or r2. True when that register is known below max_entries: no bounds check needed.
-bool Emitter::emit_inline_key(size_t index, const InlineArrayMap& map) {
+// The key of an inlined array map call: from the register its stack slot was just stored from
+// when there is one (no store-to-load round trip on the way to the element), else from the
+// stack or r2. True when that register is known below max_entries: no bounds check needed, and
+// `key` is that register itself (its whole value is the key). Otherwise `key` is rax, with the
+// key zero-extended into it.
+bool Emitter::emit_inline_key(size_t index, const InlineArrayMap& map, Xbyak::Reg64& key) {
   const InlinePlan plan = plan_at(index);
   const uint8_t stored =
       plan.key_on_stack ? stored_register(index, plan.key_offset, 4) : kNoRegister;
+  key = rax;
   if (stored == kNoRegister) {
     mov(eax, plan.key_on_stack ? dword[rbp + plan.key_offset] : dword[rsi]);
     return false;
   }
+  if (known_below(index, stored, map.max_entries)) {
+    key = reg(stored);
+    return true;
+  }
   mov(eax, reg(stored).cvt32());
-  return known_below(index, stored, map.max_entries);
+  return false;
 }
 
 // Linux's array_map_gen_lookup: r0 = &values[key] or NULL. r1 = map, r2 = &key. The key out of
@@ -375,7 +384,8 @@ void Emitter::emit_inline_array_lookup(const TranslatedSlot& s, size_t index,
                      jmp(*done);
                    }));
   }
-  const bool in_range = emit_inline_key(index, map);
+  Xbyak::Reg64 key;
+  const bool in_range = emit_inline_key(index, map, key);
   if (!in_range) {
     cmp(eax, map.max_entries);
     jae(cold_path([this, done] {
@@ -385,7 +395,7 @@ void Emitter::emit_inline_array_lookup(const TranslatedSlot& s, size_t index,
   } else if (map.r1_proven) {
     non_null_call_ = index;  // r0 is an element: a null test of it right after never jumps
   }
-  emit_array_element(map);
+  emit_array_element(map, key);
   L(*done);
 }
 
@@ -414,7 +424,8 @@ void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
   const bool copy_flags =
       known_constant(index, 4, flags) && (flags == BPF_ANY || flags == BPF_EXIST);
   const InlinePlan plan = plan_at(index);
-  if (!emit_inline_key(index, map)) {
+  Xbyak::Reg64 key;
+  if (!emit_inline_key(index, map, key)) {
     cmp(eax, map.max_entries);
     Xbyak::Label* refuse = copy_flags ? nullptr : &helper();
     jae(cold_path([this, refuse, done] {
@@ -440,7 +451,7 @@ void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
     }));
   }
   L(*copy);
-  emit_array_element(map);
+  emit_array_element(map, key);
   // The copy: 8-byte moves, then the 4/2/1-byte tail (from r3 or the stack, to rax).
   const auto source = [&](uint32_t at) {
     return plan.value_on_stack ? rbp + (plan.value_offset + static_cast<int>(at))

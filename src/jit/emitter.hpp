@@ -19,6 +19,7 @@
 #include <deque>
 #include <functional>
 #include <random>
+#include <span>
 #include <unordered_map>
 #include <vector>
 
@@ -76,6 +77,9 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_div(const TranslatedSlot& s, bool is64, bool reg, bool is_signed, bool modulo);
   // Does `reg` hold a value below `limit` when `index` starts (what last wrote it shows)?
   bool known_below(size_t index, uint8_t reg, uint64_t limit, int depth = 4);
+  static constexpr int kScanSteps = 48;
+  bool below_on_arrival(size_t point, uint8_t reg, uint64_t limit, int depth, int& steps);
+  bool below_after(size_t i, uint8_t reg, uint64_t limit, int depth, int& steps);
   static constexpr uint64_t kBelow2To32 = uint64_t{1} << 32;
   void emit_unsigned_divide(bool narrow);  // rax / r11 into rax (quotient), rdx (remainder)
   void emit_shift(const TranslatedSlot& s, bool is64, bool reg, int kind);
@@ -111,7 +115,7 @@ class Emitter : public Xbyak::CodeGenerator {
   bool emit_inline_helper(const TranslatedSlot& s, size_t index);
   const InlineArrayMap* array_map_at(size_t index);
   void emit_helper_fallback(const TranslatedSlot& s, size_t index);
-  void emit_array_element(const InlineArrayMap& map);
+  void emit_array_element(const InlineArrayMap& map, const Xbyak::Reg64& key);
   void emit_inline_array_lookup(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_inline_array_update(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_map_check(uint64_t handle, bool proven, Xbyak::Label& other);
@@ -127,7 +131,7 @@ class Emitter : public Xbyak::CodeGenerator {
   // element, never NULL, until something writes r0 (emit_jump folds a null test of it).
   size_t non_null_call_ = SIZE_MAX;
   bool known_non_null(size_t index, uint8_t reg);
-  bool emit_inline_key(size_t index, const InlineArrayMap& map);  // eax = key; in range known?
+  bool emit_inline_key(size_t index, const InlineArrayMap& map, Xbyak::Reg64& key);
   static constexpr uint8_t kNoRegister = 0xff;
   uint8_t stored_register(size_t index, int32_t offset, unsigned size);
   uint8_t direct_key_register(const DirectMapCall& direct, uint32_t id, size_t index);
@@ -177,6 +181,10 @@ class Emitter : public Xbyak::CodeGenerator {
   size_t emit_remainder(size_t index);           // `a = b; a /= c; a *= c; b -= a` as one divide
   bool lands_inside(size_t first, size_t last);  // a jump or call targets [first, last]
   std::vector<bool> jump_target_;                // by instruction index, built on first use
+  // The jumps that land on `target`, in order (built on first use, for all targets at once).
+  std::span<const uint32_t> jump_sources(size_t target);
+  std::vector<uint32_t> source_start_;  // by target: where its sources start in sources_
+  std::vector<uint32_t> sources_;
 
   // Memory (emit_memory.cpp)
   bool emit_memory(const TranslatedSlot& s, size_t index);

@@ -195,17 +195,19 @@ TEST(JitFused, RemainderIsOneDivide) {
   }
 }
 
-// `a = b; a += c` and `a = b; a += imm` as one lea, for every register choice (c may be a itself,
-// which holds b after the copy, or r10) and immediates of both signs: every register afterwards
-// as the interpreter has it.
+// `a = b; a += c` and `a = b; a += imm` as one lea, and `a = b; a += c; a += imm` as lea and add,
+// for every register choice (c may be a itself, which holds b after the copy, or r10) and
+// immediates of both signs: every register afterwards as the interpreter has it.
 std::vector<RawInsn> copy_add_program(uint8_t a, uint8_t b, int c, int32_t imm) {
   Builder p;
   for (uint8_t r = 0; r <= 9; ++r) p.lddw(r, 0x0123456789abcdefull * (r + 1));
   p.mov64_reg(a, b);
-  if (c < 0)
+  if (c < 0) {
     p.alu64_imm(BPF_ADD, a, imm);
-  else
+  } else {
     p.alu64_reg(BPF_ADD, a, static_cast<uint8_t>(c));
+    if (imm != 0) p.alu64_imm(BPF_ADD, a, imm);
+  }
   if (a != 0) p.mov64_reg(0, a);
   // r10 differs between runs: where it was added, keep only the rest.
   if (b == 10 || c == 10) p.alu64_reg(BPF_SUB, 0, 10);
@@ -220,7 +222,6 @@ TEST(JitFused, CopyAddEveryRegisterChoice) {
       if (a == b) continue;
       for (int c = -1; c <= 10; ++c) {
         for (int32_t imm : {0, 44, -8, INT32_MIN, INT32_MAX}) {
-          if (c >= 0 && imm != 0) continue;
           if (b == 10 && (c == 10 || c == a)) continue;  // r10 twice: differs between runs
           SCOPED_TRACE(::testing::Message()
                        << "a r" << int{a} << " b r" << int{b} << " c " << c << " imm " << imm);
@@ -238,6 +239,22 @@ TEST(JitFused, CopyAddIsOneLea) {
   fused.mov64_reg(4, 1).alu64_imm(BPF_ADD, 4, 44).mov64_reg(0, 4).exit();
   other.mov64_reg(4, 1).alu64_imm(BPF_ADD, 1, 44).mov64_reg(0, 4).exit();  // adds to another
   EXPECT_EQ(code_size(other.finish()) - code_size(fused.finish()), 3u);
+}
+
+// `a = b; a += c; a += 1` is two instructions (lea a, [b + 1]; add a, c) at the first eBPF one.
+TEST(JitFused, CopyAddAddIsLeaAndAdd) {
+  Builder p;
+  p.mov64_imm(1, 5).mov64_imm(2, 7);
+  p.mov64_reg(4, 1).alu64_reg(BPF_ADD, 4, 2).alu64_imm(BPF_ADD, 4, 1).mov64_reg(0, 4).exit();
+  const std::vector<RawInsn> code = p.finish();
+  auto jit = load(code, true);
+  ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+  const auto& at = jit->native()->insn_offsets;
+  EXPECT_EQ(at[3], at[2]);
+  EXPECT_EQ(at[4], at[2]);
+  // lea rcx, [rdi+1] (4 bytes) and add rcx, rsi (3 bytes).
+  EXPECT_EQ(at[5] - at[2], 7u);
+  EXPECT_EQ(expect_same(code).r0, 13u);
 }
 
 }  // namespace

@@ -283,7 +283,8 @@ TEST(JitInlineHelpers, SetupsOnlyAnInlinedCallReadsGetNoCode) {
 // known to keep below max_entries (what last wrote it) needs no bounds check. `setup` writes r6;
 // then *(u32 *)(r10 - 4) = r6, `between`, and the lookup (r0 = the element's index or 0xffff).
 std::vector<RawInsn> stored_key_program(const std::function<void(Builder&)>& setup,
-                                        const std::function<void(Builder&)>& between) {
+                                        const std::function<void(Builder&)>& between,
+                                        const std::function<void(Builder&)>& functions = {}) {
   Builder p;
   setup(p);
   p.stx(BPF_W, 10, 6, -4);
@@ -293,12 +294,14 @@ std::vector<RawInsn> stored_key_program(const std::function<void(Builder&)>& set
   p.jmp_imm(BPF_JEQ, 0, 0, "null").lddw(1, reinterpret_cast<uint64_t>(g_values.data()));
   p.alu64_reg(BPF_SUB, 0, 1).alu64_imm(BPF_DIV, 0, kStride).exit();
   p.label("null").mov64_imm(0, 0xffff).exit();
+  if (functions) functions(p);
   return p.finish();
 }
 
+// The first helper call (not a bpf-to-bpf call).
 size_t call_index(const std::vector<RawInsn>& code) {
   for (size_t i = 0; i < code.size(); ++i)
-    if (code[i].code == (BPF_JMP | BPF_CALL)) return i;
+    if (code[i].code == (BPF_JMP | BPF_CALL) && code[i].src_reg != BPF_PSEUDO_CALL) return i;
   return 0;
 }
 
@@ -348,6 +351,36 @@ TEST(JitInlineHelpers, StoredKeysComeFromTheirRegister) {
     return jit.ok() ? jit->native()->code_size : 0;
   };
   EXPECT_GT(size(BPF_OR), size(BPF_AND));
+}
+
+// A key known below max_entries on every path to the call needs no check: after a join of two
+// paths that each bound it, also across a bpf-to-bpf call (which keeps r6..r9). One path that
+// leaves it unbounded (r6 | 3 instead of r6 & 3, the same instruction size) keeps the check.
+TEST(JitInlineHelpers, KeysInRangeOnEveryPathNeedNoCheck) {
+  const auto program = [](uint8_t op, bool call) {
+    return stored_key_program(
+        [&](Builder& p) {
+          p.mov64_imm(6, 1).mov64_imm(0, 0);
+          p.jmp_imm(BPF_JNE, 0, 0, "other").alu64_imm(op, 6, 3).ja("join");
+          p.label("other").mov64_imm(6, 2).label("join");
+          if (call) p.call_local("leaf");
+        },
+        [](Builder&) {}, [&](Builder& p) { p.label("leaf").mov64_imm(0, 9).exit(); });
+  };
+  for (bool call : {false, true}) {
+    SCOPED_TRACE(call ? "across a call" : "after a join");
+    size_t size[2] = {};
+    for (uint8_t op : {uint8_t{BPF_AND}, uint8_t{BPF_OR}}) {
+      const std::vector<RawInsn> code = program(op, call);
+      const Outcome out = compare(code, proven_at(code));
+      ASSERT_TRUE(out.run.ok) << out.run.error.to_string();
+      EXPECT_EQ(out.run.r0, op == BPF_AND ? 1u : 3u);
+      auto jit = load(code, true, counting_helpers(), proven_at(code));
+      ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+      size[op == BPF_OR] = jit->native()->code_size;
+    }
+    EXPECT_LT(size[0], size[1]);
+  }
 }
 
 // The key's store is dead when the inlined call takes the key from its register and has no
