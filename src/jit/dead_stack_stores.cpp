@@ -67,19 +67,6 @@ int32_t access_bytes(Op op) {
   }
 }
 
-// Where a jump goes, when `op` is one: i + 1 + delta.
-bool jump_delta(const TranslatedSlot& s, int64_t& delta) {
-  if (s.op == Op::ja) {
-    delta = s.imm;
-    return true;
-  }
-  if (s.op == Op::may_goto || (Op::jeq64_reg <= s.op && s.op <= Op::jsle32_imm)) {
-    delta = s.off;
-    return true;
-  }
-  return false;
-}
-
 // Does `s` read r10 other than as the base of a memory access?
 bool reads_r10_otherwise(const TranslatedSlot& s) {
   const Op op = s.op;

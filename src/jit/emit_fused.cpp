@@ -27,14 +27,8 @@ bool Emitter::lands_inside(size_t first, size_t last) {
     const size_t n = program_.insn_count;
     jump_target_.assign(n, false);
     for (size_t i = 0; i < n; ++i) {
-      const TranslatedSlot& s = program_.translated[i];
       int64_t delta;
-      if (s.op == Op::ja)
-        delta = s.imm;
-      else if (s.op == Op::may_goto || (s.op >= Op::jeq64_reg && s.op <= Op::jsle32_imm))
-        delta = s.off;
-      else
-        continue;
+      if (!jump_delta(program_.translated[i], delta)) continue;
       const int64_t target = static_cast<int64_t>(i) + 1 + delta;
       if (target >= 0 && static_cast<size_t>(target) < n)
         jump_target_[static_cast<size_t>(target)] = true;
@@ -51,14 +45,8 @@ std::span<const uint32_t> Emitter::jump_sources(size_t target) {
     // Counting sort of (target, source) by target: two passes over the jumps.
     source_start_.assign(n + 1, 0);
     const auto target_of = [&](size_t i, size_t& out) {
-      const TranslatedSlot& s = program_.translated[i];
       int64_t delta;
-      if (s.op == Op::ja)
-        delta = s.imm;
-      else if (s.op == Op::may_goto || (s.op >= Op::jeq64_reg && s.op <= Op::jsle32_imm))
-        delta = s.off;
-      else
-        return false;
+      if (!jump_delta(program_.translated[i], delta)) return false;
       const int64_t t = static_cast<int64_t>(i) + 1 + delta;
       if (t < 0 || static_cast<size_t>(t) >= n) return false;
       out = static_cast<size_t>(t);

@@ -64,10 +64,8 @@ Emitter::Emitter(const vm::detail::LoadedProgram& program, const CompileOptions&
       is_function_[static_cast<size_t>(static_cast<int64_t>(i) + 1 + s.imm)] = true;
     else if (s.op == Op::may_goto)
       has_may_goto_ = true;
-    const int64_t back =
-        s.op == Op::ja                                                                ? s.imm
-        : (s.op == Op::may_goto || (s.op >= Op::jeq64_reg && s.op <= Op::jsle32_imm)) ? s.off
-                                                                                      : 0;
+    int64_t back = 0;
+    jump_delta(s, back);
     if (back < 0 && static_cast<int64_t>(i) + 1 + back >= 0)
       loop_head_[static_cast<size_t>(static_cast<int64_t>(i) + 1 + back)] = true;
   }
@@ -100,12 +98,9 @@ void Emitter::find_frameless_functions() {
   for (size_t i = 0; i < n; ++i) {
     const TranslatedSlot& s = program_.translated[i];
     const size_t f = function_of[i];
-    int64_t delta = INT64_MIN;
-    if (s.op == Op::ja)
-      delta = s.imm;
-    else if (s.op >= Op::jeq64_reg && s.op <= Op::jsle32_imm)
-      delta = s.off;
-    if (delta != INT64_MIN) {
+    int64_t delta;
+    // may_goto needs a frame (its counter): it is counted below.
+    if (s.op != Op::may_goto && jump_delta(s, delta)) {
       const int64_t target = static_cast<int64_t>(i) + 1 + delta;
       if (target < 0 || static_cast<size_t>(target) >= n ||
           function_of[static_cast<size_t>(target)] != f) {

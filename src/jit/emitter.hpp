@@ -44,6 +44,12 @@ RegisterEffect register_effect(Op op);
 inline bool is_jump(Op op) {
   return op == Op::ja || op == Op::may_goto || (Op::jeq64_reg <= op && op <= Op::jsle32_imm);
 }
+// Where the jump `s` at instruction i goes: i + 1 + delta. False when `s` is not a jump.
+inline bool jump_delta(const TranslatedSlot& s, int64_t& delta) {
+  if (!is_jump(s.op)) return false;
+  delta = s.op == Op::ja ? s.imm : s.off;
+  return true;
+}
 
 class Emitter : public Xbyak::CodeGenerator {
  public:

@@ -387,6 +387,26 @@ TEST(JitDirectMaps, WithoutAnEntryOrInliningTheHelperIsCalled) {
   EXPECT_EQ((*map)->size(), 1u);
 }
 
+// Options with `map` proven at the program's helper call, offering every entry it has.
+CompileOptions proven_direct(maps::Map& map, const std::vector<RawInsn>& code) {
+  const maps::ProgramEntries entries = maps::program_entries(map);
+  DirectMapCall direct;
+  direct.insn = call_index(code);
+  direct.handle = reinterpret_cast<uint64_t>(&map);
+  direct.object = &map;
+  direct.lookup = entries.lookup;
+  direct.update = entries.update;
+  direct.erase = entries.erase;
+  direct.key_size = entries.key_size;
+  direct.value_size = map.spec().value_size;
+  direct.lookup_value = entries.lookup_value;
+  direct.update_value = entries.update_value;
+  direct.r1_proven = true;
+  CompileOptions options;
+  options.direct_maps.push_back(direct);
+  return options;
+}
+
 // A map the verifier proved (r1_proven) is called without comparing r1 with its handle, as
 // Linux calls it: a program that passed another map (which a verified one cannot) reaches the
 // proven map's entry with the proven map, not the helper (the call loads the entry's object
@@ -396,15 +416,7 @@ TEST(JitDirectMaps, ProvenMapsAreCalledWithoutACheck) {
   ASSERT_TRUE(side.map && side.other);
   const Op op{Op::update, 3, 4, BPF_ANY};
   const auto code = op_program(reinterpret_cast<uint64_t>(side.other.get()), 4, op);
-  const maps::ProgramEntries entries = maps::program_entries(*side.map);
-  DirectMapCall direct;
-  direct.insn = call_index(code);
-  direct.handle = reinterpret_cast<uint64_t>(side.map.get());
-  direct.object = side.map.get();
-  direct.update = entries.update;
-  direct.r1_proven = true;
-  CompileOptions options;
-  options.direct_maps.push_back(direct);
+  const CompileOptions options = proven_direct(*side.map, code);
   g_helper_calls = 0;
   const EngineResult r = run_engine(code, true, {}, counting_map_helpers(), nullptr, options);
   ASSERT_TRUE(r.ok) << r.error.to_string();
@@ -426,19 +438,9 @@ TEST(JitDirectMaps, SetupsAByValueCallDoesNotReadGetNoCode) {
   g_key_from_register = true;
   const auto code = op_program(reinterpret_cast<uint64_t>(side.map.get()), 4, {Op::lookup, key});
   g_key_from_register = false;
-  const maps::ProgramEntries entries = maps::program_entries(*side.map);
-  DirectMapCall direct;
-  direct.insn = call_index(code);
-  direct.handle = reinterpret_cast<uint64_t>(side.map.get());
-  direct.object = side.map.get();
-  direct.lookup = entries.lookup;
-  direct.lookup_value = entries.lookup_value;
-  direct.key_size = 4;
-  direct.value_size = 8;
-  direct.r1_proven = true;
-  CompileOptions options;
-  options.direct_maps.push_back(direct);
-  ASSERT_EQ(direct.insn, 10u);  // lddw r6, key store, lddw r3, value store, lddw r1, r2 = r10 - 16
+  const CompileOptions options = proven_direct(*side.map, code);
+  // lddw r6, key store, lddw r3, value store, lddw r1, r2 = r10 - 16, the call
+  ASSERT_EQ(options.direct_maps[0].insn, 10u);
   auto jit = load(code, true, counting_map_helpers(), options);
   ASSERT_TRUE(jit.ok()) << jit.error().to_string();
   const auto& offsets = jit->native()->insn_offsets;
