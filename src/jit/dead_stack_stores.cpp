@@ -1,8 +1,8 @@
 // Stores to the eBPF stack that nothing reads are left without code. clang spills a map key or
 // value to the stack because the helper takes a pointer to it; where the JIT passes the key or
 // value in a register instead (inlined array map calls, by-value hash map entries), the store
-// is dead, and on a loop like the suite's array_map_loop three dead stores per iteration left
-// the loop bound by the store port.
+// is dead: three per iteration of the suite's array_map_loop (705-720 -> 605-625 ns without
+// them, bench/RESULTS.md, 2026-11-27).
 //
 // The analysis is a backward liveness of the stack's bytes over the whole program, sound only
 // when every read of the stack is visible: r10 is read as a memory base with a constant offset,

@@ -116,8 +116,8 @@ size_t Emitter::emit_copy_add(size_t index) {
   }
   const uint8_t c = t.src == a ? b : t.src;  // after the copy, a holds b
   // `a = b; a += c; a += k` (clang's b + c + k): lea a, [b + k]; add a, c. Two instructions
-  // either way, but c then reaches a in one cycle rather than two, which is what a sum carried
-  // around a loop waits for (array_map_loop's).
+  // either way, but c then reaches a in one cycle rather than two, for a sum carried around a
+  // loop through c (array_map_loop's: no measurable change there, bench/RESULTS.md).
   if (index + 2 < program_.insn_count) {
     const TranslatedSlot& u = program_.translated[index + 2];
     if (u.op == Op::add64_imm && u.dst == a && !skip_[index + 2] &&

@@ -58,11 +58,11 @@ struct DirectMapCall {
   int64_t (*update)(void* object, const void* key, const void* value,
                     uint64_t flags) = nullptr;                // bpf_map_update_elem
   int64_t (*erase)(void* object, const void* key) = nullptr;  // bpf_map_delete_elem
-  // The bytes an entry reads through its key and value pointers (0: unknown). Optional, for 4-
-  // and 8-byte keys: lookup and update taking the key's value, used where the key's stack slot
-  // was just stored from a register (the JIT passes that register).
+  // The bytes an entry reads through its key and value pointers (0: unknown).
   uint32_t key_size = 0;
   uint32_t value_size = 0;
+  // Optional, for 4- and 8-byte keys: lookup and update taking the key's value, used where the
+  // key's stack slot was just stored from a register (the JIT passes that register).
   void* (*lookup_value)(void* object, uint64_t key) = nullptr;
   int64_t (*update_value)(void* object, uint64_t key, const void* value, uint64_t flags) = nullptr;
 };
