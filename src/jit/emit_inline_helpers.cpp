@@ -332,13 +332,28 @@ uint8_t Emitter::stored_register(size_t index, int32_t offset, unsigned size) {
   return kNoRegister;
 }
 
-// rax = values + key * stride, with the key (zero-extended in `key`) already known below
-// max_entries.
-void Emitter::emit_array_element(const InlineArrayMap& map, const Xbyak::Reg64& key) {
+namespace {
+// Is `e` just the register `r` (no index, no displacement)?
+bool is_register(const Xbyak::RegExp& e, const Xbyak::Reg64& r) {
+  return e.getBase().getBit() != 0 && e.getBase().getIdx() == r.getIdx() &&
+         e.getIndex().getBit() == 0 && e.getDisp() == 0;
+}
+}  // namespace
+
+// The address of values[key], with the key (zero-extended in `key`) already known below
+// max_entries. Values below 2 GiB (maps/map_file.cpp maps small maps there) with a scale x86 has
+// are `[key * stride + disp32]`, no code at all; otherwise rax = the address.
+Xbyak::RegExp Emitter::array_element(const InlineArrayMap& map, const Xbyak::Reg64& key) {
+  const bool scaled = map.stride == 1 || map.stride == 2 || map.stride == 4 || map.stride == 8;
+  const uint64_t end =
+      reinterpret_cast<uint64_t>(map.values) + uint64_t{map.max_entries} * map.stride;
+  if (scaled && end <= uint64_t{INT32_MAX})
+    return key * static_cast<int>(map.stride) +
+           static_cast<int>(reinterpret_cast<uint64_t>(map.values));
   mov(r11, reinterpret_cast<uint64_t>(map.values));
-  if (map.stride == 1 || map.stride == 2 || map.stride == 4 || map.stride == 8) {
+  if (scaled) {
     lea(rax, ptr[r11 + key * static_cast<int>(map.stride)]);  // one instruction, the common case
-    return;
+    return Xbyak::RegExp(rax);
   }
   if (key.getIdx() != rax.getIdx()) mov(rax, key);
   if ((map.stride & (map.stride - 1)) == 0) {
@@ -349,6 +364,7 @@ void Emitter::emit_array_element(const InlineArrayMap& map, const Xbyak::Reg64& 
     imul(rax, rax, static_cast<int>(map.stride));
   }
   add(rax, r11);
+  return Xbyak::RegExp(rax);
 }
 
 // The key of an inlined array map call: from the register its stack slot was just stored from
@@ -395,7 +411,8 @@ void Emitter::emit_inline_array_lookup(const TranslatedSlot& s, size_t index,
   } else if (map.r1_proven) {
     non_null_call_ = index;  // r0 is an element: a null test of it right after never jumps
   }
-  emit_array_element(map, key);
+  const Xbyak::RegExp element = array_element(map, key);
+  if (!is_register(element, rax)) lea(rax, ptr[element]);
   L(*done);
 }
 
@@ -451,38 +468,40 @@ void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
     }));
   }
   L(*copy);
-  emit_array_element(map, key);
-  // The copy: 8-byte moves, then the 4/2/1-byte tail (from r3 or the stack, to rax).
+  const Xbyak::RegExp element = array_element(map, key);
+  // The copy: 8-byte moves, then the 4/2/1-byte tail (from r3 or the stack, to the element).
   const auto source = [&](uint32_t at) {
     return plan.value_on_stack ? rbp + (plan.value_offset + static_cast<int>(at))
                                : rdx + static_cast<int>(at);
   };
+  const auto target = [&](uint32_t at) { return element + static_cast<int>(at); };
   uint32_t at = 0;
-  // An 8-byte value just stored from a register (not r0, which now holds the element): from it.
+  // An 8-byte value just stored from a register (not r0, which may hold the element or the key
+  // by now): from it.
   if (map.value_size == 8 && plan.value_on_stack) {
     const uint8_t stored = stored_register(index, plan.value_offset, 8);
     if (stored != kNoRegister && stored != 0) {
-      mov(qword[rax], reg(stored));
+      mov(qword[target(0)], reg(stored));
       at = 8;
     }
   }
   for (; at + 8 <= map.value_size; at += 8) {
     mov(r9, qword[source(at)]);
-    mov(qword[rax + static_cast<int>(at)], r9);
+    mov(qword[target(at)], r9);
   }
   if (at + 4 <= map.value_size) {
     mov(r9.cvt32(), dword[source(at)]);
-    mov(dword[rax + static_cast<int>(at)], r9.cvt32());
+    mov(dword[target(at)], r9.cvt32());
     at += 4;
   }
   if (at + 2 <= map.value_size) {
     mov(r9.cvt16(), word[source(at)]);
-    mov(word[rax + static_cast<int>(at)], r9.cvt16());
+    mov(word[target(at)], r9.cvt16());
     at += 2;
   }
   if (at < map.value_size) {
     mov(r9.cvt8(), byte[source(at)]);
-    mov(byte[rax + static_cast<int>(at)], r9.cvt8());
+    mov(byte[target(at)], r9.cvt8());
   }
   xor_(eax, eax);
   L(*done);

@@ -121,7 +121,7 @@ class Emitter : public Xbyak::CodeGenerator {
   bool emit_inline_helper(const TranslatedSlot& s, size_t index);
   const InlineArrayMap* array_map_at(size_t index);
   void emit_helper_fallback(const TranslatedSlot& s, size_t index);
-  void emit_array_element(const InlineArrayMap& map, const Xbyak::Reg64& key);
+  Xbyak::RegExp array_element(const InlineArrayMap& map, const Xbyak::Reg64& key);
   void emit_inline_array_lookup(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_inline_array_update(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_map_check(uint64_t handle, bool proven, Xbyak::Label& other);

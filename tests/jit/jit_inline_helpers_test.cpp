@@ -4,12 +4,14 @@
 // and the program's memory must agree, and a counting helper shows whether the JIT called it (the
 // inlined path must not; a call whose r1, r2 or flags the inlined code does not handle must).
 #include <linux/bpf.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <vector>
 
 #include "helpers/linux_helpers.hpp"
 #include "jit_test_util.hpp"
@@ -651,6 +653,65 @@ TEST(JitInlineHelpers, LoopCallbacksNestToTheFrameLimit) {
   EXPECT_EQ(interp.error.code, jit.error.code);
   EXPECT_EQ(interp.error.where.insn, jit.error.where.insn);
   EXPECT_EQ(interp.error.message, jit.error.message);
+}
+
+// Values below 2 GiB (where maps/map_file.cpp puts small maps) with a stride x86 can scale are
+// addressed as [key * stride + disp32]: no 64-bit constant loaded first, so the lookup and the
+// update are shorter than with the same values higher up, and both placements read and write
+// the same elements.
+TEST(JitInlineHelpers, ValuesBelowTwoGigabytesNeedNoAddressConstant) {
+#if !defined(MAP_32BIT)
+  GTEST_SKIP() << "no MAP_32BIT on this platform: every map is addressed through a register";
+#else
+  constexpr size_t kBytes = 4096;
+  void* low =
+      mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+  if (low == MAP_FAILED) GTEST_SKIP() << "mmap(MAP_32BIT) failed: " << std::strerror(errno);
+  std::vector<uint64_t> high(kBytes / 8);
+  ASSERT_GT(reinterpret_cast<uintptr_t>(high.data()), uintptr_t{INT32_MAX});
+  // r0 = values[2] + 5 read through the lookup; the update stores it as values[3]; the result is
+  // values[3] read back through a second lookup.
+  Builder p;
+  p.st(BPF_W, 10, -4, 2).lddw(1, kHandle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -4);  // 0-4
+  p.call_helper(BPF_FUNC_map_lookup_elem);                                             // 5
+  p.ldx(BPF_DW, 6, 0, 0).alu64_imm(BPF_ADD, 6, 5).stx(BPF_DW, 10, 6, -16);             // 6-8
+  p.st(BPF_W, 10, -4, 3).lddw(1, kHandle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -4);  // 9-13
+  p.mov64_reg(3, 10).alu64_imm(BPF_ADD, 3, -16).mov64_imm(4, BPF_ANY);                 // 14-16
+  p.call_helper(BPF_FUNC_map_update_elem);                                             // 17
+  p.lddw(1, kHandle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -4);                       // 18-21
+  p.call_helper(BPF_FUNC_map_lookup_elem).ldx(BPF_DW, 0, 0, 0).exit();                 // 22-24
+  const std::vector<RawInsn> code = p.finish();
+  size_t bytes[2] = {};
+  for (uint64_t* values : {static_cast<uint64_t*>(low), high.data()}) {
+    const bool below = values == low;
+    SCOPED_TRACE(below ? "below 2 GiB" : "above 2 GiB");
+    CompileOptions options;
+    for (uint32_t call : {5u, 17u, 22u}) {
+      InlineArrayMap m;
+      m.insn = call;
+      m.handle = kHandle;
+      m.values = reinterpret_cast<uint8_t*>(values);
+      m.value_size = m.stride = 8;
+      m.max_entries = 4;
+      m.plain_values = m.r1_proven = true;
+      options.array_maps.push_back(m);
+    }
+    for (uint64_t i = 0; i < 4; ++i) values[i] = 100 + i;
+    g_helper_calls = 0;
+    auto jit = load(code, true, counting_helpers(), options);
+    ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+    for (size_t call : {5u, 17u, 22u}) bytes[below] += code_bytes(*jit->native(), call);
+    const EngineResult run = run_engine(code, true, {}, counting_helpers(), nullptr, options);
+    ASSERT_TRUE(run.ok) << run.error.to_string();
+    EXPECT_EQ(run.r0, 107u);
+    EXPECT_EQ(values[3], 107u);
+    EXPECT_EQ(values[2], 102u);
+    EXPECT_EQ(g_helper_calls, 0);
+  }
+  munmap(low, kBytes);
+  // Each call loses a 10-byte constant and gains a 4-byte displacement at least.
+  EXPECT_LE(bytes[true] + 3 * 6, bytes[false]);
+#endif
 }
 
 }  // namespace

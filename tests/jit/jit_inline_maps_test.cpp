@@ -140,9 +140,11 @@ TEST_F(JitInlineMaps, TheVerifiersMapsReachTheJit) {
   EXPECT_FALSE(jit_->prog->record().call_maps.empty());
 }
 
+// An address below 2 GiB can be in the code as a 4-byte displacement, any other as 8 bytes.
 bool code_contains(const vm::NativeCode& code, uint64_t value) {
-  for (size_t i = 0; i + 8 <= code.code_size; ++i)
-    if (std::memcmp(code.code + i, &value, 8) == 0) return true;
+  const size_t width = value <= uint64_t{INT32_MAX} ? 4 : 8;
+  for (size_t i = 0; i + width <= code.code_size; ++i)
+    if (std::memcmp(code.code + i, &value, width) == 0) return true;
   return false;
 }
 

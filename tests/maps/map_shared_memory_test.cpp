@@ -3,9 +3,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/bpf.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -13,6 +16,37 @@
 
 namespace userbpf::maps::testing {
 namespace {
+
+// Small maps are mapped below 2 GiB where the platform offers it (the JIT then addresses an
+// array's values with a 32-bit displacement), both when created and when opened again; a map
+// larger than that region's share goes anywhere and works the same.
+TEST(MapSharedMemory, SmallMapsAreMappedBelowTwoGigabytes) {
+#if !defined(MAP_32BIT)
+  GTEST_SKIP() << "no MAP_32BIT on this platform";
+#else
+  void* probe =
+      mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+  if (probe == MAP_FAILED) GTEST_SKIP() << "mmap(MAP_32BIT) refused: " << std::strerror(errno);
+  munmap(probe, 4096);
+  TempDir dir;
+  auto small = must_create(make_spec(BPF_MAP_TYPE_ARRAY, 4, 8, 256, 0, "small"),
+                           Backing{dir.path(), "small"});
+  auto large = must_create(make_spec(BPF_MAP_TYPE_ARRAY, 4, 8, 4u << 20, 0, "large"),
+                           Backing{dir.path(), "large"});
+  ASSERT_TRUE(small && large);
+  const auto below = [](const void* p) { return reinterpret_cast<uintptr_t>(p) < (1u << 31); };
+  EXPECT_TRUE(below(small->data()));
+  EXPECT_FALSE(below(large->data())) << "a 32 MiB map is not put into the low region";
+  auto reopened = open_map(dir.path() + "/small");
+  ASSERT_TRUE(reopened);
+  EXPECT_TRUE(below(reopened.value()->data()));
+  const uint32_t key = 255;
+  const uint64_t value = 0x1122334455667788ull;
+  ASSERT_EQ(large->update(&key, &value, BPF_ANY), 0);
+  ASSERT_EQ(small->update(&key, &value, BPF_ANY), 0);
+  EXPECT_EQ(load<uint64_t>(reopened.value()->lookup(&key)), value);
+#endif
+}
 
 TEST(MapSharedMemory, ForkedProcessReadsAndWritesLive) {
   TempDir dir;
