@@ -13,13 +13,13 @@
 // instruction read the stack, and the analysis removes nothing. Writes through pointers never
 // make a store dead (only a store through r10 does), so a helper that writes the stack is safe.
 //
-// All functions form one graph (a call falls through; the callee is another frame, and code a
-// function falls into shares its frame, which one graph covers too); an exit, a fault and the
-// end of the program leave the frame, where nothing is live.
+// All functions form one graph (basic_blocks.hpp); an exit, a fault and the end of the program
+// leave the frame, where nothing is live.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
+#include "jit/basic_blocks.hpp"
 #include "jit/emitter.hpp"
 
 namespace userbpf::jit::detail {
@@ -132,38 +132,27 @@ class ByteSet {
 
 }  // namespace
 
-void Emitter::find_dead_stack_stores() {
-  const size_t n = program_.insn_count;
+bool Emitter::dead_code_search() const {
   using DeadStores = CompileOptions::DeadStores;
   const bool map_calls = options_.inline_helpers && !options_.blind_constants &&
                          (!options_.array_maps.empty() || !options_.direct_maps.empty());
-  if (n == 0 || options_.dead_stores == DeadStores::never ||
-      (options_.dead_stores == DeadStores::in_map_programs && !map_calls))
-    return;
-  // One pass: every access of the stack, the reads of r10 calls do not account for, and the
-  // basic blocks (which start at a function entry, a jump target and after a jump or a leaving
-  // instruction).
+  return options_.dead_stores == DeadStores::everywhere ||
+         (options_.dead_stores == DeadStores::in_map_programs && map_calls);
+}
+
+void Emitter::find_dead_stack_stores() {
+  const size_t n = program_.insn_count;
+  if (n == 0 || !dead_code_search()) return;
+  // One pass: every access of the stack and the reads of r10 calls do not account for.
   std::vector<bool> accounted(n, false);  // `rX = r10` copies a call consumes
   std::vector<size_t> other_r10_reads;
   std::vector<std::vector<StackRange>> call_reads;
   std::vector<size_t> calls;
-  std::vector<bool> leader(n + 1, false);
-  leader[0] = true;
   int32_t lowest = 0;
   bool any_store = false;
   const auto within = [](int32_t from, int32_t to) { return from >= -kStackBytes && to <= 0; };
   for (size_t i = 0; i < n; ++i) {
     const TranslatedSlot& s = program_.translated[i];
-    if (is_function_[i]) leader[i] = true;
-    int64_t delta;
-    if (jump_delta(s, delta)) {
-      const int64_t target = static_cast<int64_t>(i) + 1 + delta;
-      if (target < 0 || static_cast<size_t>(target) >= n) return;  // not a verified program
-      leader[static_cast<size_t>(target)] = true;
-      leader[i + 1] = true;
-    } else if (s.op == Op::exit || s.op == Op::fell_off || s.op == Op::core_poisoned) {
-      leader[i + 1] = true;
-    }
     if (s.op == Op::call_helper || s.op == Op::call_local) {
       std::vector<StackRange> reads;
       if (!call_stack_reads(i, reads, accounted)) return;
@@ -190,36 +179,21 @@ void Emitter::find_dead_stack_stores() {
   // A copy of r10 a later call consumes is accounted for only once that call was seen.
   for (size_t i : other_r10_reads)
     if (!(program_.translated[i].op == Op::mov64_reg && accounted[i])) return;
-  std::vector<uint32_t> starts;  // sorted
-  for (size_t i = 0; i < n; ++i)
-    if (leader[i]) starts.push_back(static_cast<uint32_t>(i));
-  // The block a leader starts.
-  const auto block_of = [&](size_t leader) {
-    return static_cast<size_t>(std::lower_bound(starts.begin(), starts.end(), leader) -
-                               starts.begin());
-  };
-  const size_t blocks = starts.size();
+  BasicBlocks graph;
+  if (!graph.build({program_.translated.data(), n}, is_function_)) return;  // not verified
+  const size_t blocks = graph.count();
   const size_t words = static_cast<size_t>(-lowest + 63) / 64;
   // live_in per block; iterate in reverse order until nothing changes.
   std::vector<uint64_t> live_in(blocks * words, 0);
   std::vector<uint64_t> scratch(words);
   ByteSet live(scratch.data(), words, lowest);
-  const auto block_end = [&](size_t b) { return b + 1 < blocks ? starts[b + 1] : n; };
-
   // Walks block b backward from its live-out; with `mark`, records dead stores in skip_.
   const auto walk = [&](size_t b, bool mark) {
-    const size_t end = block_end(b);
     std::fill(scratch.begin(), scratch.end(), 0);
-    const TranslatedSlot& last = program_.translated[end - 1];
-    int64_t delta;
-    const bool jumps = jump_delta(last, delta);
-    if (jumps)
-      live.merge(
-          &live_in[block_of(static_cast<size_t>(static_cast<int64_t>(end) + delta)) * words]);
-    const bool leaves =
-        last.op == Op::exit || last.op == Op::fell_off || last.op == Op::core_poisoned;
-    if (!leaves && last.op != Op::ja && end < n) live.merge(&live_in[(b + 1) * words]);
-    for (size_t i = end; i-- > starts[b];) {
+    size_t next[2];
+    for (size_t k = 0, count = graph.successors(b, next); k < count; ++k)
+      live.merge(&live_in[next[k] * words]);
+    for (size_t i = graph.end(b); i-- > graph.begin(b);) {
       const TranslatedSlot& s = program_.translated[i];
       if (s.op == Op::call_helper || s.op == Op::call_local) {
         const size_t k =

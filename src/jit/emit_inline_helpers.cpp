@@ -503,7 +503,7 @@ void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
     mov(r9.cvt8(), byte[source(at)]);
     mov(byte[target(at)], r9.cvt8());
   }
-  xor_(eax, eax);
+  if (live_after(index, 0)) xor_(eax, eax);  // the result, where something reads it
   L(*done);
 }
 

@@ -154,6 +154,7 @@ size_t Emitter::emit_at(size_t i) {
     if (program_.translated[i].op == Op::lddw) insn_offsets[++i] = static_cast<uint32_t>(getSize());
     return i;
   }
+  if (dead_definition(i)) return i;  // a result nothing reads
   if (const size_t fused = emit_fused(i)) return i + fused - 1;
   emit_insn(i);
   if (program_.translated[i].op == Op::lddw) {
@@ -181,6 +182,7 @@ void Emitter::emit_all() {
   insn_fixups_.reserve(n / 4);
   plan_inlined_calls();
   find_dead_stack_stores();
+  find_live_registers();
   for (size_t i = 0; i < n; ++i) {
     if (is_function_[i]) {
       // Falling into a function from the code before it stays in the same frame (as in the

@@ -168,6 +168,17 @@ class Emitter : public Xbyak::CodeGenerator {
   // reads. False when a bpf-to-bpf call gets a stack pointer (its frame may keep it).
   bool call_stack_reads(size_t index, std::vector<StackRange>& reads, std::vector<bool>& consumed);
   void find_dead_stack_stores();  // dead_stack_stores.cpp, after plan_inlined_calls
+  // Whether the dead-code analyses run for this program (CompileOptions::dead_stores).
+  bool dead_code_search() const;
+  // dead_registers.cpp, after find_dead_stack_stores: live_out_, by instruction, bit r of which
+  // is set when r0..r9's value after it may be read. Empty (everything live) when not searched.
+  void find_live_registers();
+  std::vector<uint16_t> live_out_;
+  bool live_after(size_t index, uint8_t reg) const {
+    return live_out_.empty() || (live_out_[index] >> reg & 1);
+  }
+  // An instruction that only sets a register nothing reads afterwards: no code.
+  bool dead_definition(size_t index) const;
   bool known_constant(size_t index, uint8_t reg, uint64_t& value);
   size_t known_callback(size_t index) const;
   void emit_inline_loop(const TranslatedSlot& s, size_t index, size_t callback);

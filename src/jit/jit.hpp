@@ -79,10 +79,11 @@ struct CompileOptions {
   // Inline the helpers Linux inlines (map_gen_lookup, inline_bpf_loop). Tests turn it off to
   // compare both forms.
   bool inline_helpers = true;
-  // Stores to the stack nothing reads get no code (dead_stack_stores.cpp). clang -O2 leaves none
-  // of its own; the ones there are a map call's key or value that an inlined or direct call
-  // takes from a register instead, so by default only programs with such calls are searched
-  // (the search costs more than it finds elsewhere). Tests search everywhere.
+  // Stores to the stack and register results nothing reads get no code (dead_stack_stores.cpp,
+  // dead_registers.cpp). clang -O2 leaves none of its own; the ones there are what inlined or
+  // direct map calls make dead (a key or value they take from a register, a value set for a
+  // null path they rule out), so by default only programs with such calls are searched (the
+  // search costs more than it finds elsewhere). Tests search everywhere.
   enum class DeadStores { in_map_programs, everywhere, never };
   DeadStores dead_stores = DeadStores::in_map_programs;
   // Array maps known at helper calls (any order). An inlined call whose map is not r1_proven

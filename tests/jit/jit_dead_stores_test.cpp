@@ -30,11 +30,6 @@ vm::HelperTable sum_helper() {
   return t;
 }
 
-size_t code_bytes(const vm::NativeCode& code, size_t i) {
-  const size_t end = i + 1 < code.insn_offsets.size() ? code.insn_offsets[i + 1] : code.code_size;
-  return end - code.insn_offsets[i];
-}
-
 class JitDeadStores : public ::testing::Test {
  protected:
   void SetUp() override {

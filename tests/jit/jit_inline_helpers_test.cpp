@@ -196,6 +196,28 @@ TEST(JitInlineHelpers, ArrayUpdateWritesExactlyTheValue) {
   }
 }
 
+// The inlined update sets r0 = 0 only where something reads r0 afterwards: an update whose
+// result the program overwrites is two bytes (`xor eax, eax`) shorter than one it returns.
+TEST(JitInlineHelpers, AnUpdateResultNobodyReadsIsNotSet) {
+  std::vector<RawInsn> returned = update_program(kHandle, 3, BPF_ANY);
+  std::vector<RawInsn> overwritten = returned;
+  RawInsn exit_insn = overwritten.back();
+  overwritten.back() = RawInsn{static_cast<uint8_t>(BPF_ALU64 | BPF_MOV | BPF_K), 0, 0, 0, 7};
+  overwritten.push_back(exit_insn);
+  size_t bytes[2] = {};
+  for (const auto* code : {&returned, &overwritten}) {
+    CompileOptions proven = with_array({14});
+    proven.array_maps[0].r1_proven = true;
+    const Outcome out = compare(*code, proven);
+    EXPECT_EQ(out.run.r0, code == &returned ? 0u : 7u);
+    EXPECT_EQ(out.helper_calls, 0);
+    auto jit = load(*code, true, counting_helpers(), proven);
+    ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+    bytes[code == &overwritten] = code_bytes(*jit->native(), 14);
+  }
+  EXPECT_EQ(bytes[true] + 2, bytes[false]);
+}
+
 TEST(JitInlineHelpers, SpecialValuesOrNoDescriptionKeepTheHelper) {
   CompileOptions locked = with_array({14});
   locked.array_maps[0].plain_values = false;  // e.g. a spin lock inside: never copied inline
@@ -228,12 +250,6 @@ TEST(JitInlineHelpers, ProvenMapsAreNotCheckedAtRunTime) {
       EXPECT_EQ(other.r0, jit.run.r0);
     }
   }
-}
-
-// Machine code bytes of instruction `i` of a program loaded with the JIT.
-size_t code_bytes(const vm::NativeCode& code, size_t i) {
-  const size_t end = i + 1 < code.insn_offsets.size() ? code.insn_offsets[i + 1] : code.code_size;
-  return end - code.insn_offsets[i];
 }
 
 // A call inlined without a slow path (proven map, flags known to copy) reads the key and value

@@ -68,6 +68,12 @@ inline EngineResult run_engine(const std::vector<RawInsn>& code, bool with_jit,
   return out;
 }
 
+// Machine code bytes of instruction `i` of a program loaded with the JIT.
+inline size_t code_bytes(const vm::NativeCode& code, size_t i) {
+  const size_t end = i + 1 < code.insn_offsets.size() ? code.insn_offsets[i + 1] : code.code_size;
+  return end - code.insn_offsets[i];
+}
+
 // Both engines agree on success, r0, the error (code and instruction) and the memory. Returns the
 // JIT's result.
 inline EngineResult expect_same(const std::vector<RawInsn>& code,

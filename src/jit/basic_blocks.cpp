@@ -1,0 +1,49 @@
+#include "jit/basic_blocks.hpp"
+
+#include <algorithm>
+
+#include "jit/emitter.hpp"
+
+namespace userbpf::jit::detail {
+
+bool BasicBlocks::build(std::span<const vm::detail::TranslatedSlot> code,
+                        const std::vector<bool>& is_function) {
+  code_ = code;
+  n_ = code.size();
+  starts_.clear();
+  std::vector<bool> leader(n_ + 1, false);
+  if (n_ > 0) leader[0] = true;
+  for (size_t i = 0; i < n_; ++i) {
+    if (is_function[i]) leader[i] = true;
+    int64_t delta;
+    if (jump_delta(code[i], delta)) {
+      const int64_t target = static_cast<int64_t>(i) + 1 + delta;
+      if (target < 0 || static_cast<size_t>(target) >= n_) return false;
+      leader[static_cast<size_t>(target)] = true;
+      leader[i + 1] = true;
+    } else if (leaves_frame(code[i].op)) {
+      leader[i + 1] = true;
+    }
+  }
+  for (size_t i = 0; i < n_; ++i)
+    if (leader[i]) starts_.push_back(static_cast<uint32_t>(i));
+  return true;
+}
+
+size_t BasicBlocks::block_at(size_t insn) const {
+  return static_cast<size_t>(std::lower_bound(starts_.begin(), starts_.end(), insn) -
+                             starts_.begin());
+}
+
+size_t BasicBlocks::successors(size_t b, size_t (&out)[2]) const {
+  const size_t last = end(b) - 1;
+  const vm::detail::TranslatedSlot& s = code_[last];
+  size_t count = 0;
+  int64_t delta;
+  if (jump_delta(s, delta))
+    out[count++] = block_at(static_cast<size_t>(static_cast<int64_t>(last) + 1 + delta));
+  if (!leaves_frame(s.op) && s.op != vm::detail::Op::ja && last + 1 < n_) out[count++] = b + 1;
+  return count;
+}
+
+}  // namespace userbpf::jit::detail

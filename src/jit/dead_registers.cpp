@@ -1,0 +1,120 @@
+// Register liveness: which of r0..r9 a later instruction may read after each instruction
+// (Emitter::live_out_). Two things use it:
+// - An ALU instruction whose result nothing reads gets no code. clang leaves none of these; the
+//   JIT's inlined helpers make them: a null test folded away for a known element leaves the
+//   value clang set for the null path dead (`r9 = 0` before `if r0 == 0`, `r9 = *r0`).
+// - An inlined call's result nobody reads is not set (the `r0 = 0` of an inlined array update,
+//   whose result clang seldom tests).
+//
+// Backward dataflow over the program's blocks (basic_blocks.hpp), one bit per register. What an
+// instruction reads and writes comes from register_use below, conservatively: whatever is not
+// known reads every register and writes none. An instruction another analysis left without code
+// (skip_) still counts as reading its operands and writes nothing, so its register keeps what
+// the code before it set, as it does at run time. The removed definitions are not put in skip_:
+// the backward scans that look for what last set a register (known_below, stored_register) keep
+// seeing them as definitions, which is sound because a register such a scan asks about is read
+// at that point, so every definition that reaches it is live.
+#include <algorithm>
+#include <vector>
+
+#include "jit/basic_blocks.hpp"
+#include "jit/emitter.hpp"
+
+namespace userbpf::jit::detail {
+namespace {
+
+constexpr uint16_t bit(unsigned reg) {
+  return static_cast<uint16_t>(1u << reg);
+}
+constexpr uint16_t kAllRegisters = 0x3ff;  // r0..r9 (r10 is never written)
+constexpr uint16_t kArguments = 0x3e;      // r1..r5
+constexpr uint16_t kCallClobbers = 0x3f;   // r0..r5
+
+struct RegisterUse {
+  uint16_t reads = kAllRegisters;
+  uint16_t writes = 0;
+};
+
+bool in(Op op, Op first, Op last) {
+  return first <= op && op <= last;
+}
+
+RegisterUse register_use(const TranslatedSlot& s) {
+  const Op op = s.op;
+  const uint16_t dst = s.dst < 10 ? bit(s.dst) : 0;
+  const uint16_t src = s.src < 10 ? bit(s.src) : 0;
+  if (op == Op::mov64_imm || op == Op::mov32_imm) return {0, dst};
+  if (op == Op::mov64_reg || op == Op::mov32_reg) return {src, dst};
+  if (in(op, Op::add64_reg, Op::arsh64_reg) || in(op, Op::add32_reg, Op::arsh32_reg))
+    return {static_cast<uint16_t>(dst | src), dst};
+  if (in(op, Op::add64_imm, Op::arsh64_imm) || in(op, Op::add32_imm, Op::arsh32_imm))
+    return {dst, dst};
+  if (op == Op::neg64 || op == Op::neg32 || in(op, Op::trunc16, Op::swap64)) return {dst, dst};
+  if (in(op, Op::movsx64_8, Op::movsx32_16)) return {src, dst};
+  if (op == Op::nop || op == Op::ja || op == Op::may_goto || op == Op::lddw_tail ||
+      op == Op::fell_off || op == Op::core_poisoned)
+    return {0, 0};
+  if (in(op, Op::jeq64_reg, Op::jsle64_reg) || in(op, Op::jeq32_reg, Op::jsle32_reg))
+    return {static_cast<uint16_t>(dst | src), 0};
+  if (in(op, Op::jeq64_imm, Op::jsle64_imm) || in(op, Op::jeq32_imm, Op::jsle32_imm))
+    return {dst, 0};
+  if (op == Op::call_helper || op == Op::call_local) return {kArguments, kCallClobbers};
+  if (op == Op::exit) return {bit(0), 0};
+  if (in(op, Op::ldx8, Op::ldxsx32) || in(op, Op::load_acq8, Op::load_acq64)) return {src, dst};
+  if (in(op, Op::st8, Op::st64)) return {dst, 0};
+  if (in(op, Op::stx8, Op::stx64) || in(op, Op::store_rel8, Op::store_rel64))
+    return {static_cast<uint16_t>(dst | src), 0};
+  if (op == Op::lddw) return {0, dst};
+  return {};  // atomics, LD_ABS/LD_IND: read everything, write nothing (as far as this knows)
+}
+
+// The instructions whose only effect is their dst: an unread result means no code.
+bool pure_definition(Op op) {
+  return in(op, Op::add64_reg, Op::arsh32_imm) || in(op, Op::neg64, Op::movsx32_16) ||
+         in(op, Op::trunc16, Op::swap64);
+}
+
+}  // namespace
+
+void Emitter::find_live_registers() {
+  const size_t n = program_.insn_count;
+  if (n == 0 || !dead_code_search()) return;
+  BasicBlocks graph;
+  if (!graph.build({program_.translated.data(), n}, is_function_)) return;
+  const size_t blocks = graph.count();
+  std::vector<uint16_t> live_in(blocks, 0);
+  std::vector<uint16_t> live_out(n, kAllRegisters);
+  // Walks block b backward from what its successors need; true when its live_in grew.
+  const auto walk = [&](size_t b) {
+    uint16_t live = 0;
+    size_t next[2];
+    for (size_t k = 0, count = graph.successors(b, next); k < count; ++k) live |= live_in[next[k]];
+    for (size_t i = graph.end(b); i-- > graph.begin(b);) {
+      live_out[i] = live;
+      const RegisterUse use = register_use(program_.translated[i]);
+      if (!skip_[i]) live = static_cast<uint16_t>(live & ~use.writes);
+      live |= use.reads;
+    }
+    const uint16_t grown = live_in[b] | live;
+    const bool changed = grown != live_in[b];
+    live_in[b] = grown;
+    return changed;
+  };
+  // live_in only grows from nothing (the least fixed point); without a backward jump one pass in
+  // reverse order is final.
+  const bool loops = std::find(loop_head_.begin(), loop_head_.end(), true) != loop_head_.end();
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t b = blocks; b-- > 0;) changed |= walk(b);
+    if (!loops) break;
+  }
+  live_out_ = std::move(live_out);
+}
+
+bool Emitter::dead_definition(size_t i) const {
+  if (live_out_.empty()) return false;
+  const TranslatedSlot& s = program_.translated[i];
+  return pure_definition(s.op) && s.dst < 10 && !(live_out_[i] >> s.dst & 1);
+}
+
+}  // namespace userbpf::jit::detail
