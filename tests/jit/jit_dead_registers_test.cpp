@@ -29,21 +29,9 @@ class JitDeadRegisters : public ::testing::Test {
     if (!jit::available()) GTEST_SKIP() << "the JIT runs on x86-64 only";
   }
 
-  // Runs `code` over `memory` in both engines (they must agree on r0 and memory) and returns the
-  // JIT's code size of each instruction.
   std::vector<size_t> sizes(const std::vector<RawInsn>& code, uint64_t want_r0,
                             const std::vector<uint8_t>& memory = {}) {
-    CompileOptions everywhere;
-    everywhere.dead_stores = CompileOptions::DeadStores::everywhere;
-    const EngineResult jit = expect_same(code, memory, add_helper(), everywhere);
-    EXPECT_TRUE(jit.ok) << jit.error.to_string();
-    EXPECT_EQ(jit.r0, want_r0);
-    std::vector<size_t> out;
-    auto loaded = load(code, true, add_helper(), everywhere);
-    EXPECT_TRUE(loaded.ok()) << loaded.error().to_string();
-    if (!loaded || loaded->native() == nullptr) return out;
-    for (size_t i = 0; i < code.size(); ++i) out.push_back(code_bytes(*loaded->native(), i));
-    return out;
+    return sizes_with_dead_code_left_out(code, want_r0, add_helper(), memory);
   }
 };
 
@@ -114,16 +102,7 @@ TEST_F(JitDeadRegisters, ABpfToBpfCallReadsItsArgumentsAndKeepsR6ToR9) {
 TEST_F(JitDeadRegisters, TheDefaultSearchesOnlyProgramsWithMapCalls) {
   Builder p;
   p.mov64_imm(3, 5).mov64_imm(0, 1).exit();
-  const std::vector<RawInsn> code = p.finish();
-  for (auto mode : {CompileOptions::DeadStores::in_map_programs, CompileOptions::DeadStores::never,
-                    CompileOptions::DeadStores::everywhere}) {
-    CompileOptions options;
-    options.dead_stores = mode;
-    auto loaded = load(code, true, {}, options);
-    ASSERT_TRUE(loaded.ok() && loaded->native() != nullptr);
-    EXPECT_EQ(code_bytes(*loaded->native(), 0) == 0,
-              mode == CompileOptions::DeadStores::everywhere);
-  }
+  expect_searched_only_everywhere(p.finish());
 }
 
 }  // namespace

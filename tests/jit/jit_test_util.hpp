@@ -96,4 +96,40 @@ inline EngineResult expect_same(const std::vector<RawInsn>& code,
   return jit;
 }
 
+// Runs `code` over `memory` in both engines with the dead-code searches on everywhere
+// (CompileOptions::dead_stores), expects both to succeed with r0 = want_r0, and returns the JIT's
+// code size of each instruction (empty when it did not load).
+inline std::vector<size_t> sizes_with_dead_code_left_out(const std::vector<RawInsn>& code,
+                                                         uint64_t want_r0,
+                                                         const vm::HelperTable& helpers,
+                                                         const std::vector<uint8_t>& memory = {}) {
+  CompileOptions everywhere;
+  everywhere.dead_stores = CompileOptions::DeadStores::everywhere;
+  const EngineResult jit = expect_same(code, memory, helpers, everywhere);
+  EXPECT_TRUE(jit.ok) << jit.error.to_string();
+  EXPECT_EQ(jit.r0, want_r0);
+  std::vector<size_t> out;
+  auto loaded = load(code, true, helpers, everywhere);
+  EXPECT_TRUE(loaded.ok()) << loaded.error().to_string();
+  if (!loaded || loaded->native() == nullptr) return out;
+  for (size_t i = 0; i < code.size(); ++i) out.push_back(code_bytes(*loaded->native(), i));
+  return out;
+}
+
+// Whether instruction 0 of `code` (a result or store nothing reads) gets no code under each
+// setting of CompileOptions::dead_stores: only when searching everywhere, `code` having no map
+// calls.
+inline void expect_searched_only_everywhere(const std::vector<RawInsn>& code) {
+  for (auto mode : {CompileOptions::DeadStores::in_map_programs, CompileOptions::DeadStores::never,
+                    CompileOptions::DeadStores::everywhere}) {
+    CompileOptions options;
+    options.dead_stores = mode;
+    auto loaded = load(code, true, {}, options);
+    ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
+    ASSERT_NE(loaded->native(), nullptr);
+    EXPECT_EQ(code_bytes(*loaded->native(), 0) == 0,
+              mode == CompileOptions::DeadStores::everywhere);
+  }
+}
+
 }  // namespace userbpf::jit::testing
