@@ -481,7 +481,10 @@ std::optional<std::string> run_accepted_program(const FuzzCase& fc, uint64_t see
       call_maps.emplace_back(static_cast<uint32_t>(insn), call_map[insn]);
   bool with_jit = false, map_helpers = false;
   if (jit::available() && load_instance(*decoded, jit) == Loaded::ok) {
-    const jit::CompileOptions options = runtime::jit_options_for(call_maps, jit.maps);
+    jit::CompileOptions options = runtime::jit_options_for(call_maps, jit.maps);
+    // Half the inputs with the dead-code searches (dead stack stores, unread register results)
+    // on in every program, not only in those with map calls.
+    if (seed & 1) options.dead_stores = jit::CompileOptions::DeadStores::everywhere;
     map_helpers = !options.array_maps.empty() || !options.direct_maps.empty();
     with_jit = jit::attach(*jit.interp, options).ok();
   }
