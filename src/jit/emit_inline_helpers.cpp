@@ -601,12 +601,11 @@ void Emitter::emit_inline_loop(const TranslatedSlot& s, size_t index, size_t cal
 // jumps while it is emitted, and the function's own code, emitted later in program order, gets
 // its offsets as before (the helper's slow path and bpf_loop through call_function still call
 // it). Every exit jumps to `returned` with r0 in rax, as the call would return.
-bool Emitter::emit_inlined_callback(size_t callback, Xbyak::Label& returned) {
-  constexpr size_t kMaxInlinedCallback = 256;  // instructions: copies grow the code
+bool Emitter::emit_inlined_callback(size_t callback, Xbyak::Label& returned, size_t max_insns) {
   if (!frameless_[callback] || inline_exit_ != nullptr) return false;
   size_t end = callback + 1;
   while (end < program_.insn_count && !is_function_[end]) ++end;
-  if (end - callback > kMaxInlinedCallback) return false;
+  if (end - callback > max_insns) return false;
   const std::vector<uint32_t> outer(insn_offsets.begin() + static_cast<ptrdiff_t>(callback),
                                     insn_offsets.begin() + static_cast<ptrdiff_t>(end));
   const size_t fixups_before = insn_fixups_.size();
@@ -614,6 +613,7 @@ bool Emitter::emit_inlined_callback(size_t callback, Xbyak::Label& returned) {
   const bool outer_frameless = in_frameless_;
   in_frameless_ = true;
   inline_exit_ = &returned;
+  inline_end_ = end;
   for (size_t i = callback; i < end; ++i) i = emit_at(i);
   for (size_t k = fixups_before; k < insn_fixups_.size(); ++k)
     patch_rel32(insn_fixups_[k].at, insn_offsets[insn_fixups_[k].target]);

@@ -470,10 +470,21 @@ void Emitter::emit_helper_call(const TranslatedSlot& s, size_t index) {
 }
 
 void Emitter::emit_local_call(const TranslatedSlot& s, size_t index) {
+  const size_t callee = index + 1 + static_cast<size_t>(static_cast<int64_t>(s.imm));
+  // A small function without a frame (no calls, no stack, no r6..r9: frameless_) is emitted in
+  // place: the call, the return and their depth check go, and the body's result stays where the
+  // caller reads it. The callee keeps the caller's r6..r9 either way.
+  if (options_.inline_calls && frameless_[callee]) {
+    Xbyak::Label& returned = kept_label();
+    if (emit_inlined_callback(callee, returned, kMaxInlinedCall)) {
+      L(returned);
+      return;
+    }
+  }
   cmp(rsp, qword[STATE_FIELD(call_limit)]);
   depth_stubs_.push_back(
       {static_cast<uint32_t>(jump_placeholder(kB)), static_cast<uint32_t>(index)});
-  call(function_[index + 1 + static_cast<size_t>(static_cast<int64_t>(s.imm))]);
+  call(function_[callee]);
 }
 
 bool Emitter::emit_jump(const TranslatedSlot& s, size_t index) {
@@ -593,12 +604,13 @@ void Emitter::emit_insn(size_t index) {
   if (options_.blind_constants && emit_blinded(s, index)) return;
   switch (s.op) {
     case Op::exit:
-      if (inline_exit_ != nullptr)
-        jmp(*inline_exit_);
-      else if (in_frameless_)
+      if (inline_exit_ != nullptr) {
+        if (index + 1 != inline_end_) jmp(*inline_exit_);  // the last one falls through
+      } else if (in_frameless_) {
         ret();
-      else
+      } else {
         emit_epilogue(saved_now_);
+      }
       return;
     case Op::call_helper: emit_helper_call(s, index); return;
     case Op::call_local: emit_local_call(s, index); return;

@@ -184,8 +184,14 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_inline_loop(const TranslatedSlot& s, size_t index, size_t callback);
   // A frameless callback's body emitted again in place (its exits jump to `returned`); false
   // (nothing emitted) when it has a frame or is long.
-  bool emit_inlined_callback(size_t callback, Xbyak::Label& returned);
-  Xbyak::Label* inline_exit_ = nullptr;                   // where exit goes in an inlined callback
+  // Instructions: every copy grows the code. A bpf_loop callback runs many times per copy; a
+  // called function once per call site.
+  static constexpr size_t kMaxInlinedCallback = 256;
+  static constexpr size_t kMaxInlinedCall = 32;
+  bool emit_inlined_callback(size_t callback, Xbyak::Label& returned,
+                             size_t max_insns = kMaxInlinedCallback);
+  Xbyak::Label* inline_exit_ = nullptr;  // where exit goes in an inlined callback
+  size_t inline_end_ = 0;                // the instruction after the inlined function's last
   std::vector<const InlineArrayMap*> array_map_by_insn_;  // by instruction, built on first use
   bool emitting_helper_fallback_ = false;
 

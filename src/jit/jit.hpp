@@ -79,6 +79,9 @@ struct CompileOptions {
   // Inline the helpers Linux inlines (map_gen_lookup, inline_bpf_loop). Tests turn it off to
   // compare both forms.
   bool inline_helpers = true;
+  // Emit a bpf-to-bpf call of a small function that needs no frame (no calls, no stack, no
+  // r6..r9) in place of the call, as a compiler inlines: no call, return or depth check.
+  bool inline_calls = true;
   // Stores to the stack and register results nothing reads get no code (dead_stack_stores.cpp,
   // dead_registers.cpp). clang -O2 leaves none of its own; the ones there are what inlined or
   // direct map calls make dead (a key or value they take from a register, a value set for a

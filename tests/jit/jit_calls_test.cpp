@@ -143,6 +143,46 @@ uint64_t test_loop(uint64_t nr, uint64_t fn, uint64_t ctx, uint64_t, uint64_t,
   return i;
 }
 
+// A call of a small function without a frame (no calls, no stack, no r6..r9) is emitted in
+// place, with every exit of the function going to what follows the call: two call sites and one
+// in a loop, a function with two exits, r6..r9 of the caller kept. A function with a frame (it
+// writes r6) is still called. Same results with and without inlining, and as the interpreter.
+TEST(JitCalls, SmallFunctionsWithoutAFrameAreEmittedInPlace) {
+  Builder p;
+  p.mov64_imm(6, 1000).mov64_imm(7, 0).mov64_imm(8, 0);             // 0-2
+  p.mov64_imm(1, 5).call_local("clamp").alu64_reg(BPF_ADD, 7, 0);   // 3-5: 5
+  p.mov64_imm(1, 50).call_local("clamp").alu64_reg(BPF_ADD, 7, 0);  // 6-8: 9
+  p.label("loop").mov64_reg(1, 8).call_local("clamp");              // 9-10: 0..9, 9 x 2
+  p.alu64_reg(BPF_ADD, 7, 0).alu64_imm(BPF_ADD, 8, 1);
+  p.jmp_imm(BPF_JLT, 8, 12, "loop");
+  p.mov64_imm(1, 3).call_local("framed").alu64_reg(BPF_ADD, 7, 0);  // 3 * 2 + 1
+  p.mov64_reg(0, 7).alu64_reg(BPF_ADD, 0, 6).exit();
+  // clamp(r1) = min(r1, 9): two exits.
+  p.label("clamp").jmp_imm(BPF_JGT, 1, 9, "high").mov64_reg(0, 1).exit();
+  p.label("high").mov64_imm(0, 9).exit();
+  // framed(r1) = r1 * 2 + 1 through r6.
+  p.label("framed").mov64_reg(6, 1).alu64_imm(BPF_MUL, 6, 2).mov64_reg(0, 6);
+  p.alu64_imm(BPF_ADD, 0, 1).exit();
+  const std::vector<RawInsn> code = p.finish();
+  const uint64_t want = 5 + 9 + (0 + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9 + 9 + 9) + 7 + 1000;
+  size_t call_bytes[2][2] = {};  // [inlined][clamp at 4, framed]
+  for (bool inline_calls : {false, true}) {
+    SCOPED_TRACE(inline_calls ? "inlined" : "called");
+    CompileOptions options;
+    options.inline_calls = inline_calls;
+    const EngineResult r = expect_same(code, {}, {}, options);
+    ASSERT_TRUE(r.ok) << r.error.to_string();
+    EXPECT_EQ(r.r0, want);
+    auto jit = load(code, true, {}, options);
+    ASSERT_TRUE(jit.ok() && jit->native() != nullptr);
+    call_bytes[inline_calls][0] = code_bytes(*jit->native(), 4);
+    call_bytes[inline_calls][1] = code_bytes(*jit->native(), 15);
+  }
+  ASSERT_EQ(code[15].code, BPF_JMP | BPF_CALL);
+  EXPECT_NE(call_bytes[true][0], call_bytes[false][0]) << "clamp was called, not inlined";
+  EXPECT_EQ(call_bytes[true][1], call_bytes[false][1]) << "framed has a frame: still called";
+}
+
 TEST(JitCalls, BpfLoopCallbacksRunInTheirOwnFrames) {
   vm::HelperTable helpers;
   helpers.set(BPF_FUNC_loop, vm::Helper{"loop", test_loop});
