@@ -42,7 +42,7 @@ size_t BasicBlocks::successors(size_t b, size_t (&out)[2]) const {
   int64_t delta;
   if (jump_delta(s, delta))
     out[count++] = block_at(static_cast<size_t>(static_cast<int64_t>(last) + 1 + delta));
-  if (!leaves_frame(s.op) && s.op != vm::detail::Op::ja && last + 1 < n_) out[count++] = b + 1;
+  if (falls_through(s.op) && last + 1 < n_) out[count++] = b + 1;
   return count;
 }
 

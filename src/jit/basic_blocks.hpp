@@ -39,4 +39,9 @@ inline bool leaves_frame(vm::detail::Op op) {
   return op == Op::exit || op == Op::fell_off || op == Op::core_poisoned;
 }
 
+// Can execution continue from this instruction into the next slot?
+inline bool falls_through(vm::detail::Op op) {
+  return !leaves_frame(op) && op != vm::detail::Op::ja;
+}
+
 }  // namespace userbpf::jit::detail

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <limits>
 
+#include "jit/basic_blocks.hpp"
 #include "vm/execute.hpp"
 #include "vm/native_code.hpp"
 
@@ -37,11 +38,6 @@ static_assert(vm::kNativeFrameBytes % 16 == 0);
 bool has_cpu_bmi2() {
   static const bool bmi2 = Xbyak::util::Cpu().has(Xbyak::util::Cpu::tBMI2);
   return bmi2;
-}
-
-// Can execution continue from this instruction into the next slot?
-bool falls_through(Op op) {
-  return op != Op::exit && op != Op::ja && op != Op::fell_off && op != Op::core_poisoned;
 }
 
 }  // namespace
