@@ -1,9 +1,9 @@
 // Register liveness: which of r0..r9 a later instruction may read after each instruction
 // (Emitter::live_out_). Two things use it:
 // - An ALU instruction whose result nothing reads gets no code. clang -O2 leaves few of these
-//   (random programs have many). The analysis does not know which null tests the inlined
-//   lookups decide at compile time, so a value set only for a null path that never runs (as
-//   array_map_loop's `r9 = 0` before `if r0 == 0`) still counts as read and keeps its code.
+//   (random programs have many). A null test decided at compile time (a lookup that cannot
+//   fail) is followed one way only, so a value set only for the null path that never runs (as
+//   array_map_loop's `r9 = 0` before `if r0 == 0`) gets no code either.
 // - An inlined call's result nobody reads is not set (the `r0 = 0` of an inlined array update,
 //   whose result clang seldom tests).
 //
@@ -85,11 +85,27 @@ void Emitter::find_live_registers() {
   const size_t blocks = graph.count();
   std::vector<uint16_t> live_in(blocks, 0);
   std::vector<uint16_t> live_out(n, kAllRegisters);
+  // A null test decided at compile time (known_non_null) leaves its block one way: the jump
+  // (jne) or the fall-through (jeq), successors' [0] and [1]. What only the other path read
+  // (array_map_loop's `r9 = 0` for a lookup that cannot fail) is dead.
+  std::vector<int8_t> only_successor(blocks, -1);
+  for (size_t b = 0; b < blocks; ++b) {
+    const size_t last = graph.end(b) - 1;
+    const TranslatedSlot& s = program_.translated[last];
+    if ((s.op == Op::jeq64_imm || s.op == Op::jne64_imm) && s.imm == 0 &&
+        known_non_null(last, s.dst))
+      only_successor[b] = s.op == Op::jne64_imm ? 0 : 1;
+  }
   // Walks block b backward from what its successors need; true when its live_in grew.
   const auto walk = [&](size_t b) {
     uint16_t live = 0;
     size_t next[2];
-    for (size_t k = 0, count = graph.successors(b, next); k < count; ++k) live |= live_in[next[k]];
+    size_t count = graph.successors(b, next);
+    if (only_successor[b] >= 0 && count == 2) {
+      next[0] = next[only_successor[b]];
+      count = 1;
+    }
+    for (size_t k = 0; k < count; ++k) live |= live_in[next[k]];
     for (size_t i = graph.end(b); i-- > graph.begin(b);) {
       live_out[i] = live;
       const RegisterUse use = register_use(program_.translated[i]);

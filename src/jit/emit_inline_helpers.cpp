@@ -372,21 +372,36 @@ Xbyak::RegExp Emitter::array_element(const InlineArrayMap& map, const Xbyak::Reg
 // stack or r2. True when that register is known below max_entries: no bounds check needed, and
 // `key` is that register itself (its whole value is the key). Otherwise `key` is rax, with the
 // key zero-extended into it.
-bool Emitter::emit_inline_key(size_t index, const InlineArrayMap& map, Xbyak::Reg64& key) {
+Emitter::InlineKey Emitter::inline_key(size_t index, const InlineArrayMap& map) {
   const InlinePlan plan = plan_at(index);
   const uint8_t stored =
       plan.key_on_stack ? stored_register(index, plan.key_offset, 4) : kNoRegister;
+  return {stored, stored != kNoRegister && known_below(index, stored, map.max_entries)};
+}
+
+bool Emitter::emit_inline_key(size_t index, const InlineArrayMap& map, Xbyak::Reg64& key) {
+  const InlineKey k = inline_key(index, map);
   key = rax;
-  if (stored == kNoRegister) {
+  if (k.in_range) {
+    key = reg(k.stored);
+  } else if (k.stored != kNoRegister) {
+    mov(eax, reg(k.stored).cvt32());
+  } else {
+    const InlinePlan plan = plan_at(index);
     mov(eax, plan.key_on_stack ? dword[rbp + plan.key_offset] : dword[rsi]);
+  }
+  return k.in_range;
+}
+
+// True of the helper as much as of the inlined form: an array map has every key below
+// max_entries.
+bool Emitter::lookup_never_null(size_t index) {
+  const TranslatedSlot& s = program_.translated[index];
+  if (s.op != Op::call_helper ||
+      program_.helper_ids[static_cast<size_t>(s.imm)] != BPF_FUNC_map_lookup_elem)
     return false;
-  }
-  if (known_below(index, stored, map.max_entries)) {
-    key = reg(stored);
-    return true;
-  }
-  mov(eax, reg(stored).cvt32());
-  return false;
+  const InlineArrayMap* map = array_map_at(index);
+  return map != nullptr && map->r1_proven && inline_key(index, *map).in_range;
 }
 
 // Linux's array_map_gen_lookup: r0 = &values[key] or NULL. r1 = map, r2 = &key. The key out of
@@ -408,8 +423,6 @@ void Emitter::emit_inline_array_lookup(const TranslatedSlot& s, size_t index,
       xor_(eax, eax);
       jmp(*done);
     }));
-  } else if (map.r1_proven) {
-    non_null_call_ = index;  // r0 is an element: a null test of it right after never jumps
   }
   const Xbyak::RegExp element = array_element(map, key);
   if (!is_register(element, rax)) lea(rax, ptr[element]);

@@ -509,17 +509,17 @@ bool Emitter::emit_jump(const TranslatedSlot& s, size_t index) {
   return true;
 }
 
-// Is `reg` the non-null r0 of the inlined lookup at non_null_call_, with only instructions that
-// leave r0 alone in between and nothing landing there?
 bool Emitter::known_non_null(size_t index, uint8_t reg) {
-  if (reg != 0 || non_null_call_ >= index || lands_inside(non_null_call_ + 1, index)) return false;
-  for (size_t i = non_null_call_ + 1; i < index; ++i) {
+  if (reg != 0) return false;
+  for (size_t i = index; i-- > 0;) {
+    if (lands_inside(i + 1, i + 1)) return false;
     const TranslatedSlot& t = program_.translated[i];
+    if (t.op == Op::call_helper) return lookup_never_null(i);
     const RegisterEffect effect = register_effect(t.op);
     if (effect == RegisterEffect::unknown || (effect == RegisterEffect::dst && t.dst == 0))
       return false;
   }
-  return true;
+  return false;
 }
 
 uint8_t Emitter::emit_compare(const TranslatedSlot& s) {

@@ -133,10 +133,19 @@ class Emitter : public Xbyak::CodeGenerator {
   Xbyak::Label& kept_label();
   std::deque<Xbyak::Label> kept_labels_;
   std::vector<std::pair<Xbyak::Label*, std::function<void()>>> cold_paths_;
-  // The last inlined array lookup whose key was known in range in a proven map: r0 is an
-  // element, never NULL, until something writes r0 (emit_jump folds a null test of it).
-  size_t non_null_call_ = SIZE_MAX;
+  // Is `reg` at `index` the r0 of an array map lookup that cannot fail (lookup_never_null),
+  // nothing writing r0 and nothing landing in between? A null test of it is decided at compile
+  // time: emit_jump folds it, the register liveness follows only the path it takes.
   bool known_non_null(size_t index, uint8_t reg);
+  // The lookup at `index` is of a proven array map with a key proven below max_entries.
+  bool lookup_never_null(size_t index);
+  // The key of the inlined array call at `index`: the register it was stored from (kNoRegister
+  // when it is only in memory) and whether that register is proven below the map's max_entries.
+  struct InlineKey {
+    uint8_t stored;
+    bool in_range;
+  };
+  InlineKey inline_key(size_t index, const InlineArrayMap& map);
   bool emit_inline_key(size_t index, const InlineArrayMap& map, Xbyak::Reg64& key);
   static constexpr uint8_t kNoRegister = 0xff;
   uint8_t stored_register(size_t index, int32_t offset, unsigned size);

@@ -466,6 +466,37 @@ TEST(JitInlineHelpers, NullTestsOfAKnownElementAreDecidedWhenCompiling) {
   }
 }
 
+// A value set only for the null path of a lookup that cannot fail (the `x = v ? *v : 0` clang
+// makes) gets no code: the register liveness follows a decided null test one way. With the key
+// out of range the lookup can fail, and the value keeps its code.
+TEST(JitInlineHelpers, ValuesOnlyTheNullPathOfAnElementReadsGetNoCode) {
+  const auto program = [](int32_t key) {
+    Builder p;
+    p.mov64_imm(6, key).stx(BPF_W, 10, 6, -4).lddw(1, kHandle).mov64_reg(2, 10);
+    p.alu64_imm(BPF_ADD, 2, -4).call_helper(BPF_FUNC_map_lookup_elem);  // 6
+    p.mov64_imm(9, 0x55).jmp_imm(BPF_JEQ, 0, 0, "null");                // 7-8
+    p.ldx(BPF_B, 9, 0, 0);                                              // 9
+    p.label("null").mov64_reg(0, 9).exit();
+    return p.finish();
+  };
+  size_t bytes[2] = {};  // [key in range]
+  for (int32_t key : {2, static_cast<int32_t>(kEntries) + 1}) {
+    SCOPED_TRACE(key);
+    const std::vector<RawInsn> code = program(key);
+    ASSERT_EQ(call_index(code), 6u);
+    CompileOptions options = proven_at(code);
+    options.dead_stores = CompileOptions::DeadStores::everywhere;
+    const Outcome jit = compare(code, options);
+    ASSERT_TRUE(jit.run.ok) << jit.run.error.to_string();
+    EXPECT_EQ(jit.run.r0, key < static_cast<int32_t>(kEntries) ? 0x40u + 2 * kStride : 0x55u);
+    auto loaded = load(code, true, counting_helpers(), options);
+    ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
+    bytes[key < static_cast<int32_t>(kEntries)] = code_bytes(*loaded->native(), 7);
+  }
+  EXPECT_EQ(bytes[true], 0u) << "r9 = 0x55 is read only where the element is null";
+  EXPECT_NE(bytes[false], 0u) << "the lookup can fail: r9 = 0x55 is read";
+}
+
 // An 8-byte value just stored from a register is copied from it; one changed since is not.
 TEST(JitInlineHelpers, StoredValuesComeFromTheirRegister) {
   for (bool change : {false, true}) {
