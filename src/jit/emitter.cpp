@@ -510,8 +510,10 @@ bool Emitter::emit_jump(const TranslatedSlot& s, size_t index) {
 }
 
 bool Emitter::known_non_null(size_t index, uint8_t reg) {
-  if (reg != 0) return false;
-  for (size_t i = index; i-- > 0;) {
+  // clang tests a lookup's result right after the call; a bounded scan keeps compile time linear.
+  constexpr size_t kScan = 32;
+  if (reg != 0 || options_.array_maps.empty()) return false;
+  for (size_t i = index; i-- > (index > kScan ? index - kScan : 0);) {
     if (lands_inside(i + 1, i + 1)) return false;
     const TranslatedSlot& t = program_.translated[i];
     if (t.op == Op::call_helper) return lookup_never_null(i);
