@@ -13,6 +13,8 @@
 //   without the multiply, and with Linux's b % 0 = b (a = 0) kept.
 // - A copy and an add, `a = b; a += c` or `a = b; a += imm` (clang's pointer arithmetic), as one
 //   `lea`: three-operand, so neither the copy nor its dependency is left.
+// - A copy and the extension pair, `a = b; a <<= 32; a >>= 32` (or `s>>=`): clang's
+//   `(u64)(u32)b` into another register, one 32-bit (or sign-extending) move from b.
 //
 // Measured and left out: if-conversion (a conditional jump over one to three ALU instructions as
 // cmov) made state_machine ~5% faster but log2_array ~35% slower, whose branches are mostly
@@ -73,6 +75,7 @@ size_t Emitter::emit_fused(size_t index) {
   if (s.op >= Op::jeq64_reg && s.op <= Op::jsle32_imm) return emit_inverted_jump(index);
   if (s.op == Op::mov64_reg) {
     if (const size_t n = emit_remainder(index)) return n;
+    if (const size_t n = emit_copy_extend(index)) return n;
     return emit_copy_add(index);
   }
   if (s.op != Op::lsh64_imm || s.imm != 32) return 0;
@@ -131,6 +134,24 @@ size_t Emitter::emit_copy_add(size_t index) {
   lea(reg(a), ptr[reg(b) + reg(c)]);
   insn_offsets[index + 1] = insn_offsets[index];
   return 2;
+}
+
+size_t Emitter::emit_copy_extend(size_t index) {
+  if (index + 2 >= program_.insn_count) return 0;
+  const TranslatedSlot& s = program_.translated[index];
+  const TranslatedSlot& t = program_.translated[index + 1];
+  const TranslatedSlot& u = program_.translated[index + 2];
+  const uint8_t a = s.dst;
+  if (t.op != Op::lsh64_imm || t.imm != 32 || t.dst != a ||
+      (u.op != Op::rsh64_imm && u.op != Op::arsh64_imm) || u.imm != 32 || u.dst != a ||
+      skip_[index + 1] || skip_[index + 2] || lands_inside(index + 1, index + 2))
+    return 0;
+  if (u.op == Op::rsh64_imm)
+    mov(reg(a).cvt32(), reg(s.src).cvt32());
+  else
+    movsxd(reg(a), reg(s.src).cvt32());
+  insn_offsets[index + 1] = insn_offsets[index + 2] = insn_offsets[index];
+  return 3;
 }
 
 size_t Emitter::emit_remainder(size_t index) {

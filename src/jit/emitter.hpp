@@ -210,6 +210,7 @@ class Emitter : public Xbyak::CodeGenerator {
   size_t emit_fused(size_t index);
   size_t emit_inverted_jump(size_t index);       // `if c goto +1; goto T` as `if !c goto T`
   size_t emit_copy_add(size_t index);            // `a = b; a += c` as `lea a, [b + c]`
+  size_t emit_copy_extend(size_t index);         // `a = b; a <<= 32; a >>= 32` as `mov a32, b32`
   size_t emit_remainder(size_t index);           // `a = b; a /= c; a *= c; b -= a` as one divide
   bool lands_inside(size_t first, size_t last);  // a jump or call targets [first, last]
   std::vector<bool> jump_target_;                // by instruction index, built on first use

@@ -257,5 +257,52 @@ TEST(JitFused, CopyAddAddIsLeaAndAdd) {
   EXPECT_EQ(expect_same(code).r0, 13u);
 }
 
+// `a = b; a <<= 32; a >>= 32` (and `s>>=`) for every register pair: b's low half, zero- or
+// sign-extended, in a; b itself unchanged.
+TEST(JitFused, CopyExtendEveryRegisterChoice) {
+  for (uint8_t right : {uint8_t{BPF_RSH}, uint8_t{BPF_ARSH}}) {
+    for (uint8_t a = 0; a <= 9; ++a) {
+      for (uint8_t b = 0; b <= 9; ++b) {
+        SCOPED_TRACE(::testing::Message()
+                     << "a r" << int{a} << " b r" << int{b} << (right == BPF_RSH ? " >>" : " s>>"));
+        Builder p;
+        p.lddw(b, kValue).mov64_reg(a, b).alu64_imm(BPF_LSH, a, 32).alu64_imm(right, a, 32);
+        p.mov64_reg(0, a).alu64_imm(BPF_MUL, 0, 3).alu64_reg(BPF_ADD, 0, b).exit();
+        EngineResult out = expect_same(p.finish());
+        ASSERT_TRUE(out.ok);
+        const uint64_t low = right == BPF_RSH ? 0x87654321ull : 0xffffffff87654321ull;
+        // r0 = a * 3 + b, where b is r0 itself (then a * 3 doubled) or a when they are one.
+        EXPECT_EQ(out.r0, b == 0 ? low * 6 : a == b ? low * 4 : low * 3 + kValue);
+      }
+    }
+  }
+}
+
+// The three are one move at the copy (`mov ecx, edi`, 2 bytes); a jump landing on the shifts
+// keeps the copy apart.
+TEST(JitFused, CopyExtendIsOneMove) {
+  for (bool landing : {false, true}) {
+    SCOPED_TRACE(landing ? "a jump lands on the shift" : "straight");
+    Builder p;
+    p.lddw(1, kValue).mov64_reg(4, 1).jmp_imm(BPF_JEQ, 1, 0, landing ? "shift" : "copy");  // 0-3
+    p.label("copy").mov64_reg(4, 1);                                                       // 4
+    p.label("shift").alu64_imm(BPF_LSH, 4, 32).alu64_imm(BPF_RSH, 4, 32);                  // 5-6
+    p.mov64_reg(0, 4).exit();
+    const std::vector<RawInsn> code = p.finish();
+    auto jit = load(code, true);
+    ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+    const auto& at = jit->native()->insn_offsets;
+    if (landing) {  // the copy apart, the shifts still one 32-bit move
+      EXPECT_GT(at[5], at[4]);
+      EXPECT_EQ(at[6], at[5]);
+    } else {
+      EXPECT_EQ(at[5], at[4]);
+      EXPECT_EQ(at[6], at[4]);
+      EXPECT_EQ(at[7] - at[4], 2u);
+    }
+    EXPECT_EQ(expect_same(code).r0, 0x87654321ull);
+  }
+}
+
 }  // namespace
 }  // namespace userbpf::jit::testing
