@@ -469,7 +469,9 @@ void Emitter::emit_local_call(const TranslatedSlot& s, size_t index) {
   const size_t callee = index + 1 + static_cast<size_t>(static_cast<int64_t>(s.imm));
   // A small function without a frame (no calls, no stack, no r6..r9: frameless_) is emitted in
   // place: the call, the return and their depth check go, and the body's result stays where the
-  // caller reads it. The callee keeps the caller's r6..r9 either way.
+  // caller reads it. The callee keeps the caller's r6..r9 either way. Without the check a ninth
+  // frame made of such a leaf would not fault as in the interpreter; the verifier rejects any
+  // program that could reach one (Linux's 8 frames), and only verified programs reach the JIT.
   if (options_.inline_calls && frameless_[callee]) {
     Xbyak::Label& returned = kept_label();
     if (emit_inlined_callback(callee, returned, kMaxInlinedCall)) {

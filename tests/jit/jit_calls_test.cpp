@@ -183,6 +183,36 @@ TEST(JitCalls, SmallFunctionsWithoutAFrameAreEmittedInPlace) {
   EXPECT_EQ(call_bytes[true][1], call_bytes[false][1]) << "framed has a frame: still called";
 }
 
+// An inlined function with a loop of its own (backward jumps inside the copy, to the copy's
+// instructions) called from two places, one of them inside the caller's loop.
+TEST(JitCalls, InlinedFunctionsKeepTheirOwnLoops) {
+  Builder p;
+  p.mov64_imm(6, 0).mov64_imm(7, 0);                              // 0-1
+  p.mov64_imm(1, 10).call_local("sum").alu64_reg(BPF_ADD, 7, 0);  // 2-4: 45
+  p.label("outer").mov64_reg(1, 6).call_local("sum");             // 5-6: sum(0..4)
+  p.alu64_reg(BPF_ADD, 7, 0).alu64_imm(BPF_ADD, 6, 1).jmp_imm(BPF_JLT, 6, 5, "outer");
+  p.mov64_reg(0, 7).exit();
+  // sum(r1) = 0 + 1 + ... + (r1 - 1), with r2 counting up.
+  p.label("sum").mov64_imm(0, 0).mov64_imm(2, 0).jmp_imm(BPF_JGE, 2, 1, "done");
+  p.label("top").alu64_reg(BPF_ADD, 0, 2).alu64_imm(BPF_ADD, 2, 1).jmp_reg(BPF_JLT, 2, 1, "top");
+  p.label("done").exit();
+  const std::vector<RawInsn> code = p.finish();
+  size_t call_bytes[2] = {};
+  for (bool inline_calls : {false, true}) {
+    SCOPED_TRACE(inline_calls ? "inlined" : "called");
+    CompileOptions options;
+    options.inline_calls = inline_calls;
+    const EngineResult r = expect_same(code, {}, {}, options);
+    ASSERT_TRUE(r.ok) << r.error.to_string();
+    EXPECT_EQ(r.r0, 45u + 0 + 0 + 1 + 3 + 6);
+    auto jit = load(code, true, {}, options);
+    ASSERT_TRUE(jit.ok() && jit->native() != nullptr);
+    call_bytes[inline_calls] = code_bytes(*jit->native(), 6);
+  }
+  ASSERT_EQ(code[6].code, BPF_JMP | BPF_CALL);
+  EXPECT_GT(call_bytes[true], call_bytes[false]) << "sum was called, not copied in";
+}
+
 TEST(JitCalls, BpfLoopCallbacksRunInTheirOwnFrames) {
   vm::HelperTable helpers;
   helpers.set(BPF_FUNC_loop, vm::Helper{"loop", test_loop});
