@@ -2,6 +2,7 @@
 // nested bpf-to-bpf calls with one stack per frame, the call-depth limit, bpf_loop-style callbacks
 // through CallContext::call_function, tail calls between compiled and interpreted programs,
 // may_goto, legacy packet loads and the run-time faults.
+#include <array>
 #include <string>
 
 #include "jit_test_util.hpp"
@@ -143,6 +144,28 @@ uint64_t test_loop(uint64_t nr, uint64_t fn, uint64_t ctx, uint64_t, uint64_t,
   return i;
 }
 
+// Runs `code` with small calls copied in place and without (CompileOptions::inline_calls), each
+// agreeing with the interpreter on r0 == `want`; returns each form's machine code bytes by
+// instruction, [false] called, [true] inlined.
+std::array<std::vector<size_t>, 2> bytes_called_and_inlined(const std::vector<RawInsn>& code,
+                                                            uint64_t want) {
+  std::array<std::vector<size_t>, 2> bytes;
+  for (bool inline_calls : {false, true}) {
+    SCOPED_TRACE(inline_calls ? "inlined" : "called");
+    CompileOptions options;
+    options.inline_calls = inline_calls;
+    const EngineResult r = expect_same(code, {}, {}, options);
+    EXPECT_TRUE(r.ok) << r.error.to_string();
+    EXPECT_EQ(r.r0, want);
+    auto jit = load(code, true, {}, options);
+    EXPECT_TRUE(jit.ok() && jit->native() != nullptr);
+    if (!jit.ok() || jit->native() == nullptr) continue;
+    for (size_t i = 0; i < code.size(); ++i)
+      bytes[inline_calls].push_back(code_bytes(*jit->native(), i));
+  }
+  return bytes;
+}
+
 // A call of a small function without a frame (no calls, no stack, no r6..r9) is emitted in
 // place, with every exit of the function going to what follows the call: two call sites and one
 // in a loop, a function with two exits, r6..r9 of the caller kept. A function with a frame (it
@@ -165,22 +188,11 @@ TEST(JitCalls, SmallFunctionsWithoutAFrameAreEmittedInPlace) {
   p.alu64_imm(BPF_ADD, 0, 1).exit();
   const std::vector<RawInsn> code = p.finish();
   const uint64_t want = 5 + 9 + (0 + 1 + 2 + 3 + 4 + 5 + 6 + 7 + 8 + 9 + 9 + 9) + 7 + 1000;
-  size_t call_bytes[2][2] = {};  // [inlined][clamp at 4, framed]
-  for (bool inline_calls : {false, true}) {
-    SCOPED_TRACE(inline_calls ? "inlined" : "called");
-    CompileOptions options;
-    options.inline_calls = inline_calls;
-    const EngineResult r = expect_same(code, {}, {}, options);
-    ASSERT_TRUE(r.ok) << r.error.to_string();
-    EXPECT_EQ(r.r0, want);
-    auto jit = load(code, true, {}, options);
-    ASSERT_TRUE(jit.ok() && jit->native() != nullptr);
-    call_bytes[inline_calls][0] = code_bytes(*jit->native(), 4);
-    call_bytes[inline_calls][1] = code_bytes(*jit->native(), 15);
-  }
+  const auto bytes = bytes_called_and_inlined(code, want);
+  ASSERT_FALSE(bytes[false].empty() || bytes[true].empty());
   ASSERT_EQ(code[15].code, BPF_JMP | BPF_CALL);
-  EXPECT_NE(call_bytes[true][0], call_bytes[false][0]) << "clamp was called, not inlined";
-  EXPECT_EQ(call_bytes[true][1], call_bytes[false][1]) << "framed has a frame: still called";
+  EXPECT_NE(bytes[true][4], bytes[false][4]) << "clamp was called, not inlined";
+  EXPECT_EQ(bytes[true][15], bytes[false][15]) << "framed has a frame: still called";
 }
 
 // An inlined function with a loop of its own (backward jumps inside the copy, to the copy's
@@ -197,20 +209,10 @@ TEST(JitCalls, InlinedFunctionsKeepTheirOwnLoops) {
   p.label("top").alu64_reg(BPF_ADD, 0, 2).alu64_imm(BPF_ADD, 2, 1).jmp_reg(BPF_JLT, 2, 1, "top");
   p.label("done").exit();
   const std::vector<RawInsn> code = p.finish();
-  size_t call_bytes[2] = {};
-  for (bool inline_calls : {false, true}) {
-    SCOPED_TRACE(inline_calls ? "inlined" : "called");
-    CompileOptions options;
-    options.inline_calls = inline_calls;
-    const EngineResult r = expect_same(code, {}, {}, options);
-    ASSERT_TRUE(r.ok) << r.error.to_string();
-    EXPECT_EQ(r.r0, 45u + 0 + 0 + 1 + 3 + 6);
-    auto jit = load(code, true, {}, options);
-    ASSERT_TRUE(jit.ok() && jit->native() != nullptr);
-    call_bytes[inline_calls] = code_bytes(*jit->native(), 6);
-  }
+  const auto bytes = bytes_called_and_inlined(code, 45u + 0 + 0 + 1 + 3 + 6);
+  ASSERT_FALSE(bytes[false].empty() || bytes[true].empty());
   ASSERT_EQ(code[6].code, BPF_JMP | BPF_CALL);
-  EXPECT_GT(call_bytes[true], call_bytes[false]) << "sum was called, not copied in";
+  EXPECT_GT(bytes[true][6], bytes[false][6]) << "sum was called, not copied in";
 }
 
 TEST(JitCalls, BpfLoopCallbacksRunInTheirOwnFrames) {
