@@ -1,5 +1,6 @@
 // ALU lowering: Linux's semantics on x86-64. 32-bit forms write the 32-bit register, which the CPU
 // zero-extends; where an x86 form would not write it (a shift by 0), an explicit mov does.
+#include "jit/basic_blocks.hpp"
 #include "jit/emitter.hpp"
 
 namespace userbpf::jit::detail {
@@ -137,8 +138,7 @@ bool Emitter::below_on_arrival(size_t point, uint8_t reg, uint64_t limit, int de
       if (--depth < 0) return false;
       // Every way in: the jumps that land here and the instruction before, if it falls in.
       const TranslatedSlot& before = program_.translated[point - 1];
-      const bool falls_in = before.op != Op::exit && before.op != Op::ja &&
-                            before.op != Op::fell_off && before.op != Op::core_poisoned;
+      const bool falls_in = falls_through(before.op);
       if (falls_in && !below_after(point - 1, reg, limit, depth, steps)) return false;
       for (const uint32_t source : jump_sources(point))
         if (!below_after(source, reg, limit, depth, steps)) return false;

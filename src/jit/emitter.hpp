@@ -191,8 +191,9 @@ class Emitter : public Xbyak::CodeGenerator {
   bool known_constant(size_t index, uint8_t reg, uint64_t& value);
   size_t known_callback(size_t index) const;
   void emit_inline_loop(const TranslatedSlot& s, size_t index, size_t callback);
-  // A frameless callback's body emitted again in place (its exits jump to `returned`); false
-  // (nothing emitted) when it has a frame or is long.
+  // A frameless function's body (a bpf_loop callback, a called small function) emitted again in
+  // place, its exits jumping to `returned` (the last one falls through); false (nothing
+  // emitted) when it has a frame or is longer than max_insns.
   // Instructions: every copy grows the code. A bpf_loop callback runs many times per copy; a
   // called function once per call site.
   static constexpr size_t kMaxInlinedCallback = 256;
