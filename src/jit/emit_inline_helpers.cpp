@@ -107,6 +107,10 @@ bool Emitter::emit_inline_helper(const TranslatedSlot& s, size_t index) {
       if (entry == 0) return false;
       // A key just stored from a register goes to the by-value entry in that register.
       const uint8_t key_register = direct_key_register(*direct, id, index);
+      if (id == BPF_FUNC_map_lookup_elem && inline_lookup_usable(*direct)) {
+        emit_inline_hash_lookup(s, index, *direct, key_register);
+        return true;
+      }
       if (key_register != kNoRegister)
         entry = id == BPF_FUNC_map_lookup_elem ? reinterpret_cast<uint64_t>(direct->lookup_value)
                                                : reinterpret_cast<uint64_t>(direct->update_value);

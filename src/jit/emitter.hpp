@@ -51,6 +51,9 @@ inline bool jump_delta(const TranslatedSlot& s, int64_t& delta) {
   return true;
 }
 
+// Does emit_inline_hash_lookup know how to follow `direct`'s lookup description?
+bool inline_lookup_usable(const DirectMapCall& direct);
+
 class Emitter : public Xbyak::CodeGenerator {
  public:
   Emitter(const vm::detail::LoadedProgram& program, const CompileOptions& options, uint8_t* buffer,
@@ -125,6 +128,9 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_inline_array_lookup(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_inline_array_update(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_map_check(uint64_t handle, bool proven, Xbyak::Label& other);
+  // A hash map's by-value lookup emitted from its description (emit_inline_hash.cpp).
+  void emit_inline_hash_lookup(const TranslatedSlot& s, size_t index, const DirectMapCall& direct,
+                               uint8_t key_register);
   // Rarely taken paths (an inlined helper's refusals and fallbacks), emitted after the program
   // (emit_cold_stubs) so the common path falls through: cold_path() returns the label to jump
   // to, and `emit` ends by jumping back. kept_label(): a label that lives as long as the

@@ -41,6 +41,32 @@ struct InlineArrayMap {
   bool r1_proven = false;
 };
 
+// How a hash map's by-value lookup (DirectMapCall::lookup_value) finds a 4- or 8-byte key, as
+// plain data the JIT emits the lookup from (for the runtime's maps: maps::HashLookupLayout,
+// which documents each field). The emitted lookup answers what lookup_value answers and calls it
+// where a bucket has more elements on its list. The JIT emits it only for the layout it knows:
+// seven 4-byte tags at the 16-byte aligned start of a bucket of at least 64 bytes, and offsets
+// and sizes that fit its addressing; for any other it calls lookup_value.
+struct HashLookup {
+  uint64_t hash_xor = 0;
+  uint64_t hash_multiplier = 0;
+  uint8_t* buckets = nullptr;  // null: no layout
+  uint32_t bucket_mask = 0;
+  uint32_t bucket_shift = 0;
+  uint32_t slots = 0;
+  uint32_t tag_offset = 0;
+  uint32_t slot_offset = 0;
+  uint32_t overflow_offset = 0;
+  uint32_t empty_list_bit = 0;
+  uint8_t* elements = nullptr;
+  uint32_t element_size = 0;
+  uint32_t capacity = 0;
+  uint32_t seq_offset = 0;
+  uint32_t key_offset = 0;
+  uint32_t value_offset = 0;
+  int32_t reference_offset = -1;
+};
+
 // A map a helper call's r1 holds on every path to it (the verifier's Verdict::call_map) that
 // offers plain functions for its program-side operations (for the runtime's maps:
 // maps/program_entries.hpp). The JIT calls entry(object, r2, r3, r4) directly instead of the
@@ -65,6 +91,8 @@ struct DirectMapCall {
   // key's stack slot was just stored from a register (the JIT passes that register).
   void* (*lookup_value)(void* object, uint64_t key) = nullptr;
   int64_t (*update_value)(void* object, uint64_t key, const void* value, uint64_t flags) = nullptr;
+  // With lookup_value: its search as data, which the JIT emits in place of the call.
+  HashLookup inline_lookup;
 };
 
 struct CompileOptions {

@@ -35,6 +35,7 @@
 #include <atomic>
 #include <bit>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "maps/hash_bucket.hpp"
@@ -183,14 +184,43 @@ class HashMap final : public Map {
     }
     out.erase = &entry_erase;
     out.key_size = key_size_;
+    // LRU lookups by value too: the same bucket search, then the reference bit.
     if (key_size_ == 4) {
-      out.lookup_value = plain_lookup ? &entry_lookup_plain_value<uint32_t> : nullptr;
+      out.lookup_value = plain_lookup ? &entry_lookup_plain_value<uint32_t>
+                         : !percpu_   ? &entry_lookup_value<uint32_t>
+                                      : nullptr;
       out.update_value = plain ? &entry_update_plain_value<uint32_t> : nullptr;
     } else if (key_size_ == 8) {
-      out.lookup_value = plain_lookup ? &entry_lookup_plain_value<uint64_t> : nullptr;
+      out.lookup_value = plain_lookup ? &entry_lookup_plain_value<uint64_t>
+                         : !percpu_   ? &entry_lookup_value<uint64_t>
+                                      : nullptr;
       out.update_value = plain ? &entry_update_plain_value<uint64_t> : nullptr;
     }
+    if (out.lookup_value != nullptr) out.lookup_layout = lookup_layout();
     return out;
+  }
+
+  // What find_sized and program_value do for a 4- or 8-byte key, as data (program_entries.hpp).
+  HashLookupLayout lookup_layout() const {
+    HashLookupLayout l;
+    l.hash_xor = seed_ ^ kHashOffset;
+    l.hash_multiplier = kHashMultiplier;
+    l.buckets = reinterpret_cast<uint8_t*>(buckets_);
+    l.bucket_mask = mask_;
+    l.bucket_shift = std::countr_zero(sizeof(HashBucket));
+    l.slots = kBucketSlots;
+    l.tag_offset = offsetof(HashBucket, tags);
+    l.slot_offset = offsetof(HashBucket, slots);
+    l.overflow_offset = offsetof(HashBucket, overflow);
+    l.empty_list_bit = kNullsBit;
+    l.elements = elems_;
+    l.element_size = elem_size_;
+    l.capacity = capacity_;
+    l.seq_offset = offsetof(Elem, seq);
+    l.key_offset = sizeof(Elem);
+    l.value_offset = sizeof(Elem) + key_stride_;
+    l.reference_offset = lru_ ? static_cast<int32_t>(offsetof(Elem, ref)) : -1;
+    return l;
   }
 
   int erase(const void* key) override {
@@ -288,6 +318,11 @@ class HashMap final : public Map {
   static void* entry_lookup_plain_value(void* map, uint64_t key) {
     const Key k = static_cast<Key>(key);
     return entry_lookup_plain<sizeof(Key)>(map, &k);
+  }
+  template <class Key>
+  static void* entry_lookup_value(void* map, uint64_t key) {
+    const Key k = static_cast<Key>(key);
+    return entry_lookup<sizeof(Key)>(map, &k);
   }
   template <class Key>
   static int64_t entry_update_plain_value(void* map, uint64_t key, const void* value,

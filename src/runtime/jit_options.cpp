@@ -55,22 +55,7 @@ std::vector<jit::DirectMapCall> direct_map_calls(
   std::vector<jit::DirectMapCall> out;
   for (const auto& [insn, index] : call_maps) {
     if (index >= maps.size()) continue;
-    maps::Map& map = *maps[index];
-    const maps::ProgramEntries entries = maps::program_entries(map);
-    if (!entries.lookup && !entries.update && !entries.erase) continue;
-    jit::DirectMapCall call;
-    call.insn = insn;
-    call.handle = reinterpret_cast<uint64_t>(&map);
-    call.r1_proven = true;
-    call.object = static_cast<void*>(&map);
-    call.lookup = entries.lookup;
-    call.update = entries.update;
-    call.erase = entries.erase;
-    call.key_size = entries.key_size;
-    call.value_size = map.spec().value_size;  // one CPU's value for a per-CPU map
-    call.lookup_value = entries.lookup_value;
-    call.update_value = entries.update_value;
-    out.push_back(call);
+    if (auto call = direct_map_call(*maps[index], insn)) out.push_back(*call);
   }
   std::sort(out.begin(), out.end(), [](const jit::DirectMapCall& a, const jit::DirectMapCall& b) {
     return a.insn < b.insn;
@@ -78,7 +63,48 @@ std::vector<jit::DirectMapCall> direct_map_calls(
   return out;
 }
 
+jit::HashLookup jit_hash_lookup(const maps::HashLookupLayout& l) {
+  jit::HashLookup out;
+  out.hash_xor = l.hash_xor;
+  out.hash_multiplier = l.hash_multiplier;
+  out.buckets = l.buckets;
+  out.bucket_mask = l.bucket_mask;
+  out.bucket_shift = l.bucket_shift;
+  out.slots = l.slots;
+  out.tag_offset = l.tag_offset;
+  out.slot_offset = l.slot_offset;
+  out.overflow_offset = l.overflow_offset;
+  out.empty_list_bit = l.empty_list_bit;
+  out.elements = l.elements;
+  out.element_size = l.element_size;
+  out.capacity = l.capacity;
+  out.seq_offset = l.seq_offset;
+  out.key_offset = l.key_offset;
+  out.value_offset = l.value_offset;
+  out.reference_offset = l.reference_offset;
+  return out;
+}
+
 }  // namespace
+
+std::optional<jit::DirectMapCall> direct_map_call(maps::Map& map, uint32_t insn) {
+  const maps::ProgramEntries entries = maps::program_entries(map);
+  if (!entries.lookup && !entries.update && !entries.erase) return std::nullopt;
+  jit::DirectMapCall call;
+  call.insn = insn;
+  call.handle = reinterpret_cast<uint64_t>(&map);
+  call.r1_proven = true;
+  call.object = static_cast<void*>(&map);
+  call.lookup = entries.lookup;
+  call.update = entries.update;
+  call.erase = entries.erase;
+  call.key_size = entries.key_size;
+  call.value_size = map.spec().value_size;  // one CPU's value for a per-CPU map
+  call.lookup_value = entries.lookup_value;
+  call.update_value = entries.update_value;
+  call.inline_lookup = jit_hash_lookup(entries.lookup_layout);
+  return call;
+}
 
 jit::CompileOptions jit_options_for(std::span<const CallMap> call_maps,
                                     const std::vector<std::shared_ptr<maps::Map>>& maps) {

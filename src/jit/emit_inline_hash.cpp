@@ -1,0 +1,182 @@
+// bpf_map_lookup_elem on a hash map with a 4- or 8-byte key, emitted in place of the call to the
+// map's by-value entry (DirectMapCall::lookup_value) from the description of its search
+// (DirectMapCall::inline_lookup): the key's hash, one bucket line whose seven tags are compared
+// at once, and the element whose tag matches, checked as the entry checks it (sequence word even
+// and unchanged around the key compare). A lookup that hits on its first candidate runs straight
+// through; other candidates, misses and buckets with an overflow list are cold paths, and only
+// the list calls the entry. No call, no argument moves, and the map's fields are immediates.
+#include <linux/bpf.h>
+
+#include <bit>
+#include <cstdint>
+
+#include "jit/emitter.hpp"
+
+namespace userbpf::jit::detail {
+namespace {
+
+using Xbyak::util::eax;
+using Xbyak::util::edi;
+using Xbyak::util::edx;
+using Xbyak::util::esi;
+using Xbyak::util::r11;
+using Xbyak::util::r8;
+using Xbyak::util::r8d;
+using Xbyak::util::r9b;
+using Xbyak::util::r9d;
+using Xbyak::util::rax;
+using Xbyak::util::rdi;
+using Xbyak::util::rdx;
+using Xbyak::util::rsi;
+using Xbyak::util::xmm0;
+using Xbyak::util::xmm1;
+
+// The emitted search compares seven tags with two 16-byte loads (words 0-3 and 3-6), as
+// maps/hash_bucket.hpp's match_words does.
+constexpr uint32_t kSlots = 7;
+constexpr uint32_t kTagBytes = 4 * kSlots;
+
+// Can [base, base + bytes) be addressed as a 32-bit displacement (sign-extended, so below 2 GiB)?
+bool below_2gib(const uint8_t* base, uint64_t bytes) {
+  return reinterpret_cast<uint64_t>(base) + bytes <= uint64_t{INT32_MAX};
+}
+
+}  // namespace
+
+// The layout emit_inline_hash_lookup knows how to follow, with every offset inside what it
+// reads: otherwise the by-value entry is called.
+bool inline_lookup_usable(const DirectMapCall& direct) {
+  const HashLookup& l = direct.inline_lookup;
+  if (l.buckets == nullptr || l.elements == nullptr || direct.lookup_value == nullptr ||
+      (direct.key_size != 4 && direct.key_size != 8))
+    return false;
+  if (l.slots != kSlots || l.bucket_shift < 5 || l.bucket_shift > 16 || l.capacity == 0 ||
+      l.element_size == 0 || l.element_size > uint32_t{INT32_MAX} / 2)
+    return false;
+  const uint32_t bucket_bytes = uint32_t{1} << l.bucket_shift;
+  if (reinterpret_cast<uint64_t>(l.buckets) % 16 != 0 || l.tag_offset % 16 != 0 ||
+      l.tag_offset + kTagBytes > bucket_bytes || l.slot_offset % 4 != 0 ||
+      l.slot_offset + kTagBytes > bucket_bytes || l.overflow_offset % 4 != 0 ||
+      l.overflow_offset + 4 > bucket_bytes)
+    return false;
+  const auto inside = [&](uint64_t offset, uint64_t bytes) {
+    return offset + bytes <= l.element_size;
+  };
+  return inside(l.seq_offset, 4) && inside(l.key_offset, direct.key_size) &&
+         inside(l.value_offset, 0) &&
+         (l.reference_offset < 0 || inside(static_cast<uint32_t>(l.reference_offset), 4));
+}
+
+// r0 = the value of the key (from `key_register`, else through r2) or NULL, as lookup_value
+// answers. r1 = map, r2 = &key. Registers: rsi the key, eax the hash, r8 the bucket, edx the
+// candidate slots, rdi the element, r9d its sequence word; all of them are the helper call's to
+// clobber.
+void Emitter::emit_inline_hash_lookup(const TranslatedSlot& s, size_t index,
+                                      const DirectMapCall& direct, uint8_t key_register) {
+  const HashLookup& l = direct.inline_lookup;
+  const bool wide = direct.key_size == 8;
+  Xbyak::Label* done = &kept_label();
+  if (!direct.r1_proven) {
+    emit_map_check(direct.handle, false, cold_path([this, s, index, done] {
+                     emit_helper_fallback(s, index);
+                     jmp(*done);
+                   }));
+  }
+  if (key_register != kNoRegister) {  // never r1 or r2: those were set after the key's store
+    if (wide)
+      mov(rsi, reg(key_register));
+    else
+      mov(esi, reg(key_register).cvt32());
+  } else if (wide) {
+    mov(rsi, qword[rsi]);
+  } else {
+    mov(esi, dword[rsi]);
+  }
+  // hash = lo32(lo ^ hi) of (key ^ hash_xor) * hash_multiplier.
+  mov(rax, l.hash_xor);
+  xor_(rax, rsi);
+  mov(rdx, l.hash_multiplier);
+  mul(rdx);
+  xor_(eax, edx);
+  mov(r8d, eax);
+  and_(r8d, l.bucket_mask);
+  shl(r8, static_cast<int>(l.bucket_shift));
+  const uint64_t buckets_bytes = (uint64_t{l.bucket_mask} + 1) << l.bucket_shift;
+  Xbyak::RegExp bucket = r8;
+  if (below_2gib(l.buckets, buckets_bytes)) {
+    bucket = r8 + static_cast<int>(reinterpret_cast<uint64_t>(l.buckets));
+  } else {
+    mov(r11, reinterpret_cast<uint64_t>(l.buckets));
+    add(r8, r11);
+  }
+  // Candidate slots: bit i where tag i equals the hash (the seven tags as words 0-3 and 3-6).
+  movd(xmm0, eax);
+  pshufd(xmm0, xmm0, 0);
+  movdqu(xmm1, ptr[bucket + static_cast<int>(l.tag_offset + 12)]);
+  pcmpeqd(xmm1, xmm0);
+  pcmpeqd(xmm0, ptr[bucket + static_cast<int>(l.tag_offset)]);  // 16-byte aligned
+  movmskps(edx, xmm0);
+  movmskps(edi, xmm1);
+  shl(edi, 3);
+  or_(edx, edi);
+  Xbyak::Label* candidate = &kept_label();
+  // Not this candidate: the next, else the overflow list's check, else NULL.
+  Xbyak::Label& other = cold_path([this, l, bucket, candidate, done, &direct] {
+    lea(r9d, ptr[rdx - 1]);
+    and_(edx, r9d);
+    jnz(*candidate);
+    mov(edi, eax);
+    and_(edi, l.bucket_mask);
+    or_(edi, l.empty_list_bit);
+    cmp(dword[bucket + static_cast<int>(l.overflow_offset)], edi);
+    Xbyak::Label list;
+    jne(list);
+    xor_(eax, eax);
+    jmp(*done);
+    L(list);
+    mov(rdi, reinterpret_cast<uint64_t>(direct.object));
+    mov(rax, reinterpret_cast<uint64_t>(direct.lookup_value));
+    call(rax);
+    jmp(*done);
+  });
+  jz(other);
+  L(*candidate);
+  tzcnt(edi, edx);  // bsf where there is no tzcnt: the same for a non-zero edx
+  mov(edi, dword[bucket + rdi * 4 + static_cast<int>(l.slot_offset)]);
+  cmp(edi, l.capacity);  // kEmptySlot and list markers are no element
+  jae(other);
+  if (std::has_single_bit(l.element_size))
+    shl(rdi, std::countr_zero(l.element_size));
+  else
+    imul(rdi, rdi, static_cast<int>(l.element_size));
+  Xbyak::RegExp element = rdi;
+  if (below_2gib(l.elements, uint64_t{l.capacity} * l.element_size)) {
+    element = rdi + static_cast<int>(reinterpret_cast<uint64_t>(l.elements));
+  } else {
+    mov(r11, reinterpret_cast<uint64_t>(l.elements));
+    add(rdi, r11);
+  }
+  mov(r9d, dword[element + static_cast<int>(l.seq_offset)]);
+  test(r9b, 1);  // odd: free or being rewritten
+  jnz(other);
+  if (wide)
+    cmp(qword[element + static_cast<int>(l.key_offset)], rsi);
+  else
+    cmp(dword[element + static_cast<int>(l.key_offset)], esi);
+  jne(other);
+  // x86 keeps loads in order: this read follows the key's, as the entry's acquire fence orders.
+  cmp(dword[element + static_cast<int>(l.seq_offset)], r9d);
+  jne(other);
+  if (l.reference_offset >= 0) {  // LRU: referenced, written only when it was not
+    const Xbyak::Address ref = dword[element + l.reference_offset];
+    Xbyak::Label referenced;
+    cmp(ref, 0);
+    jne(referenced);
+    mov(ref, 1);
+    L(referenced);
+  }
+  lea(rax, ptr[element + static_cast<int>(l.value_offset)]);
+  L(*done);
+}
+
+}  // namespace userbpf::jit::detail

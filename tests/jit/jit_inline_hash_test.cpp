@@ -1,0 +1,407 @@
+// The JIT's in-place hash map lookup (DirectMapCall::inline_lookup, emit_inline_hash.cpp) on
+// real maps described by the maps layer (runtime::direct_map_call): it must find every key the
+// map holds and miss every other, in crowded buckets whose later elements are on the overflow
+// list (only those lookups may call the map's entry), after deletes, for 4- and 8-byte keys
+// passed in a register or through the stack, for maps mapped above 2 GiB, and beside writers
+// that churn the same buckets.
+#include <linux/bpf.h>
+
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "helpers/linux_helpers.hpp"
+#include "jit_test_util.hpp"
+#include "maps/program_entries.hpp"
+#include "runtime/jit_options.hpp"
+#include "userbpf/map.hpp"
+
+namespace userbpf::jit::testing {
+namespace {
+
+constexpr uint64_t kMiss = ~uint64_t{0};
+
+maps::MapSpec hash_spec(uint32_t type, uint32_t key_size, uint32_t max_entries) {
+  maps::MapSpec spec;
+  spec.type = type;
+  spec.key_size = key_size;
+  spec.value_size = 8;
+  spec.max_entries = max_entries;
+  spec.name = "inline_hash";
+  return spec;
+}
+
+// The bucket the description sends `key` to, computed from the description alone.
+uint32_t bucket_of(const HashLookup& l, uint64_t key) {
+  const unsigned __int128 product =
+      static_cast<unsigned __int128>(key ^ l.hash_xor) * l.hash_multiplier;
+  const auto hash =
+      static_cast<uint32_t>(static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64));
+  return hash & l.bucket_mask;
+}
+
+// The by-value entry, counted: the JIT calls it only for a bucket with an overflow list.
+void* (*g_lookup_value)(void*, uint64_t) = nullptr;
+int g_entry_calls = 0;
+void* counted_lookup_value(void* map, uint64_t key) {
+  ++g_entry_calls;
+  return g_lookup_value(map, key);
+}
+
+vm::HelperTable map_helpers() {
+  vm::HelperTable t;
+  for (int id : {BPF_FUNC_map_lookup_elem, BPF_FUNC_map_update_elem, BPF_FUNC_map_delete_elem})
+    t.set(id, *helpers::linux_helpers().find(id));
+  return t;
+}
+
+// r0 = *bpf_map_lookup_elem(map, &key), or kMiss. The key at fp-8, stored from r6 (the JIT
+// then takes it from r6, with junk above a u32 key) or as immediates (read through r2).
+std::vector<RawInsn> lookup_program(uint64_t handle, uint32_t key_size, uint64_t key,
+                                    bool from_register) {
+  Builder p;
+  if (from_register) {
+    p.lddw(6, key_size == 4 ? (key & 0xffffffffull) | 0x5a5a'0000'0000'0000ull : key);
+    p.stx(key_size == 4 ? BPF_W : BPF_DW, 10, 6, -8);
+  } else {
+    p.st(BPF_W, 10, -8, static_cast<int32_t>(key));
+    if (key_size == 8) p.st(BPF_W, 10, -4, static_cast<int32_t>(key >> 32));
+  }
+  p.lddw(1, handle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -8);
+  p.call_helper(BPF_FUNC_map_lookup_elem).jmp_imm(BPF_JEQ, 0, 0, "miss");
+  p.ldx(BPF_DW, 0, 0, 0).exit();
+  p.label("miss").lddw(0, kMiss).exit();
+  return p.finish();
+}
+
+uint32_t call_index(const std::vector<RawInsn>& code) {
+  for (size_t i = 0; i < code.size(); ++i)
+    if (code[i].code == (BPF_JMP | BPF_CALL)) return static_cast<uint32_t>(i);
+  return UINT32_MAX;
+}
+
+// The options the runtime gives a program whose lookup at `insn` is of `map`, the by-value
+// entry replaced by the counted one.
+CompileOptions options_for(maps::Map& map, uint32_t insn) {
+  auto direct = runtime::direct_map_call(map, insn);
+  EXPECT_TRUE(direct.has_value());
+  CompileOptions options;
+  if (!direct) return options;
+  EXPECT_NE(direct->inline_lookup.buckets, nullptr) << "no lookup description";
+  g_lookup_value = direct->lookup_value;
+  direct->lookup_value = &counted_lookup_value;
+  options.direct_maps.push_back(*direct);
+  return options;
+}
+
+// The JIT's lookup of `key` (kMiss or the value) and how many times it called the entry.
+struct Lookup {
+  uint64_t r0;
+  int entry_calls;
+};
+Lookup jit_lookup(maps::Map& map, uint64_t key, bool from_register) {
+  const auto code =
+      lookup_program(reinterpret_cast<uint64_t>(&map), map.spec().key_size, key, from_register);
+  const CompileOptions options = options_for(map, call_index(code));
+  g_entry_calls = 0;
+  const EngineResult r = run_engine(code, true, {}, map_helpers(), nullptr, options);
+  EXPECT_TRUE(r.ok) << r.error.to_string();
+  return {r.r0, g_entry_calls};
+}
+
+uint64_t value_of(uint64_t key) {
+  return key * 3 + 1;
+}
+
+void insert(maps::Map& map, uint64_t key) {
+  const uint64_t value = value_of(key);
+  ASSERT_EQ(map.update(&key, &value, BPF_NOEXIST), 0) << key;  // the low bytes for a u32 key
+}
+
+// Twelve keys in bucket 0 (seven slots, then five on its overflow list) and keys of other
+// buckets, at most three to a bucket: each found with its value, without calling the entry
+// unless it is on the list; absent keys of bucket 0 ask the list (the entry), others miss at
+// once. Deleted keys miss, their slots are reused.
+TEST(JitInlineHash, FindsEveryKeyOfCrowdedBuckets) {
+  for (uint32_t type : {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH})
+    for (uint32_t key_size : {4u, 8u})
+      for (bool from_register : {false, true}) {
+        SCOPED_TRACE("type " + std::to_string(type) + " key size " + std::to_string(key_size) +
+                     (from_register ? ", key in a register" : ", key through r2"));
+        auto created = maps::create_map(hash_spec(type, key_size, 64));
+        ASSERT_TRUE(created.ok());
+        maps::Map& map = **created;
+        const HashLookup layout = runtime::direct_map_call(map, 0)->inline_lookup;
+        ASSERT_EQ(layout.bucket_mask, 15u);
+        const uint64_t high = key_size == 8 ? uint64_t{0x7700'0000} << 32 : 0;
+        std::vector<uint64_t> crowded, spread, absent_crowded, absent_spread;
+        std::map<uint32_t, int> per_bucket;
+        for (uint64_t k = high; crowded.size() + absent_crowded.size() < 16 || spread.size() < 20 ||
+                                absent_spread.size() < 8;
+             ++k) {
+          const uint32_t b = bucket_of(layout, k);
+          if (b == 0) {
+            (crowded.size() < 12 ? crowded : absent_crowded).push_back(k);
+          } else if (spread.size() < 20 && per_bucket[b] < 3) {
+            ++per_bucket[b];
+            spread.push_back(k);
+          } else if (absent_spread.size() < 8) {
+            absent_spread.push_back(k);
+          }
+        }
+        for (uint64_t k : crowded) insert(map, k);
+        for (uint64_t k : spread) insert(map, k);
+        for (size_t i = 0; i < crowded.size(); ++i) {
+          const Lookup l = jit_lookup(map, crowded[i], from_register);
+          EXPECT_EQ(l.r0, value_of(crowded[i])) << "crowded key " << i;
+          EXPECT_EQ(l.entry_calls, i < 7 ? 0 : 1) << "crowded key " << i;
+        }
+        for (uint64_t k : spread) {
+          const Lookup l = jit_lookup(map, k, from_register);
+          EXPECT_EQ(l.r0, value_of(k)) << k;
+          EXPECT_EQ(l.entry_calls, 0) << k;
+        }
+        for (uint64_t k : absent_crowded) {
+          const Lookup l = jit_lookup(map, k, from_register);
+          EXPECT_EQ(l.r0, kMiss) << k;
+          EXPECT_EQ(l.entry_calls, 1) << k;
+        }
+        for (uint64_t k : absent_spread) {
+          const Lookup l = jit_lookup(map, k, from_register);
+          EXPECT_EQ(l.r0, kMiss) << k;
+          EXPECT_EQ(l.entry_calls, 0) << k;
+        }
+        // Three slot keys deleted: they miss; the list keys are still found; a new key takes a
+        // freed slot and is found there, without the entry.
+        for (size_t i : {0u, 3u, 6u}) ASSERT_EQ(map.erase(&crowded[i]), 0);
+        for (size_t i : {0u, 3u, 6u})
+          EXPECT_EQ(jit_lookup(map, crowded[i], from_register).r0, kMiss);
+        for (size_t i = 7; i < crowded.size(); ++i)
+          EXPECT_EQ(jit_lookup(map, crowded[i], from_register).r0, value_of(crowded[i])) << i;
+        insert(map, absent_crowded[0]);
+        const Lookup reused = jit_lookup(map, absent_crowded[0], from_register);
+        EXPECT_EQ(reused.r0, value_of(absent_crowded[0]));
+        EXPECT_EQ(reused.entry_calls, 0);
+      }
+}
+
+// The key's hash and the tag compare see the whole key: keys that differ only in the half a
+// 4-byte compare would ignore, or only above bit 32 of the register holding a u32 key.
+TEST(JitInlineHash, ComparesTheWholeKey) {
+  auto created = maps::create_map(hash_spec(BPF_MAP_TYPE_HASH, 8, 16));
+  ASSERT_TRUE(created.ok());
+  maps::Map& map = **created;
+  const uint64_t key = 0x0000'0001'0000'0005ull;
+  insert(map, key);
+  EXPECT_EQ(jit_lookup(map, key, true).r0, value_of(key));
+  EXPECT_EQ(jit_lookup(map, 5, true).r0, kMiss);
+  EXPECT_EQ(jit_lookup(map, 0x0000'0002'0000'0005ull, false).r0, kMiss);
+
+  auto narrow = maps::create_map(hash_spec(BPF_MAP_TYPE_HASH, 4, 16));
+  ASSERT_TRUE(narrow.ok());
+  insert(**narrow, 5);
+  EXPECT_EQ(jit_lookup(**narrow, 5, true).r0, value_of(5));  // r6 holds junk above the key
+  EXPECT_EQ(jit_lookup(**narrow, 6, true).r0, kMiss);
+}
+
+// The element of the map that holds `key` (found through the description's element array).
+uint8_t* element_of(const HashLookup& l, uint64_t key, uint32_t key_size) {
+  for (uint32_t i = 0; i < l.capacity; ++i) {
+    uint8_t* e = l.elements + uint64_t{i} * l.element_size;
+    uint32_t seq;
+    std::memcpy(&seq, e + l.seq_offset, 4);
+    if (seq % 2 == 0 && std::memcmp(e + l.key_offset, &key, key_size) == 0) return e;
+  }
+  return nullptr;
+}
+
+// Keys whose 32-bit hashes are equal (the same tag in the same bucket) are told apart by the key
+// compare: found each with its own value, and one missing while only the other is there.
+TEST(JitInlineHash, KeysWithTheSameHashAreToldApart) {
+  auto created = maps::create_map(hash_spec(BPF_MAP_TYPE_HASH, 8, 16));
+  ASSERT_TRUE(created.ok());
+  maps::Map& map = **created;
+  const HashLookup l = runtime::direct_map_call(map, 0)->inline_lookup;
+  const auto full_hash = [&](uint64_t key) {
+    const unsigned __int128 p =
+        static_cast<unsigned __int128>(key ^ l.hash_xor) * l.hash_multiplier;
+    return static_cast<uint32_t>(static_cast<uint64_t>(p) ^ static_cast<uint64_t>(p >> 64));
+  };
+  // About ten pairs are expected among 300,000 keys (birthday bound on 32 bits).
+  std::map<uint32_t, uint64_t> seen;
+  uint64_t a = 0, b = 0;
+  for (uint64_t k = 1; k < 300000 && b == 0; ++k) {
+    const auto [it, fresh] = seen.emplace(full_hash(k), k);
+    if (!fresh) a = it->second, b = k;
+  }
+  ASSERT_NE(b, 0u) << "no two keys with the same hash";
+  insert(map, a);
+  EXPECT_EQ(jit_lookup(map, a, true).r0, value_of(a));
+  EXPECT_EQ(jit_lookup(map, b, true).r0, kMiss);
+  insert(map, b);
+  EXPECT_EQ(jit_lookup(map, a, false).r0, value_of(a));
+  EXPECT_EQ(jit_lookup(map, b, false).r0, value_of(b));
+  ASSERT_EQ(map.erase(&a), 0);
+  EXPECT_EQ(jit_lookup(map, a, true).r0, kMiss);
+  EXPECT_EQ(jit_lookup(map, b, true).r0, value_of(b));
+}
+
+// An element whose sequence word is odd (a writer is rewriting it) is not the key's, as the
+// entry decides; once even again it is found.
+TEST(JitInlineHash, AnElementBeingRewrittenIsNotFound) {
+  auto created = maps::create_map(hash_spec(BPF_MAP_TYPE_HASH, 4, 16));
+  ASSERT_TRUE(created.ok());
+  maps::Map& map = **created;
+  insert(map, 21);
+  const HashLookup l = runtime::direct_map_call(map, 0)->inline_lookup;
+  uint8_t* e = element_of(l, 21, 4);
+  ASSERT_NE(e, nullptr);
+  uint32_t seq;
+  std::memcpy(&seq, e + l.seq_offset, 4);
+  const uint32_t writing = seq + 1;
+  std::memcpy(e + l.seq_offset, &writing, 4);
+  EXPECT_EQ(jit_lookup(map, 21, true).r0, kMiss);
+  const uint32_t key = 21;
+  EXPECT_EQ(map.lookup(&key), nullptr);  // the entry agrees
+  std::memcpy(e + l.seq_offset, &seq, 4);
+  EXPECT_EQ(jit_lookup(map, 21, true).r0, value_of(21));
+}
+
+// An LRU lookup marks the element referenced (so the clock spares it), as the helper does.
+TEST(JitInlineHash, LruLookupsMarkTheElementReferenced) {
+  auto created = maps::create_map(hash_spec(BPF_MAP_TYPE_LRU_HASH, 8, 16));
+  ASSERT_TRUE(created.ok());
+  maps::Map& map = **created;
+  insert(map, 3);
+  const HashLookup l = runtime::direct_map_call(map, 0)->inline_lookup;
+  ASSERT_GE(l.reference_offset, 0);
+  uint8_t* e = element_of(l, 3, 8);
+  ASSERT_NE(e, nullptr);
+  const uint32_t cleared = 0;
+  std::memcpy(e + l.reference_offset, &cleared, 4);
+  EXPECT_EQ(jit_lookup(map, 3, true).r0, value_of(3));
+  uint32_t ref;
+  std::memcpy(&ref, e + l.reference_offset, 4);
+  EXPECT_EQ(ref, 1u);
+  // A plain hash map has no reference word.
+  auto plain = maps::create_map(hash_spec(BPF_MAP_TYPE_HASH, 8, 16));
+  ASSERT_TRUE(plain.ok());
+  EXPECT_LT(runtime::direct_map_call(**plain, 0)->inline_lookup.reference_offset, 0);
+}
+
+// A map too large for the low 2 GiB: its buckets and elements are reached through 64-bit bases.
+TEST(JitInlineHash, FindsKeysOfAMapMappedAnywhere) {
+  auto created = maps::create_map(hash_spec(BPF_MAP_TYPE_HASH, 4, 1u << 20));
+  ASSERT_TRUE(created.ok());
+  maps::Map& map = **created;
+  const HashLookup layout = runtime::direct_map_call(map, 0)->inline_lookup;
+  const uint64_t end =
+      reinterpret_cast<uint64_t>(layout.elements) + uint64_t{layout.capacity} * layout.element_size;
+  if (end <= uint64_t{INT32_MAX}) GTEST_SKIP() << "the map was mapped below 2 GiB";
+  for (uint64_t k = 0; k < 1000; k += 7) insert(map, k);
+  for (uint64_t k = 0; k < 1000; ++k) {
+    const Lookup l = jit_lookup(map, k, k % 2 == 0);
+    EXPECT_EQ(l.r0, k % 7 == 0 ? value_of(k) : kMiss) << k;
+  }
+}
+
+// Without a description, or with one the JIT does not know, the lookup calls the entry.
+TEST(JitInlineHash, AnUnknownLayoutCallsTheEntry) {
+  auto created = maps::create_map(hash_spec(BPF_MAP_TYPE_HASH, 4, 16));
+  ASSERT_TRUE(created.ok());
+  maps::Map& map = **created;
+  insert(map, 9);
+  const auto code = lookup_program(reinterpret_cast<uint64_t>(&map), 4, 9, true);
+  for (int variant = 0; variant < 3; ++variant) {
+    CompileOptions options = options_for(map, call_index(code));
+    HashLookup& l = options.direct_maps[0].inline_lookup;
+    if (variant == 0) l.buckets = nullptr;
+    if (variant == 1) l.slots = 8;
+    if (variant == 2) l.key_offset = l.element_size;  // the key outside the element
+    g_entry_calls = 0;
+    const EngineResult r = run_engine(code, true, {}, map_helpers(), nullptr, options);
+    ASSERT_TRUE(r.ok);
+    EXPECT_EQ(r.r0, value_of(9)) << variant;
+    EXPECT_EQ(g_entry_calls, 1) << variant;
+  }
+}
+
+// r0 = (missed << 32) | wrong over lookups of keys 0..kStable-1 by the JIT, `passes` times.
+std::vector<RawInsn> reader_program(uint64_t handle, int64_t stable, int32_t passes) {
+  Builder p;
+  p.mov64_imm(7, 0).mov64_imm(8, 0).mov64_imm(9, 0);
+  p.label("pass").mov64_imm(6, 0);
+  p.label("loop").stx(BPF_DW, 10, 6, -8);
+  p.lddw(1, handle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -8);
+  p.call_helper(BPF_FUNC_map_lookup_elem).jmp_imm(BPF_JEQ, 0, 0, "miss");
+  p.ldx(BPF_DW, 1, 0, 0).jmp_reg(BPF_JEQ, 1, 6, "next");
+  p.alu64_imm(BPF_ADD, 8, 1).ja("next");
+  p.label("miss").alu64_imm(BPF_ADD, 7, 1);
+  p.label("next")
+      .alu64_imm(BPF_ADD, 6, 1)
+      .jmp_imm(BPF_JLT, 6, static_cast<int32_t>(stable), "loop");
+  p.alu64_imm(BPF_ADD, 9, 1).jmp_imm(BPF_JLT, 9, passes, "pass");
+  p.mov64_reg(0, 7).alu64_imm(BPF_LSH, 0, 32).alu64_reg(BPF_OR, 0, 8).exit();
+  return p.finish();
+}
+
+// Writers insert and delete keys of the same buckets (slots freed and reused, elements recycled
+// between keys, lists growing and shrinking) while the JIT looks up keys that stay: it must never
+// miss one nor read another key's value.
+TEST(JitInlineHash, ReadersNeverMissStableKeysDuringChurn) {
+  for (uint32_t type : {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH}) {
+    SCOPED_TRACE("type " + std::to_string(type));
+    constexpr uint32_t kMax = 128;  // 32 buckets
+    constexpr uint64_t kStable = 64;
+    constexpr uint64_t kChurn = 28;
+    auto created = maps::create_map(hash_spec(type, 8, kMax));
+    ASSERT_TRUE(created.ok());
+    maps::Map& map = **created;
+    for (uint64_t k = 0; k < kStable; ++k) ASSERT_EQ(map.update(&k, &k, BPF_NOEXIST), 0);
+    const auto code = reader_program(reinterpret_cast<uint64_t>(&map), kStable, 50);
+    const CompileOptions options = options_for(map, call_index(code));
+    auto jit = load(code, true, map_helpers(), options);
+    ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+    std::atomic<bool> stop{false};
+    std::atomic<int> rounds{0};
+    std::atomic<uint64_t> write_errors{0};
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 2; ++w) {
+      writers.emplace_back([&, w] {
+        const uint64_t base = 1000 + uint64_t(w) * 1000;
+        for (int round = 0; !stop.load(std::memory_order_relaxed); ++round) {
+          for (uint64_t i = 0; i < kChurn; ++i) {
+            const uint64_t key = base + (round % 7) * 100 + i;
+            if (map.update(&key, &key, BPF_NOEXIST) != 0) ++write_errors;
+          }
+          for (uint64_t i = 0; i < kChurn; ++i) {
+            const uint64_t key = base + (round % 7) * 100 + i;
+            if (map.erase(&key) != 0) ++write_errors;
+          }
+          ++rounds;
+        }
+      });
+    }
+    while (rounds.load() < 2) std::this_thread::yield();
+    uint64_t missed = 0, wrong = 0;
+    // At least 200 runs and 2,000 writer rounds beside them.
+    for (int run = 0; run < 200 || rounds.load() < 2000; ++run) {
+      auto r = jit->run(0, 0, {});
+      ASSERT_TRUE(r.ok());
+      missed += r->r0 >> 32;
+      wrong += r->r0 & 0xffffffff;
+    }
+    stop = true;
+    for (auto& t : writers) t.join();
+    EXPECT_EQ(write_errors.load(), 0u);
+    EXPECT_EQ(missed, 0u);
+    EXPECT_EQ(wrong, 0u);
+    EXPECT_EQ(map.size(), kStable);
+  }
+}
+
+}  // namespace
+}  // namespace userbpf::jit::testing
