@@ -76,10 +76,31 @@ void Emitter::emit_inline_hash_lookup(const TranslatedSlot& s, size_t index,
   const HashLookup& l = direct.inline_lookup;
   const bool wide = direct.key_size == 8;
   Xbyak::Label* done = &kept_label();
+  // clang tests the result right away (`if r0 == 0 goto T`): the hit path then goes on after the
+  // test and the paths that find nothing go to T, so a hit runs no test. Cold paths are emitted
+  // after the whole program, when T's offset is known.
+  const size_t null_target = folded_null_test(index);
+  if (null_target != SIZE_MAX) skip_[index + 1] = true;
+  // rax NULL: to T, or on as the call would return.
+  const auto null_result = [this, null_target, done] {
+    xor_(eax, eax);
+    if (null_target != SIZE_MAX)
+      jump_to_offset(kAlways, insn_offsets[null_target]);
+    else
+      jmp(*done);
+  };
+  // rax whatever a call returned.
+  const auto call_result = [this, null_target, done] {
+    if (null_target != SIZE_MAX) {
+      test(rax, rax);
+      jump_to_offset(kE, insn_offsets[null_target]);
+    }
+    jmp(*done);
+  };
   if (!direct.r1_proven) {
-    emit_map_check(direct.handle, false, cold_path([this, s, index, done] {
+    emit_map_check(direct.handle, false, cold_path([this, s, index, call_result] {
                      emit_helper_fallback(s, index);
-                     jmp(*done);
+                     call_result();
                    }));
   }
   if (key_register != kNoRegister) {  // never r1 or r2: those were set after the key's store
@@ -121,7 +142,7 @@ void Emitter::emit_inline_hash_lookup(const TranslatedSlot& s, size_t index,
   or_(edx, edi);
   Xbyak::Label* candidate = &kept_label();
   // Not this candidate: the next, else the overflow list's check, else NULL.
-  Xbyak::Label& other = cold_path([this, l, bucket, candidate, done, &direct] {
+  Xbyak::Label& other = cold_path([this, l, bucket, candidate, null_result, call_result, &direct] {
     lea(r9d, ptr[rdx - 1]);
     and_(edx, r9d);
     jnz(*candidate);
@@ -131,13 +152,12 @@ void Emitter::emit_inline_hash_lookup(const TranslatedSlot& s, size_t index,
     cmp(dword[bucket + static_cast<int>(l.overflow_offset)], edi);
     Xbyak::Label list;
     jne(list);
-    xor_(eax, eax);
-    jmp(*done);
+    null_result();
     L(list);
     mov(rdi, reinterpret_cast<uint64_t>(direct.object));
     mov(rax, reinterpret_cast<uint64_t>(direct.lookup_value));
     call(rax);
-    jmp(*done);
+    call_result();
   });
   jz(other);
   L(*candidate);
@@ -177,6 +197,22 @@ void Emitter::emit_inline_hash_lookup(const TranslatedSlot& s, size_t index,
   }
   lea(rax, ptr[element + static_cast<int>(l.value_offset)]);
   L(*done);
+}
+
+}  // namespace userbpf::jit::detail
+
+namespace userbpf::jit::detail {
+
+// `if r0 == 0 goto T` right after the lookup at `index`, which nothing else jumps to: T, else
+// SIZE_MAX. Not inside a function emitted in place (its instructions' offsets are the copy's only
+// while it is emitted, and cold paths come later).
+size_t Emitter::folded_null_test(size_t index) {
+  if (inline_exit_ != nullptr || index + 1 >= program_.insn_count) return SIZE_MAX;
+  const TranslatedSlot& t = program_.translated[index + 1];
+  if (t.op != Op::jeq64_imm || t.dst != 0 || t.imm != 0 || skip_[index + 1] ||
+      is_function_[index + 1] || lands_inside(index + 1, index + 1))
+    return SIZE_MAX;
+  return index + 2 + static_cast<size_t>(static_cast<int64_t>(t.off));
 }
 
 }  // namespace userbpf::jit::detail

@@ -131,6 +131,7 @@ class Emitter : public Xbyak::CodeGenerator {
   // A hash map's by-value lookup emitted from its description (emit_inline_hash.cpp).
   void emit_inline_hash_lookup(const TranslatedSlot& s, size_t index, const DirectMapCall& direct,
                                uint8_t key_register);
+  size_t folded_null_test(size_t index);
   // Rarely taken paths (an inlined helper's refusals and fallbacks), emitted after the program
   // (emit_cold_stubs) so the common path falls through: cold_path() returns the label to jump
   // to, and `emit` ends by jumping back. kept_label(): a label that lives as long as the

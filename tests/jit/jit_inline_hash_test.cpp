@@ -58,6 +58,11 @@ vm::HelperTable map_helpers() {
   return t;
 }
 
+// How lookup_program tests the lookup's result: `if r0 == 0 goto miss` right after the call (the
+// JIT folds it into the lookup), `if r0 != 0 goto hit`, or after another instruction.
+enum class NullTest { jump_on_null, jump_on_hit, later };
+NullTest g_null_test = NullTest::jump_on_null;
+
 // r0 = *bpf_map_lookup_elem(map, &key), or kMiss. The key at fp-8, stored from r6 (the JIT
 // then takes it from r6, with junk above a u32 key) or as immediates (read through r2).
 std::vector<RawInsn> lookup_program(uint64_t handle, uint32_t key_size, uint64_t key,
@@ -71,9 +76,21 @@ std::vector<RawInsn> lookup_program(uint64_t handle, uint32_t key_size, uint64_t
     if (key_size == 8) p.st(BPF_W, 10, -4, static_cast<int32_t>(key >> 32));
   }
   p.lddw(1, handle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -8);
-  p.call_helper(BPF_FUNC_map_lookup_elem).jmp_imm(BPF_JEQ, 0, 0, "miss");
-  p.ldx(BPF_DW, 0, 0, 0).exit();
-  p.label("miss").lddw(0, kMiss).exit();
+  p.call_helper(BPF_FUNC_map_lookup_elem);
+  switch (g_null_test) {
+    case NullTest::jump_on_null:
+      p.jmp_imm(BPF_JEQ, 0, 0, "miss").ldx(BPF_DW, 0, 0, 0).exit();
+      p.label("miss").lddw(0, kMiss).exit();
+      break;
+    case NullTest::jump_on_hit:
+      p.jmp_imm(BPF_JNE, 0, 0, "hit").lddw(0, kMiss).exit();
+      p.label("hit").ldx(BPF_DW, 0, 0, 0).exit();
+      break;
+    case NullTest::later:
+      p.mov64_reg(7, 0).jmp_imm(BPF_JEQ, 7, 0, "miss").ldx(BPF_DW, 0, 7, 0).exit();
+      p.label("miss").lddw(0, kMiss).exit();
+      break;
+  }
   return p.finish();
 }
 
@@ -126,66 +143,88 @@ void insert(maps::Map& map, uint64_t key) {
 // unless it is on the list; absent keys of bucket 0 ask the list (the entry), others miss at
 // once. Deleted keys miss, their slots are reused.
 TEST(JitInlineHash, FindsEveryKeyOfCrowdedBuckets) {
-  for (uint32_t type : {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH})
-    for (uint32_t key_size : {4u, 8u})
-      for (bool from_register : {false, true}) {
-        SCOPED_TRACE("type " + std::to_string(type) + " key size " + std::to_string(key_size) +
-                     (from_register ? ", key in a register" : ", key through r2"));
-        auto created = maps::create_map(hash_spec(type, key_size, 64));
-        ASSERT_TRUE(created.ok());
-        maps::Map& map = **created;
-        const HashLookup layout = runtime::direct_map_call(map, 0)->inline_lookup;
-        ASSERT_EQ(layout.bucket_mask, 15u);
-        const uint64_t high = key_size == 8 ? uint64_t{0x7700'0000} << 32 : 0;
-        std::vector<uint64_t> crowded, spread, absent_crowded, absent_spread;
-        std::map<uint32_t, int> per_bucket;
-        for (uint64_t k = high; crowded.size() + absent_crowded.size() < 16 || spread.size() < 20 ||
-                                absent_spread.size() < 8;
-             ++k) {
-          const uint32_t b = bucket_of(layout, k);
-          if (b == 0) {
-            (crowded.size() < 12 ? crowded : absent_crowded).push_back(k);
-          } else if (spread.size() < 20 && per_bucket[b] < 3) {
-            ++per_bucket[b];
-            spread.push_back(k);
-          } else if (absent_spread.size() < 8) {
-            absent_spread.push_back(k);
+  for (NullTest form : {NullTest::jump_on_null, NullTest::jump_on_hit, NullTest::later})
+    for (uint32_t type : {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH})
+      for (uint32_t key_size : {4u, 8u})
+        for (bool from_register : {false, true}) {
+          SCOPED_TRACE("type " + std::to_string(type) + " key size " + std::to_string(key_size) +
+                       (from_register ? ", key in a register" : ", key through r2") +
+                       ", null test form " + std::to_string(static_cast<int>(form)));
+          g_null_test = form;
+          auto created = maps::create_map(hash_spec(type, key_size, 64));
+          ASSERT_TRUE(created.ok());
+          maps::Map& map = **created;
+          const HashLookup layout = runtime::direct_map_call(map, 0)->inline_lookup;
+          ASSERT_EQ(layout.bucket_mask, 15u);
+          const uint64_t high = key_size == 8 ? uint64_t{0x7700'0000} << 32 : 0;
+          std::vector<uint64_t> crowded, spread, absent_crowded, absent_spread;
+          std::map<uint32_t, int> per_bucket;
+          for (uint64_t k = high; crowded.size() + absent_crowded.size() < 16 ||
+                                  spread.size() < 20 || absent_spread.size() < 8;
+               ++k) {
+            const uint32_t b = bucket_of(layout, k);
+            if (b == 0) {
+              (crowded.size() < 12 ? crowded : absent_crowded).push_back(k);
+            } else if (spread.size() < 20 && per_bucket[b] < 3) {
+              ++per_bucket[b];
+              spread.push_back(k);
+            } else if (absent_spread.size() < 8) {
+              absent_spread.push_back(k);
+            }
           }
+          for (uint64_t k : crowded) insert(map, k);
+          for (uint64_t k : spread) insert(map, k);
+          for (size_t i = 0; i < crowded.size(); ++i) {
+            const Lookup l = jit_lookup(map, crowded[i], from_register);
+            EXPECT_EQ(l.r0, value_of(crowded[i])) << "crowded key " << i;
+            EXPECT_EQ(l.entry_calls, i < 7 ? 0 : 1) << "crowded key " << i;
+          }
+          for (uint64_t k : spread) {
+            const Lookup l = jit_lookup(map, k, from_register);
+            EXPECT_EQ(l.r0, value_of(k)) << k;
+            EXPECT_EQ(l.entry_calls, 0) << k;
+          }
+          for (uint64_t k : absent_crowded) {
+            const Lookup l = jit_lookup(map, k, from_register);
+            EXPECT_EQ(l.r0, kMiss) << k;
+            EXPECT_EQ(l.entry_calls, 1) << k;
+          }
+          for (uint64_t k : absent_spread) {
+            const Lookup l = jit_lookup(map, k, from_register);
+            EXPECT_EQ(l.r0, kMiss) << k;
+            EXPECT_EQ(l.entry_calls, 0) << k;
+          }
+          // Three slot keys deleted: they miss; the list keys are still found; a new key takes a
+          // freed slot and is found there, without the entry.
+          for (size_t i : {0u, 3u, 6u}) ASSERT_EQ(map.erase(&crowded[i]), 0);
+          for (size_t i : {0u, 3u, 6u})
+            EXPECT_EQ(jit_lookup(map, crowded[i], from_register).r0, kMiss);
+          for (size_t i = 7; i < crowded.size(); ++i)
+            EXPECT_EQ(jit_lookup(map, crowded[i], from_register).r0, value_of(crowded[i])) << i;
+          insert(map, absent_crowded[0]);
+          const Lookup reused = jit_lookup(map, absent_crowded[0], from_register);
+          EXPECT_EQ(reused.r0, value_of(absent_crowded[0]));
+          EXPECT_EQ(reused.entry_calls, 0);
         }
-        for (uint64_t k : crowded) insert(map, k);
-        for (uint64_t k : spread) insert(map, k);
-        for (size_t i = 0; i < crowded.size(); ++i) {
-          const Lookup l = jit_lookup(map, crowded[i], from_register);
-          EXPECT_EQ(l.r0, value_of(crowded[i])) << "crowded key " << i;
-          EXPECT_EQ(l.entry_calls, i < 7 ? 0 : 1) << "crowded key " << i;
-        }
-        for (uint64_t k : spread) {
-          const Lookup l = jit_lookup(map, k, from_register);
-          EXPECT_EQ(l.r0, value_of(k)) << k;
-          EXPECT_EQ(l.entry_calls, 0) << k;
-        }
-        for (uint64_t k : absent_crowded) {
-          const Lookup l = jit_lookup(map, k, from_register);
-          EXPECT_EQ(l.r0, kMiss) << k;
-          EXPECT_EQ(l.entry_calls, 1) << k;
-        }
-        for (uint64_t k : absent_spread) {
-          const Lookup l = jit_lookup(map, k, from_register);
-          EXPECT_EQ(l.r0, kMiss) << k;
-          EXPECT_EQ(l.entry_calls, 0) << k;
-        }
-        // Three slot keys deleted: they miss; the list keys are still found; a new key takes a
-        // freed slot and is found there, without the entry.
-        for (size_t i : {0u, 3u, 6u}) ASSERT_EQ(map.erase(&crowded[i]), 0);
-        for (size_t i : {0u, 3u, 6u})
-          EXPECT_EQ(jit_lookup(map, crowded[i], from_register).r0, kMiss);
-        for (size_t i = 7; i < crowded.size(); ++i)
-          EXPECT_EQ(jit_lookup(map, crowded[i], from_register).r0, value_of(crowded[i])) << i;
-        insert(map, absent_crowded[0]);
-        const Lookup reused = jit_lookup(map, absent_crowded[0], from_register);
-        EXPECT_EQ(reused.r0, value_of(absent_crowded[0]));
-        EXPECT_EQ(reused.entry_calls, 0);
-      }
+  g_null_test = NullTest::jump_on_null;
+}
+
+// `if r0 == 0 goto miss` right after the lookup has no code of its own: a hit goes on past it,
+// every miss goes to its target.
+TEST(JitInlineHash, TheNullTestAfterTheLookupIsFoldedIntoIt) {
+  auto created = maps::create_map(hash_spec(BPF_MAP_TYPE_HASH, 4, 16));
+  ASSERT_TRUE(created.ok());
+  maps::Map& map = **created;
+  insert(map, 4);
+  for (NullTest form : {NullTest::jump_on_null, NullTest::jump_on_hit}) {
+    g_null_test = form;
+    const auto code = lookup_program(reinterpret_cast<uint64_t>(&map), 4, 4, true);
+    const uint32_t call = call_index(code);
+    auto jit = load(code, true, map_helpers(), options_for(map, call));
+    ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+    EXPECT_EQ(code_bytes(*jit->native(), call + 1) == 0, form == NullTest::jump_on_null);
+  }
+  g_null_test = NullTest::jump_on_null;
 }
 
 // The key's hash and the tag compare see the whole key: keys that differ only in the half a
