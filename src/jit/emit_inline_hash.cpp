@@ -35,6 +35,8 @@ using Xbyak::util::xmm1;
 // maps/hash_bucket.hpp's match_words does.
 constexpr uint32_t kSlots = 7;
 constexpr uint32_t kTagBytes = 4 * kSlots;
+// Values up to this size are copied in place by an inlined update (as for array maps).
+constexpr uint32_t kMaxInlineHashCopy = 128;
 
 // Can [base, base + bytes) be addressed as a 32-bit displacement (sign-extended, so below 2 GiB)?
 bool below_2gib(const uint8_t* base, uint64_t bytes) {
@@ -67,14 +69,84 @@ bool inline_lookup_usable(const DirectMapCall& direct) {
          (l.reference_offset < 0 || inside(static_cast<uint32_t>(l.reference_offset), 4));
 }
 
-// r0 = the value of the key (from `key_register`, else through r2) or NULL, as lookup_value
-// answers. r1 = map, r2 = &key. Registers: rsi the key, eax the hash, r8 the bucket, edx the
-// candidate slots, rdi the element, r9d its sequence word; all of them are the helper call's to
-// clobber.
+// rsi = the key (from `key_register`, else through r2), eax = its hash, and the bucket's address
+// (r8, plus a displacement when the buckets are below 2 GiB). Clobbers rdx and r11.
+Xbyak::RegExp Emitter::emit_hash_bucket(const DirectMapCall& direct, uint8_t key_register) {
+  const HashLookup& l = direct.inline_lookup;
+  const bool wide = direct.key_size == 8;
+  if (key_register != kNoRegister) {  // never r1 or r2: those were set after the key's store
+    if (wide)
+      mov(rsi, reg(key_register));
+    else
+      mov(esi, reg(key_register).cvt32());
+  } else if (wide) {
+    mov(rsi, qword[rsi]);
+  } else {
+    mov(esi, dword[rsi]);
+  }
+  // hash = lo32(lo ^ hi) of (key ^ hash_xor) * hash_multiplier.
+  mov(rax, l.hash_xor);
+  xor_(rax, rsi);
+  mov(rdx, l.hash_multiplier);
+  mul(rdx);
+  xor_(eax, edx);
+  mov(r8d, eax);
+  and_(r8d, l.bucket_mask);
+  shl(r8, static_cast<int>(l.bucket_shift));
+  const uint64_t buckets_bytes = (uint64_t{l.bucket_mask} + 1) << l.bucket_shift;
+  if (below_2gib(l.buckets, buckets_bytes))
+    return r8 + static_cast<int>(reinterpret_cast<uint64_t>(l.buckets));
+  mov(r11, reinterpret_cast<uint64_t>(l.buckets));
+  add(r8, r11);
+  return r8;
+}
+
+// edx = the candidate slots: bit i where tag i equals the hash in eax (the seven tags as words
+// 0-3 and 3-6, never the word after them). ZF set when there is none. Clobbers edi.
+void Emitter::emit_tag_match(const HashLookup& l, const Xbyak::RegExp& bucket) {
+  movd(xmm0, eax);
+  pshufd(xmm0, xmm0, 0);
+  movdqu(xmm1, ptr[bucket + static_cast<int>(l.tag_offset + 12)]);
+  pcmpeqd(xmm1, xmm0);
+  pcmpeqd(xmm0, ptr[bucket + static_cast<int>(l.tag_offset)]);  // 16-byte aligned
+  movmskps(edx, xmm0);
+  movmskps(edi, xmm1);
+  shl(edi, 3);
+  or_(edx, edi);
+}
+
+// The element of the lowest candidate slot in edx (rdi, plus a displacement when the elements are
+// below 2 GiB); to `other` when the slot holds no element. Clobbers r11.
+Xbyak::RegExp Emitter::emit_candidate_element(const HashLookup& l, const Xbyak::RegExp& bucket,
+                                              Xbyak::Label& other) {
+  tzcnt(edi, edx);  // bsf where there is no tzcnt: the same for a non-zero edx
+  mov(edi, dword[bucket + rdi * 4 + static_cast<int>(l.slot_offset)]);
+  cmp(edi, l.capacity);  // empty slots and list markers are no element
+  jae(other);
+  if (std::has_single_bit(l.element_size))
+    shl(rdi, std::countr_zero(l.element_size));
+  else
+    imul(rdi, rdi, static_cast<int>(l.element_size));
+  if (below_2gib(l.elements, uint64_t{l.capacity} * l.element_size))
+    return rdi + static_cast<int>(reinterpret_cast<uint64_t>(l.elements));
+  mov(r11, reinterpret_cast<uint64_t>(l.elements));
+  add(rdi, r11);
+  return rdi;
+}
+
+void Emitter::emit_key_compare(const HashLookup& l, const Xbyak::RegExp& element, bool wide) {
+  if (wide)
+    cmp(qword[element + static_cast<int>(l.key_offset)], rsi);
+  else
+    cmp(dword[element + static_cast<int>(l.key_offset)], esi);
+}
+
+// r0 = the value of the key or NULL, as lookup_value answers. r1 = map, r2 = &key. Registers:
+// rsi the key, eax the hash, r8 the bucket, edx the candidate slots, rdi the element, r9d its
+// sequence word; all of them are the helper call's to clobber.
 void Emitter::emit_inline_hash_lookup(const TranslatedSlot& s, size_t index,
                                       const DirectMapCall& direct, uint8_t key_register) {
   const HashLookup& l = direct.inline_lookup;
-  const bool wide = direct.key_size == 8;
   Xbyak::Label* done = &kept_label();
   // clang tests the result right away (`if r0 == 0 goto T`): the hit path then goes on after the
   // test and the paths that find nothing go to T, so a hit runs no test. Cold paths are emitted
@@ -103,43 +175,8 @@ void Emitter::emit_inline_hash_lookup(const TranslatedSlot& s, size_t index,
                      call_result();
                    }));
   }
-  if (key_register != kNoRegister) {  // never r1 or r2: those were set after the key's store
-    if (wide)
-      mov(rsi, reg(key_register));
-    else
-      mov(esi, reg(key_register).cvt32());
-  } else if (wide) {
-    mov(rsi, qword[rsi]);
-  } else {
-    mov(esi, dword[rsi]);
-  }
-  // hash = lo32(lo ^ hi) of (key ^ hash_xor) * hash_multiplier.
-  mov(rax, l.hash_xor);
-  xor_(rax, rsi);
-  mov(rdx, l.hash_multiplier);
-  mul(rdx);
-  xor_(eax, edx);
-  mov(r8d, eax);
-  and_(r8d, l.bucket_mask);
-  shl(r8, static_cast<int>(l.bucket_shift));
-  const uint64_t buckets_bytes = (uint64_t{l.bucket_mask} + 1) << l.bucket_shift;
-  Xbyak::RegExp bucket = r8;
-  if (below_2gib(l.buckets, buckets_bytes)) {
-    bucket = r8 + static_cast<int>(reinterpret_cast<uint64_t>(l.buckets));
-  } else {
-    mov(r11, reinterpret_cast<uint64_t>(l.buckets));
-    add(r8, r11);
-  }
-  // Candidate slots: bit i where tag i equals the hash (the seven tags as words 0-3 and 3-6).
-  movd(xmm0, eax);
-  pshufd(xmm0, xmm0, 0);
-  movdqu(xmm1, ptr[bucket + static_cast<int>(l.tag_offset + 12)]);
-  pcmpeqd(xmm1, xmm0);
-  pcmpeqd(xmm0, ptr[bucket + static_cast<int>(l.tag_offset)]);  // 16-byte aligned
-  movmskps(edx, xmm0);
-  movmskps(edi, xmm1);
-  shl(edi, 3);
-  or_(edx, edi);
+  const Xbyak::RegExp bucket = emit_hash_bucket(direct, key_register);
+  emit_tag_match(l, bucket);
   Xbyak::Label* candidate = &kept_label();
   // Not this candidate: the next, else the overflow list's check, else NULL.
   Xbyak::Label& other = cold_path([this, l, bucket, candidate, null_result, call_result, &direct] {
@@ -161,28 +198,11 @@ void Emitter::emit_inline_hash_lookup(const TranslatedSlot& s, size_t index,
   });
   jz(other);
   L(*candidate);
-  tzcnt(edi, edx);  // bsf where there is no tzcnt: the same for a non-zero edx
-  mov(edi, dword[bucket + rdi * 4 + static_cast<int>(l.slot_offset)]);
-  cmp(edi, l.capacity);  // kEmptySlot and list markers are no element
-  jae(other);
-  if (std::has_single_bit(l.element_size))
-    shl(rdi, std::countr_zero(l.element_size));
-  else
-    imul(rdi, rdi, static_cast<int>(l.element_size));
-  Xbyak::RegExp element = rdi;
-  if (below_2gib(l.elements, uint64_t{l.capacity} * l.element_size)) {
-    element = rdi + static_cast<int>(reinterpret_cast<uint64_t>(l.elements));
-  } else {
-    mov(r11, reinterpret_cast<uint64_t>(l.elements));
-    add(rdi, r11);
-  }
+  const Xbyak::RegExp element = emit_candidate_element(l, bucket, other);
   mov(r9d, dword[element + static_cast<int>(l.seq_offset)]);
   test(r9b, 1);  // odd: free or being rewritten
   jnz(other);
-  if (wide)
-    cmp(qword[element + static_cast<int>(l.key_offset)], rsi);
-  else
-    cmp(dword[element + static_cast<int>(l.key_offset)], esi);
+  emit_key_compare(l, element, direct.key_size == 8);
   jne(other);
   // x86 keeps loads in order: this read follows the key's, as the entry's acquire fence orders.
   cmp(dword[element + static_cast<int>(l.seq_offset)], r9d);
@@ -196,6 +216,115 @@ void Emitter::emit_inline_hash_lookup(const TranslatedSlot& s, size_t index,
     L(referenced);
   }
   lea(rax, ptr[element + static_cast<int>(l.value_offset)]);
+  L(*done);
+}
+
+// Can emit_inline_hash_update replace the update call at `index`: an in-place update described,
+// a value the copy handles, and flags BPF_ANY or BPF_EXIST set by a move the call is sure to see?
+bool Emitter::inline_update_usable(const DirectMapCall& direct, size_t index) {
+  const HashLookup& l = direct.inline_lookup;
+  uint64_t flags = 0;
+  return inline_lookup_usable(direct) && direct.update_value != nullptr && l.lock_offset >= 0 &&
+         l.lock_offset % 4 == 0 &&
+         static_cast<uint32_t>(l.lock_offset) + 4 <= (uint32_t{1} << l.bucket_shift) &&
+         direct.value_size != 0 && direct.value_size <= kMaxInlineHashCopy &&
+         l.value_offset + direct.value_size <= l.element_size && known_constant(index, 4, flags) &&
+         (flags == BPF_ANY || flags == BPF_EXIST);
+}
+
+// bpf_map_update_elem(map, &key, &value, BPF_ANY or BPF_EXIST) of a key in its bucket's slots, as
+// update_value does it: the bucket's lock taken, the key's element found (no sequence check: the
+// lock keeps writers out), the value copied over the element's, the lock released, r0 = 0.
+// Everything else (no such key in the slots, a lock held by another writer for long) releases the
+// lock and calls update_value, which also answers -E2BIG and -ENOENT. r1 = map, r2 = &key,
+// r3 = &value, r4 = flags. Registers as the lookup's, r10 the value's address.
+void Emitter::emit_inline_hash_update(const TranslatedSlot& s, size_t index,
+                                      const DirectMapCall& direct, uint8_t key_register) {
+  const HashLookup& l = direct.inline_lookup;
+  Xbyak::Label* done = &kept_label();
+  if (!direct.r1_proven) {
+    emit_map_check(direct.handle, false, cold_path([this, s, index, done] {
+                     emit_helper_fallback(s, index);
+                     jmp(*done);
+                   }));
+  }
+  // The value from the stack when r3 is r10 + offset; else through r3, kept in r10 (the hash's
+  // multiply takes rdx).
+  int32_t value_offset = 0;
+  size_t defs[2];
+  const bool value_on_stack = stack_address(index, 3, value_offset, defs);
+  if (!value_on_stack) mov(Xbyak::util::r10, rdx);
+  const auto value_at = [&](uint32_t at) {
+    return value_on_stack ? rbp + (value_offset + static_cast<int>(at))
+                          : Xbyak::util::r10 + static_cast<int>(at);
+  };
+  const Xbyak::RegExp bucket = emit_hash_bucket(direct, key_register);
+  const Xbyak::Address lock = dword[bucket + l.lock_offset];
+  Xbyak::Label* locked = &kept_label();
+  // Held by another writer: wait reading (no exchange while it is held), then try again.
+  Xbyak::Label& contended = cold_path([this, lock, locked] {
+    Xbyak::Label wait;
+    L(wait);
+    pause();
+    cmp(lock, 0);
+    jne(wait);
+    mov(r9d, 1);
+    xchg(lock, r9d);
+    test(r9d, r9d);
+    jnz(wait);
+    jmp(*locked);
+  });
+  mov(r9d, 1);
+  xchg(lock, r9d);  // a locked exchange: the lock's acquire
+  test(r9d, r9d);
+  jnz(contended);
+  L(*locked);
+  emit_tag_match(l, bucket);
+  Xbyak::Label* candidate = &kept_label();
+  // Not this candidate: the next, else the lock released and update_value called.
+  Xbyak::Label& other =
+      cold_path([this, lock, candidate, done, &direct, value_on_stack, value_offset] {
+        lea(r9d, ptr[rdx - 1]);
+        and_(edx, r9d);
+        jnz(*candidate);
+        mov(lock, 0);
+        if (value_on_stack)
+          lea(rdx, ptr[rbp + value_offset]);
+        else
+          mov(rdx, Xbyak::util::r10);
+        mov(rdi, reinterpret_cast<uint64_t>(direct.object));
+        mov(rax, reinterpret_cast<uint64_t>(direct.update_value));
+        call(rax);
+        jmp(*done);
+      });
+  jz(other);
+  L(*candidate);
+  const Xbyak::RegExp element = emit_candidate_element(l, bucket, other);
+  emit_key_compare(l, element, direct.key_size == 8);
+  jne(other);
+  // The copy: 8-byte moves, then the 4/2/1-byte tail.
+  const auto target = [&](uint32_t at) { return element + static_cast<int>(l.value_offset + at); };
+  uint32_t at = 0;
+  for (; at + 8 <= direct.value_size; at += 8) {
+    mov(Xbyak::util::r9, qword[value_at(at)]);
+    mov(qword[target(at)], Xbyak::util::r9);
+  }
+  if (at + 4 <= direct.value_size) {
+    mov(r9d, dword[value_at(at)]);
+    mov(dword[target(at)], r9d);
+    at += 4;
+  }
+  if (at + 2 <= direct.value_size) {
+    mov(Xbyak::util::r9w, word[value_at(at)]);
+    mov(word[target(at)], Xbyak::util::r9w);
+    at += 2;
+  }
+  if (at < direct.value_size) {
+    mov(r9b, byte[value_at(at)]);
+    mov(byte[target(at)], r9b);
+  }
+  mov(lock, 0);  // the release: x86 keeps the copy's stores before it
+  if (live_after(index, 0)) xor_(eax, eax);
   L(*done);
 }
 

@@ -111,6 +111,10 @@ bool Emitter::emit_inline_helper(const TranslatedSlot& s, size_t index) {
         emit_inline_hash_lookup(s, index, *direct, key_register);
         return true;
       }
+      if (id == BPF_FUNC_map_update_elem && inline_update_usable(*direct, index)) {
+        emit_inline_hash_update(s, index, *direct, key_register);
+        return true;
+      }
       if (key_register != kNoRegister)
         entry = id == BPF_FUNC_map_lookup_elem ? reinterpret_cast<uint64_t>(direct->lookup_value)
                                                : reinterpret_cast<uint64_t>(direct->update_value);

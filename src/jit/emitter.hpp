@@ -128,10 +128,19 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_inline_array_lookup(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_inline_array_update(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_map_check(uint64_t handle, bool proven, Xbyak::Label& other);
-  // A hash map's by-value lookup emitted from its description (emit_inline_hash.cpp).
+  // A hash map's by-value lookup and in-place update emitted from its description
+  // (emit_inline_hash.cpp).
   void emit_inline_hash_lookup(const TranslatedSlot& s, size_t index, const DirectMapCall& direct,
                                uint8_t key_register);
   size_t folded_null_test(size_t index);
+  bool inline_update_usable(const DirectMapCall& direct, size_t index);
+  void emit_inline_hash_update(const TranslatedSlot& s, size_t index, const DirectMapCall& direct,
+                               uint8_t key_register);
+  Xbyak::RegExp emit_hash_bucket(const DirectMapCall& direct, uint8_t key_register);
+  void emit_tag_match(const HashLookup& l, const Xbyak::RegExp& bucket);
+  Xbyak::RegExp emit_candidate_element(const HashLookup& l, const Xbyak::RegExp& bucket,
+                                       Xbyak::Label& other);
+  void emit_key_compare(const HashLookup& l, const Xbyak::RegExp& element, bool wide);
   // Rarely taken paths (an inlined helper's refusals and fallbacks), emitted after the program
   // (emit_cold_stubs) so the common path falls through: cold_path() returns the label to jump
   // to, and `emit` ends by jumping back. kept_label(): a label that lives as long as the

@@ -44,7 +44,9 @@ struct InlineArrayMap {
 // How a hash map's by-value lookup (DirectMapCall::lookup_value) finds a 4- or 8-byte key, as
 // plain data the JIT emits the lookup from (for the runtime's maps: maps::HashLookupLayout,
 // which documents each field). The emitted lookup answers what lookup_value answers and calls it
-// where a bucket has more elements on its list. The JIT emits it only for the layout it knows:
+// where a bucket has more elements on its list; with lock_offset, also how update_value updates a
+// key in place (the JIT emits that for BPF_ANY and BPF_EXIST). The JIT emits them only for the
+// layout it knows:
 // seven 4-byte tags at the 16-byte aligned start of a bucket of at least 64 bytes, and offsets
 // and sizes that fit its addressing; for any other it calls lookup_value.
 struct HashLookup {
@@ -65,6 +67,7 @@ struct HashLookup {
   uint32_t key_offset = 0;
   uint32_t value_offset = 0;
   int32_t reference_offset = -1;
+  int32_t lock_offset = -1;
 };
 
 // A map a helper call's r1 holds on every path to it (the verifier's Verdict::call_map) that

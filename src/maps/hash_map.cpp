@@ -197,6 +197,9 @@ class HashMap final : public Map {
       out.update_value = plain ? &entry_update_plain_value<uint64_t> : nullptr;
     }
     if (out.lookup_value != nullptr) out.lookup_layout = lookup_layout();
+    // entry_update_plain's in-place copy under the bucket lock.
+    if (out.update_value != nullptr)
+      out.lookup_layout.lock_offset = static_cast<int32_t>(offsetof(HashBucket, lock));
     return out;
   }
 

@@ -45,6 +45,11 @@ struct HashLookupLayout {
   uint32_t value_offset = 0;
   // LRU maps: a found element's u32 at reference_offset is set to 1 when it reads 0 (-1: none).
   int32_t reference_offset = -1;
+  // update_value with BPF_ANY or BPF_EXIST of a key whose element is in the bucket's slots
+  // copies the value over the element's value while holding the bucket's lock, the u32 at
+  // lock_offset (taken by exchanging 1 into it until it was 0, released by storing 0), and
+  // answers 0; any other update takes the lock itself. -1: updates are not described.
+  int32_t lock_offset = -1;
 };
 
 struct ProgramEntries {

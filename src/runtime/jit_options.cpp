@@ -82,6 +82,7 @@ jit::HashLookup jit_hash_lookup(const maps::HashLookupLayout& l) {
   out.key_offset = l.key_offset;
   out.value_offset = l.value_offset;
   out.reference_offset = l.reference_offset;
+  out.lock_offset = l.lock_offset;
   return out;
 }
 

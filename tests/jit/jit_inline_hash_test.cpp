@@ -7,8 +7,11 @@
 #include <linux/bpf.h>
 
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <map>
+#include <random>
 #include <set>
 #include <thread>
 #include <vector>
@@ -34,13 +37,38 @@ maps::MapSpec hash_spec(uint32_t type, uint32_t key_size, uint32_t max_entries) 
   return spec;
 }
 
-// The bucket the description sends `key` to, computed from the description alone.
-uint32_t bucket_of(const HashLookup& l, uint64_t key) {
+// The key's hash and bucket as the description defines them.
+uint32_t hash_of(const HashLookup& l, uint64_t key) {
   const unsigned __int128 product =
       static_cast<unsigned __int128>(key ^ l.hash_xor) * l.hash_multiplier;
-  const auto hash =
-      static_cast<uint32_t>(static_cast<uint64_t>(product) ^ static_cast<uint64_t>(product >> 64));
-  return hash & l.bucket_mask;
+  return static_cast<uint32_t>(static_cast<uint64_t>(product) ^
+                               static_cast<uint64_t>(product >> 64));
+}
+uint32_t bucket_of(const HashLookup& l, uint64_t key) {
+  return hash_of(l, key) & l.bucket_mask;
+}
+
+// Two 8-byte keys with the same 32-bit hash (the same tag in the same bucket). About ten pairs
+// are expected among 300,000 keys (the birthday bound on 32 bits).
+std::pair<uint64_t, uint64_t> same_hash_pair(const HashLookup& l) {
+  std::map<uint32_t, uint64_t> seen;
+  for (uint64_t k = 1; k < 300000; ++k) {
+    const auto [it, fresh] = seen.emplace(hash_of(l, k), k);
+    if (!fresh) return {it->second, k};
+  }
+  ADD_FAILURE() << "no two keys with the same hash";
+  return {0, 0};
+}
+
+// The writers' lock word of bucket `b`.
+std::atomic<uint32_t>& bucket_lock(const HashLookup& l, uint64_t b) {
+  return *reinterpret_cast<std::atomic<uint32_t>*>(l.buckets + (b << l.bucket_shift) +
+                                                   l.lock_offset);
+}
+bool all_unlocked(const HashLookup& l) {
+  for (uint64_t b = 0; b <= l.bucket_mask; ++b)
+    if (bucket_lock(l, b).load() != 0) return false;
+  return true;
 }
 
 // The by-value entry, counted: the JIT calls it only for a bucket with an overflow list.
@@ -49,6 +77,24 @@ int g_entry_calls = 0;
 void* counted_lookup_value(void* map, uint64_t key) {
   ++g_entry_calls;
   return g_lookup_value(map, key);
+}
+
+int64_t (*g_update_value)(void*, uint64_t, const void*, uint64_t) = nullptr;
+int64_t counted_update_value(void* map, uint64_t key, const void* value, uint64_t flags) {
+  ++g_entry_calls;
+  return g_update_value(map, key, value, flags);
+}
+
+// The by-pointer entries, counted too: an update or lookup left to an entry always counts.
+void* (*g_lookup)(void*, const void*) = nullptr;
+int64_t (*g_update)(void*, const void*, const void*, uint64_t) = nullptr;
+void* counted_lookup(void* map, const void* key) {
+  ++g_entry_calls;
+  return g_lookup(map, key);
+}
+int64_t counted_update(void* map, const void* key, const void* value, uint64_t flags) {
+  ++g_entry_calls;
+  return g_update(map, key, value, flags);
 }
 
 vm::HelperTable map_helpers() {
@@ -110,6 +156,12 @@ CompileOptions options_for(maps::Map& map, uint32_t insn) {
   EXPECT_NE(direct->inline_lookup.buckets, nullptr) << "no lookup description";
   g_lookup_value = direct->lookup_value;
   direct->lookup_value = &counted_lookup_value;
+  g_update_value = direct->update_value;
+  if (direct->update_value != nullptr) direct->update_value = &counted_update_value;
+  g_lookup = direct->lookup;
+  direct->lookup = &counted_lookup;
+  g_update = direct->update;
+  direct->update = &counted_update;
   options.direct_maps.push_back(*direct);
   return options;
 }
@@ -127,6 +179,21 @@ Lookup jit_lookup(maps::Map& map, uint64_t key, bool from_register) {
   const EngineResult r = run_engine(code, true, {}, map_helpers(), nullptr, options);
   EXPECT_TRUE(r.ok) << r.error.to_string();
   return {r.r0, g_entry_calls};
+}
+
+// Every key's bytes and value bytes, ordered.
+std::map<std::vector<uint8_t>, std::vector<uint8_t>> contents(maps::Map& map) {
+  std::map<std::vector<uint8_t>, std::vector<uint8_t>> out;
+  std::vector<uint8_t> key(map.spec().key_size), next(map.spec().key_size);
+  for (bool first = true; map.get_next_key(first ? nullptr : key.data(), next.data()) == 0;
+       first = false) {
+    std::vector<uint8_t> value(map.user_value_size());
+    EXPECT_EQ(map.lookup_copy(next.data(), value.data()), 0);
+    out[next] = value;
+    key = next;
+    if (out.size() > map.spec().max_entries) break;  // a broken iteration: stop
+  }
+  return out;
 }
 
 uint64_t value_of(uint64_t key) {
@@ -264,19 +331,8 @@ TEST(JitInlineHash, KeysWithTheSameHashAreToldApart) {
   ASSERT_TRUE(created.ok());
   maps::Map& map = **created;
   const HashLookup l = runtime::direct_map_call(map, 0)->inline_lookup;
-  const auto full_hash = [&](uint64_t key) {
-    const unsigned __int128 p =
-        static_cast<unsigned __int128>(key ^ l.hash_xor) * l.hash_multiplier;
-    return static_cast<uint32_t>(static_cast<uint64_t>(p) ^ static_cast<uint64_t>(p >> 64));
-  };
-  // About ten pairs are expected among 300,000 keys (birthday bound on 32 bits).
-  std::map<uint32_t, uint64_t> seen;
-  uint64_t a = 0, b = 0;
-  for (uint64_t k = 1; k < 300000 && b == 0; ++k) {
-    const auto [it, fresh] = seen.emplace(full_hash(k), k);
-    if (!fresh) a = it->second, b = k;
-  }
-  ASSERT_NE(b, 0u) << "no two keys with the same hash";
+  const auto [a, b] = same_hash_pair(l);
+  ASSERT_NE(b, 0u);
   insert(map, a);
   EXPECT_EQ(jit_lookup(map, a, true).r0, value_of(a));
   EXPECT_EQ(jit_lookup(map, b, true).r0, kMiss);
@@ -365,6 +421,223 @@ TEST(JitInlineHash, AnUnknownLayoutCallsTheEntry) {
     ASSERT_TRUE(r.ok);
     EXPECT_EQ(r.r0, value_of(9)) << variant;
     EXPECT_EQ(g_entry_calls, 1) << variant;
+  }
+}
+
+// What update_program reads from the memory r1 points to.
+struct UpdateArgs {
+  uint64_t key;
+  uint8_t value[24];
+};
+
+// How update_program passes the key and the value: the key stored from r6 (the JIT takes it
+// from r6) or r6 changed after the store (it reads the key through r2); r3 as r10 + offset (the
+// JIT reads the value from the stack) or copied through r8 (it reads through r3).
+struct UpdateForm {
+  bool key_in_register;
+  bool value_on_stack;
+};
+
+// bpf_map_update_elem(map, &args->key, copy of args->value, flags), r0 its answer.
+std::vector<RawInsn> update_program(uint64_t handle, uint32_t key_size, uint32_t value_size,
+                                    int32_t flags, UpdateForm form) {
+  Builder p;
+  p.ldx(BPF_DW, 6, 1, 0);
+  p.stx(key_size == 4 ? BPF_W : BPF_DW, 10, 6, -8);
+  for (uint32_t at = 0; at < value_size;) {  // the value to fp-32..
+    const uint32_t n = value_size - at >= 8 ? 8 : value_size - at >= 4 ? 4 : 1;
+    const uint8_t size = n == 8 ? BPF_DW : n == 4 ? BPF_W : BPF_B;
+    p.ldx(size, 2, 1, static_cast<int16_t>(8 + at));
+    p.stx(size, 10, 2, static_cast<int16_t>(-32 + static_cast<int>(at)));
+    at += n;
+  }
+  if (!form.key_in_register) p.mov64_imm(6, 0);
+  p.mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -8);
+  p.mov64_reg(3, 10).alu64_imm(BPF_ADD, 3, -32);
+  if (!form.value_on_stack) p.mov64_reg(8, 3).mov64_reg(3, 8);
+  p.lddw(1, handle).mov64_imm(4, flags).call_helper(BPF_FUNC_map_update_elem).exit();
+  return p.finish();
+}
+
+// Updates in place answer as the map's own update, for 4- and 8-byte keys, values of 8, 13 and
+// 6 bytes (every copy width), every way of passing key and value, plain and LRU maps: existing
+// keys in a bucket's slots are rewritten without calling the entry; keys on the overflow list,
+// new keys and BPF_EXIST of absent keys go to the entry, which inserts or answers -ENOENT.
+TEST(JitInlineHash, UpdatesInPlaceAnswerAsTheMap) {
+  for (uint32_t type : {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH})
+    for (uint32_t key_size : {4u, 8u})
+      for (uint32_t value_size : {8u, 13u, 6u})
+        for (UpdateForm form : {UpdateForm{true, true}, UpdateForm{false, false}}) {
+          SCOPED_TRACE("type " + std::to_string(type) + " key " + std::to_string(key_size) +
+                       " value " + std::to_string(value_size) +
+                       (form.key_in_register ? " key in a register" : " key through r2"));
+          maps::MapSpec spec = hash_spec(type, key_size, 64);
+          spec.value_size = value_size;
+          auto jit_map = maps::create_map(spec), model = maps::create_map(spec);
+          ASSERT_TRUE(jit_map.ok() && model.ok());
+          maps::Map& map = **jit_map;
+          const HashLookup layout = runtime::direct_map_call(map, 0)->inline_lookup;
+          ASSERT_GE(layout.lock_offset, 0);
+          // Ten keys of bucket 0 (three on its list), ten of other buckets.
+          std::vector<uint64_t> crowded, spread;
+          for (uint64_t k = 1; crowded.size() < 10 || spread.size() < 10; ++k)
+            (bucket_of(layout, k) == 0 ? crowded : spread).push_back(k);
+          crowded.resize(10);
+          spread.resize(10);
+          uint8_t fill = 1;
+          const auto update = [&](uint64_t key, int32_t flags, int expect_calls) {
+            UpdateArgs args{key, {}};
+            for (uint8_t& b : args.value) b = fill++;
+            const auto code =
+                update_program(reinterpret_cast<uint64_t>(&map), key_size, value_size, flags, form);
+            const CompileOptions options = options_for(map, call_index(code));
+            auto jit = load(code, true, map_helpers(), options);
+            ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+            g_entry_calls = 0;
+            auto r = jit->run(reinterpret_cast<uint64_t>(&args), sizeof(args), {});
+            ASSERT_TRUE(r.ok()) << r.error().to_string();
+            const int64_t want = (*model)->update(&args.key, args.value, flags);
+            EXPECT_EQ(static_cast<int64_t>(r->r0), want) << key << " flags " << flags;
+            EXPECT_EQ(g_entry_calls, expect_calls) << key;
+            EXPECT_TRUE(all_unlocked(layout)) << "a bucket left locked by " << key;
+          };
+          for (uint64_t k : crowded) update(k, BPF_ANY, 1);   // new keys: the entry inserts
+          for (uint64_t k : spread) update(k, BPF_EXIST, 1);  // -ENOENT from the entry
+          for (uint64_t k : spread) update(k, BPF_ANY, 1);
+          for (size_t i = 0; i < crowded.size(); ++i)
+            update(crowded[i], i % 2 ? BPF_EXIST : BPF_ANY, i < 7 ? 0 : 1);
+          for (uint64_t k : spread) update(k, BPF_EXIST, 0);
+          ASSERT_EQ(map.erase(&crowded[2]), 0);
+          ASSERT_EQ((*model)->erase(&crowded[2]), 0);
+          update(crowded[2], BPF_EXIST, 1);  // gone: -ENOENT
+          update(crowded[2], BPF_ANY, 1);    // back, in the freed slot
+          update(crowded[2], BPF_ANY, 0);
+          EXPECT_EQ(contents(map), contents(**model));
+        }
+}
+
+// Keys with the same hash: an update of one never rewrites the other's value.
+TEST(JitInlineHash, UpdatesTellKeysWithTheSameHashApart) {
+  auto created = maps::create_map(hash_spec(BPF_MAP_TYPE_HASH, 8, 16));
+  ASSERT_TRUE(created.ok());
+  maps::Map& map = **created;
+  const auto [a, b] = same_hash_pair(runtime::direct_map_call(map, 0)->inline_lookup);
+  ASSERT_NE(b, 0u);
+  insert(map, a);
+  const auto code = update_program(reinterpret_cast<uint64_t>(&map), 8, 8, BPF_EXIST, {true, true});
+  auto jit = load(code, true, map_helpers(), options_for(map, call_index(code)));
+  ASSERT_TRUE(jit.ok());
+  UpdateArgs args{b, {9}};
+  auto r = jit->run(reinterpret_cast<uint64_t>(&args), sizeof(args), {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(static_cast<int64_t>(r->r0), -ENOENT);
+  uint64_t value = 0;
+  ASSERT_EQ(map.lookup_copy(&a, &value), 0);
+  EXPECT_EQ(value, value_of(a));
+  args.key = a;
+  r = jit->run(reinterpret_cast<uint64_t>(&args), sizeof(args), {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->r0, 0u);
+  ASSERT_EQ(map.lookup_copy(&a, &value), 0);
+  EXPECT_EQ(value, 9u);
+}
+
+// An update in place waits while another writer holds the bucket's lock, and writes once it is
+// released.
+TEST(JitInlineHash, UpdatesInPlaceWaitForTheBucketLock) {
+  auto created = maps::create_map(hash_spec(BPF_MAP_TYPE_HASH, 8, 16));
+  ASSERT_TRUE(created.ok());
+  maps::Map& map = **created;
+  const uint64_t key = 11;
+  insert(map, key);
+  const HashLookup layout = runtime::direct_map_call(map, 0)->inline_lookup;
+  const auto code = update_program(reinterpret_cast<uint64_t>(&map), 8, 8, BPF_ANY, {true, true});
+  auto jit = load(code, true, map_helpers(), options_for(map, call_index(code)));
+  ASSERT_TRUE(jit.ok());
+  std::atomic<uint32_t>& lock = bucket_lock(layout, bucket_of(layout, key));
+  ASSERT_EQ(lock.exchange(1), 0u);  // another writer holds it
+  std::atomic<bool> finished{false};
+  uint64_t r0 = 1;
+  std::thread updater([&] {
+    UpdateArgs args{key, {42}};
+    auto r = jit->run(reinterpret_cast<uint64_t>(&args), sizeof(args), {});
+    if (r.ok()) r0 = r->r0;
+    finished = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(finished.load()) << "the update did not wait for the lock";
+  uint64_t value = 0;
+  EXPECT_EQ(map.lookup_copy(&key, &value), 0);
+  EXPECT_EQ(value, value_of(key));
+  lock.store(0);
+  updater.join();
+  EXPECT_EQ(r0, 0u);
+  EXPECT_EQ(lock.load(), 0u);
+  ASSERT_EQ(map.lookup_copy(&key, &value), 0);
+  EXPECT_EQ(value, 42u);
+}
+
+// Updates in place take the bucket's lock as the map's own writers do: JIT updaters and map
+// writers rewriting the same keys never leave a mix of two writes (each value is two equal
+// halves), and updates never land in an element recycled for another key while deleters run
+// (each value's first word names its key).
+TEST(JitInlineHash, UpdatesInPlaceAreSerialisedWithTheMapsWriters) {
+  constexpr uint32_t kKeys = 16;
+  maps::MapSpec spec = hash_spec(
+      BPF_MAP_TYPE_HASH, 8, 4 * kKeys);  // room: no -E2BIG while a deleted element is being freed
+  spec.value_size = 16;
+  auto created = maps::create_map(spec);
+  ASSERT_TRUE(created.ok());
+  maps::Map& map = **created;
+  const auto code = update_program(reinterpret_cast<uint64_t>(&map), 8, 16, BPF_ANY, {true, true});
+  CompileOptions options = options_for(map, call_index(code));
+  // Not counted: several threads call them.
+  options.direct_maps[0].update_value = g_update_value;
+  options.direct_maps[0].update = g_update;
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> failures{0}, jit_updates{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t) {  // JIT updaters
+    threads.emplace_back([&, t] {
+      auto jit = load(code, true, map_helpers(), options);
+      if (!jit.ok()) {
+        ++failures;
+        return;
+      }
+      UpdateArgs args{};
+      for (uint64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+        args.key = (i * 7 + static_cast<uint64_t>(t)) % kKeys;
+        const uint64_t half = args.key << 32 | (i & 0xffffffff);
+        std::memcpy(args.value, &half, 8);
+        std::memcpy(args.value + 8, &half, 8);
+        auto r = jit->run(reinterpret_cast<uint64_t>(&args), sizeof(args), {});
+        if (!r.ok() || r->r0 != 0) ++failures;
+        ++jit_updates;
+      }
+    });
+  }
+  threads.emplace_back([&] {  // a map writer and deleter of the same keys
+    std::mt19937 rng(5);
+    for (uint64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
+      uint64_t key = rng() % kKeys;
+      if (rng() % 3 == 0) {
+        map.erase(&key);
+      } else {
+        const uint64_t half = key << 32 | 0xabcd;
+        uint64_t value[2] = {half, half};
+        if (map.update(&key, value, BPF_ANY) != 0) ++failures;
+      }
+    }
+  });
+  while (jit_updates.load() < 200000) std::this_thread::yield();
+  stop = true;
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0u);
+  for (uint64_t key = 0; key < kKeys; ++key) {
+    uint64_t value[2];
+    if (map.lookup_copy(&key, value) != 0) continue;
+    EXPECT_EQ(value[0], value[1]) << "a mix of two writes at key " << key;
+    EXPECT_EQ(value[0] >> 32, key) << "another key's value at key " << key;
   }
 }
 
