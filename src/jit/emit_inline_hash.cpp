@@ -253,7 +253,15 @@ void Emitter::emit_inline_hash_update(const TranslatedSlot& s, size_t index,
   int32_t value_offset = 0;
   size_t defs[2];
   const bool value_on_stack = stack_address(index, 3, value_offset, defs);
-  if (!value_on_stack) mov(Xbyak::util::r10, rdx);
+  // An 8-byte value just stored from a register: from that register, copied to r10 before
+  // anything here writes one (the value's store may then have no code: the path that calls the
+  // entry stores it again).
+  const uint8_t value_register = hash_update_value_register(direct, index);
+  const bool value_in_register = value_register != kNoRegister;
+  if (value_in_register)
+    mov(Xbyak::util::r10, reg(value_register));
+  else if (!value_on_stack)
+    mov(Xbyak::util::r10, rdx);
   const auto value_at = [&](uint32_t at) {
     return value_on_stack ? rbp + (value_offset + static_cast<int>(at))
                           : Xbyak::util::r10 + static_cast<int>(at);
@@ -282,12 +290,13 @@ void Emitter::emit_inline_hash_update(const TranslatedSlot& s, size_t index,
   emit_tag_match(l, bucket);
   Xbyak::Label* candidate = &kept_label();
   // Not this candidate: the next, else the lock released and update_value called.
-  Xbyak::Label& other =
-      cold_path([this, lock, candidate, done, &direct, value_on_stack, value_offset] {
+  Xbyak::Label& other = cold_path(
+      [this, lock, candidate, done, &direct, value_on_stack, value_in_register, value_offset] {
         lea(r9d, ptr[rdx - 1]);
         and_(edx, r9d);
         jnz(*candidate);
         mov(lock, 0);
+        if (value_in_register) mov(qword[rbp + value_offset], Xbyak::util::r10);
         if (value_on_stack)
           lea(rdx, ptr[rbp + value_offset]);
         else
@@ -305,6 +314,10 @@ void Emitter::emit_inline_hash_update(const TranslatedSlot& s, size_t index,
   // The copy: 8-byte moves, then the 4/2/1-byte tail.
   const auto target = [&](uint32_t at) { return element + static_cast<int>(l.value_offset + at); };
   uint32_t at = 0;
+  if (value_in_register) {
+    mov(qword[target(0)], Xbyak::util::r10);
+    at = 8;
+  }
   for (; at + 8 <= direct.value_size; at += 8) {
     mov(Xbyak::util::r9, qword[value_at(at)]);
     mov(qword[target(at)], Xbyak::util::r9);
@@ -342,6 +355,19 @@ size_t Emitter::folded_null_test(size_t index) {
       is_function_[index + 1] || lands_inside(index + 1, index + 1))
     return SIZE_MAX;
   return index + 2 + static_cast<size_t>(static_cast<int64_t>(t.off));
+}
+
+}  // namespace userbpf::jit::detail
+
+namespace userbpf::jit::detail {
+
+// The register an in-place hash update at `index` takes its 8-byte value from: the one its
+// stack slot (r3 = r10 + offset) was just stored from, else kNoRegister.
+uint8_t Emitter::hash_update_value_register(const DirectMapCall& direct, size_t index) {
+  int32_t offset = 0;
+  size_t defs[2];
+  if (direct.value_size != 8 || !stack_address(index, 3, offset, defs)) return kNoRegister;
+  return stored_register(index, offset, 8);
 }
 
 }  // namespace userbpf::jit::detail

@@ -708,7 +708,15 @@ bool Emitter::call_stack_reads(size_t index, std::vector<StackRange>& reads,
         none(2);
       else
         exact(2, direct->key_size);
-      if (id == BPF_FUNC_map_update_elem) exact(3, direct->value_size);
+      // An update in place with its value in a register stores the value itself where it
+      // calls the entry.
+      if (id == BPF_FUNC_map_update_elem) {
+        if (inline_update_usable(*direct, index) &&
+            hash_update_value_register(*direct, index) != kNoRegister)
+          none(3);
+        else
+          exact(3, direct->value_size);
+      }
     }
   }
   for (uint8_t r = 1; r <= 5; ++r)
