@@ -5,6 +5,10 @@
 // and unchanged around the key compare). A lookup that hits on its first candidate runs straight
 // through; other candidates, misses and buckets with an overflow list are cold paths, and only
 // the list calls the entry. No call, no argument moves, and the map's fields are immediates.
+//
+// bpf_map_update_elem with BPF_ANY or BPF_EXIST likewise, where the description says how the
+// entry updates a key in place (the bucket's lock word): the same hash and tag compare under the
+// lock, the value copied, the lock released; a key not in the bucket's slots goes to the entry.
 #include <linux/bpf.h>
 
 #include <bit>

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -310,6 +311,47 @@ TEST(JitDirectMaps, LruHashEvictsAsTheHelper) {
     ASSERT_NE(entries.lookup(map->get(), &hot), nullptr) << "the hot key was evicted at " << k;
   }
   EXPECT_EQ((*map)->size(), 16u);
+}
+
+// Random lookups, updates (every flag) and deletes of few keys in small maps (crowded buckets,
+// overflow lists, a full map refusing, LRU evicting), with lookups and updates in place: every
+// answer and the final contents as the helpers give them.
+TEST(JitDirectMaps, RandomOperationsInPlaceAnswerAsTheHelper) {
+  for (uint32_t type : {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH})
+    for (uint32_t key_size : {4u, 8u})
+      for (const bool from_register : {false, true}) {
+        SCOPED_TRACE("type " + std::to_string(type) + " key size " + std::to_string(key_size) +
+                     (from_register ? ", stored from a register" : ""));
+        // BPF_F_ZERO_SEED: every map of the spec hashes alike, so the keys can be picked to
+        // crowd two buckets (lists of up to nine elements on each).
+        maps::MapSpec spec = spec_of(type, key_size, 16);
+        spec.map_flags = BPF_F_ZERO_SEED;
+        auto probe = maps::create_map(spec);
+        ASSERT_TRUE(probe.ok());
+        const HashLookup layout = runtime::direct_map_call(**probe, 0)->inline_lookup;
+        std::vector<uint64_t> keys;  // 24 keys of buckets 0 and 1: more keys than room
+        for (uint64_t k = 1; keys.size() < 24; ++k) {
+          const uint64_t key = key_size == 8 ? k * 0x0101'0101'0001ull : k;
+          if ((described_hash(layout, key) & layout.bucket_mask) < 2) keys.push_back(key);
+        }
+        std::mt19937_64 rng(type * 100 + key_size * 10 + from_register);
+        std::vector<Op> ops;
+        for (int i = 0; i < 300; ++i) {
+          const uint64_t key = keys[rng() % keys.size()];
+          const int32_t flags[] = {BPF_ANY, BPF_ANY, BPF_EXIST, BPF_NOEXIST};
+          switch (rng() % 5) {
+            case 0:
+            case 1: ops.push_back({Op::lookup, key}); break;
+            case 2:
+            case 3: ops.push_back({Op::update, key, rng(), flags[rng() % 4]}); break;
+            default: ops.push_back({Op::erase, key}); break;
+          }
+        }
+        g_key_from_register = from_register;
+        g_in_place = true;
+        run_both(spec, ops);
+      }
+  g_key_from_register = g_in_place = false;
 }
 
 TEST(JitDirectMaps, PerCpuHashUpdatesAndErasesAsTheHelper) {

@@ -37,15 +37,9 @@ maps::MapSpec hash_spec(uint32_t type, uint32_t key_size, uint32_t max_entries) 
   return spec;
 }
 
-// The key's hash and bucket as the description defines them.
-uint32_t hash_of(const HashLookup& l, uint64_t key) {
-  const unsigned __int128 product =
-      static_cast<unsigned __int128>(key ^ l.hash_xor) * l.hash_multiplier;
-  return static_cast<uint32_t>(static_cast<uint64_t>(product) ^
-                               static_cast<uint64_t>(product >> 64));
-}
+// The key's bucket as the description defines it.
 uint32_t bucket_of(const HashLookup& l, uint64_t key) {
-  return hash_of(l, key) & l.bucket_mask;
+  return described_hash(l, key) & l.bucket_mask;
 }
 
 // Two 8-byte keys with the same 32-bit hash (the same tag in the same bucket). About ten pairs
@@ -53,7 +47,7 @@ uint32_t bucket_of(const HashLookup& l, uint64_t key) {
 std::pair<uint64_t, uint64_t> same_hash_pair(const HashLookup& l) {
   std::map<uint32_t, uint64_t> seen;
   for (uint64_t k = 1; k < 300000; ++k) {
-    const auto [it, fresh] = seen.emplace(hash_of(l, k), k);
+    const auto [it, fresh] = seen.emplace(described_hash(l, k), k);
     if (!fresh) return {it->second, k};
   }
   ADD_FAILURE() << "no two keys with the same hash";

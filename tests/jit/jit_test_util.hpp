@@ -68,6 +68,14 @@ inline EngineResult run_engine(const std::vector<RawInsn>& code, bool with_jit,
   return out;
 }
 
+// A 4- or 8-byte key's hash as a hash map's lookup description defines it (jit::HashLookup).
+inline uint32_t described_hash(const HashLookup& l, uint64_t key) {
+  const unsigned __int128 product =
+      static_cast<unsigned __int128>(key ^ l.hash_xor) * l.hash_multiplier;
+  return static_cast<uint32_t>(static_cast<uint64_t>(product) ^
+                               static_cast<uint64_t>(product >> 64));
+}
+
 // Machine code bytes of instruction `i` of a program loaded with the JIT.
 inline size_t code_bytes(const vm::NativeCode& code, size_t i) {
   const size_t end = i + 1 < code.insn_offsets.size() ? code.insn_offsets[i + 1] : code.code_size;
