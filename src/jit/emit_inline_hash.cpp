@@ -315,39 +315,18 @@ void Emitter::emit_inline_hash_update(const TranslatedSlot& s, size_t index,
   const Xbyak::RegExp element = emit_candidate_element(l, bucket, other);
   emit_key_compare(l, element, direct.key_size == 8);
   jne(other);
-  // The copy: 8-byte moves, then the 4/2/1-byte tail.
+  // The copy.
   const auto target = [&](uint32_t at) { return element + static_cast<int>(l.value_offset + at); };
   uint32_t at = 0;
   if (value_in_register) {
     mov(qword[target(0)], Xbyak::util::r10);
     at = 8;
   }
-  for (; at + 8 <= direct.value_size; at += 8) {
-    mov(Xbyak::util::r9, qword[value_at(at)]);
-    mov(qword[target(at)], Xbyak::util::r9);
-  }
-  if (at + 4 <= direct.value_size) {
-    mov(r9d, dword[value_at(at)]);
-    mov(dword[target(at)], r9d);
-    at += 4;
-  }
-  if (at + 2 <= direct.value_size) {
-    mov(Xbyak::util::r9w, word[value_at(at)]);
-    mov(word[target(at)], Xbyak::util::r9w);
-    at += 2;
-  }
-  if (at < direct.value_size) {
-    mov(r9b, byte[value_at(at)]);
-    mov(byte[target(at)], r9b);
-  }
+  emit_value_copy(value_at, target, at, direct.value_size);
   mov(lock, 0);  // the release: x86 keeps the copy's stores before it
   if (live_after(index, 0)) xor_(eax, eax);
   L(*done);
 }
-
-}  // namespace userbpf::jit::detail
-
-namespace userbpf::jit::detail {
 
 // `if r0 == 0 goto T` right after the lookup at `index`, which nothing else jumps to: T, else
 // SIZE_MAX. Not inside a function emitted in place (its instructions' offsets are the copy's only
@@ -360,10 +339,6 @@ size_t Emitter::folded_null_test(size_t index) {
     return SIZE_MAX;
   return index + 2 + static_cast<size_t>(static_cast<int64_t>(t.off));
 }
-
-}  // namespace userbpf::jit::detail
-
-namespace userbpf::jit::detail {
 
 // The register an in-place hash update at `index` takes its 8-byte value from: the one its
 // stack slot (r3 = r10 + offset) was just stored from, else kNoRegister.

@@ -506,26 +506,34 @@ void Emitter::emit_inline_array_update(const TranslatedSlot& s, size_t index,
       at = 8;
     }
   }
-  for (; at + 8 <= map.value_size; at += 8) {
+  emit_value_copy(source, target, at, map.value_size);
+  if (live_after(index, 0)) xor_(eax, eax);  // the result, where something reads it
+  L(*done);
+}
+
+// Bytes [at, size) of a value copied with r9 from source(offset) to target(offset): 8-byte moves,
+// then the 4/2/1-byte tail.
+void Emitter::emit_value_copy(const std::function<Xbyak::RegExp(uint32_t)>& source,
+                              const std::function<Xbyak::RegExp(uint32_t)>& target, uint32_t at,
+                              uint32_t size) {
+  for (; at + 8 <= size; at += 8) {
     mov(r9, qword[source(at)]);
     mov(qword[target(at)], r9);
   }
-  if (at + 4 <= map.value_size) {
+  if (at + 4 <= size) {
     mov(r9.cvt32(), dword[source(at)]);
     mov(dword[target(at)], r9.cvt32());
     at += 4;
   }
-  if (at + 2 <= map.value_size) {
+  if (at + 2 <= size) {
     mov(r9.cvt16(), word[source(at)]);
     mov(word[target(at)], r9.cvt16());
     at += 2;
   }
-  if (at < map.value_size) {
+  if (at < size) {
     mov(r9.cvt8(), byte[source(at)]);
     mov(byte[target(at)], r9.cvt8());
   }
-  if (live_after(index, 0)) xor_(eax, eax);  // the result, where something reads it
-  L(*done);
 }
 
 Xbyak::Label& Emitter::kept_label() {

@@ -128,6 +128,10 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_inline_array_lookup(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_inline_array_update(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_map_check(uint64_t handle, bool proven, Xbyak::Label& other);
+  // An inlined update's copy of value bytes [at, size) (emit_inline_helpers.cpp).
+  void emit_value_copy(const std::function<Xbyak::RegExp(uint32_t)>& source,
+                       const std::function<Xbyak::RegExp(uint32_t)>& target, uint32_t at,
+                       uint32_t size);
   // A hash map's by-value lookup and in-place update emitted from its description
   // (emit_inline_hash.cpp).
   void emit_inline_hash_lookup(const TranslatedSlot& s, size_t index, const DirectMapCall& direct,

@@ -46,9 +46,9 @@ struct InlineArrayMap {
 // which documents each field). The emitted lookup answers what lookup_value answers and calls it
 // where a bucket has more elements on its list; with lock_offset, also how update_value updates a
 // key in place (the JIT emits that for BPF_ANY and BPF_EXIST). The JIT emits them only for the
-// layout it knows:
-// seven 4-byte tags at the 16-byte aligned start of a bucket of at least 64 bytes, and offsets
-// and sizes that fit its addressing; for any other it calls lookup_value.
+// layout it knows (inline_lookup_usable: seven 4-byte tags at a 16-byte aligned offset, every
+// offset inside its bucket or element, sizes that fit its addressing); for any other it calls
+// the entries.
 struct HashLookup {
   uint64_t hash_xor = 0;
   uint64_t hash_multiplier = 0;
