@@ -379,17 +379,20 @@ bool Env::check_cond_jmp(VerifierState& st, const isa::Insn& insn, VerifierState
     other.regs()[insn.src] = src_taken;
     st.regs()[insn.src] = src_fall;
   }
-  // What a branch tells of a scalar it tells of every copy of it (Linux's sync_linked_regs).
-  if (taken_ok && fall_ok) {
-    for (VerifierState* branch : {&st, &other}) {
-      sync_linked(*branch, branch->regs()[insn.dst]);
-      if (use_src) sync_linked(*branch, branch->regs()[insn.src]);
-    }
-  }
-  if (!taken_ok)
+  // A branch no value can take is decided: the path goes on with the other branch's state.
+  // When only the jump can be taken, that is `other`'s, not the (contradictory) one left in st.
+  if (!taken_ok) {
     taken = 0;
-  else if (!fall_ok)
+  } else if (!fall_ok) {
     taken = 1;
+    st = std::move(other);
+  }
+  // What a branch tells of a scalar it tells of every copy of it (Linux's sync_linked_regs).
+  for (VerifierState* branch : {&st, &other}) {
+    if (taken >= 0 && branch == &other) continue;
+    sync_linked(*branch, branch->regs()[insn.dst]);
+    if (use_src) sync_linked(*branch, branch->regs()[insn.src]);
+  }
   return true;
 }
 

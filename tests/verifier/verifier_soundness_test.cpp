@@ -102,6 +102,23 @@ const Case kCases[] = {
      "start:\nmov %r1, 0\nlddw %r2, 0x5a5b0009\nmov %r3, 0\nmov %r4, 0\ncall 181\n"
      "jsge %r0, 0, start\nmov %r0, 0\nexit\nmov %r0, 0\nexit",
      "", false},
+    // Found: a comparison whose fall-through no value can take (here r0 s< 0, where r0's signed
+    // range [-16, 510] and unsigned range [0, 0xfffffffe00000001] only share [0, 510]) is
+    // decided as taken, but the path went on with the contradictory fall-through state instead of
+    // the jump's: the loop at insn 7 was never explored and the run never ended. The second
+    // program reads the stack at fp+r0 there, which the contradictory state placed below fp.
+    {"jump_only_feasible_loops", BPF_PROG_TYPE_SOCKET_FILTER,
+     "ldxw %r0, [%r1+0]\nldxw %r2, [%r1+0]\nmul %r0, %r2\n"
+     "jsge %r0, 0x1ff, out\njsge %r0, -16, self\nmov %r0, 0\nexit\n"
+     "self:\njsge %r0, 0, self\nout:\nmov %r0, 0\nexit",
+     "infinite loop detected at insn 7"},
+    {"jump_only_feasible_reads_stack", BPF_PROG_TYPE_SOCKET_FILTER,
+     "stdw [%r10-8], 0\nstdw [%r10-16], 0\n"
+     "ldxw %r0, [%r1+0]\nldxw %r2, [%r1+0]\nmul %r0, %r2\n"
+     "jsge %r0, 0x1ff, out\njsge %r0, -16, decide\nout:\nmov %r0, 0\nexit\n"
+     "decide:\njsge %r0, 0, use\nmov %r0, 0\nexit\n"
+     "use:\nmov %r3, %r10\nadd %r3, %r0\nldxb %r0, [%r3+0]\nmov %r0, 0\nexit",
+     "invalid variable-offset read from stack R3 var_off=(0x0; 0x1ff) off=0 size=1"},
 };
 
 class VerifierSoundness : public ::testing::TestWithParam<Case> {};
