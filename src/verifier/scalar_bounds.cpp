@@ -49,12 +49,21 @@ void deduce_bounds64(RegState& r) {
   if (r.smin >= 0 || r.smax < 0) {
     r.umin = std::max(r.umin, static_cast<uint64_t>(r.smin));
     r.umax = std::min(r.umax, static_cast<uint64_t>(r.smax));
+  } else if (r.umax < static_cast<uint64_t>(r.smin)) {
+    // The signed range crosses zero; the unsigned one meets only its non-negative end:
+    // [umin, min(umax, smax)] is every value left.
+    r.smin = static_cast<int64_t>(r.umin);
+    r.umax = std::min(r.umax, static_cast<uint64_t>(r.smax));
+  } else if (static_cast<uint64_t>(r.smax) < r.umin) {
+    // ... or only its negative end: [max(umin, smin), umax].
+    r.smax = static_cast<int64_t>(r.umax);
+    r.umin = std::max(r.umin, static_cast<uint64_t>(r.smin));
   }
 }
 
-// The low 32 bits from the 64-bit range, when that range lies in one 2^32 block (the low halves
-// then move monotonically), and the 64-bit range from the 32-bit one when the high half is zero.
+// The 64-bit and 32-bit ranges inform each other (Linux's __reg_deduce_mixed_bounds).
 void deduce_mixed(RegState& r) {
+  // Within one 2^32 block the low halves move monotonically.
   if ((r.umin >> 32) == (r.umax >> 32)) {
     r.u32_min = std::max(r.u32_min, static_cast<uint32_t>(r.umin));
     r.u32_max = std::min(r.u32_max, static_cast<uint32_t>(r.umax));
@@ -63,26 +72,43 @@ void deduce_mixed(RegState& r) {
       r.s32_max = std::min(r.s32_max, static_cast<int32_t>(r.umax));
     }
   }
-  if ((static_cast<uint64_t>(r.smin) >> 32) == (static_cast<uint64_t>(r.smax) >> 32)) {
-    r.u32_min = std::max(r.u32_min, static_cast<uint32_t>(r.smin));
-    r.u32_max = std::min(r.u32_max, static_cast<uint32_t>(r.smax));
+  if ((r.smin >> 32) == (r.smax >> 32)) {
+    if (static_cast<uint32_t>(r.smin) <= static_cast<uint32_t>(r.smax)) {
+      r.u32_min = std::max(r.u32_min, static_cast<uint32_t>(r.smin));
+      r.u32_max = std::min(r.u32_max, static_cast<uint32_t>(r.smax));
+    }
     if (static_cast<int32_t>(r.smin) <= static_cast<int32_t>(r.smax)) {
       r.s32_min = std::max(r.s32_min, static_cast<int32_t>(r.smin));
       r.s32_max = std::min(r.s32_max, static_cast<int32_t>(r.smax));
     }
   }
-  // The high half is fixed: the 64-bit range is that half with the 32-bit range below it.
-  if ((r.umin >> 32) == (r.umax >> 32)) {
-    const uint64_t high = r.umin & ~0xffffffffull;
-    r.umin = std::max(r.umin, high | r.u32_min);
-    r.umax = std::min(r.umax, high | r.u32_max);
-  }
-  if ((static_cast<uint64_t>(r.smin) >> 32) == (static_cast<uint64_t>(r.smax) >> 32)) {
-    const uint64_t high = static_cast<uint64_t>(r.smin) & ~0xffffffffull;
-    if (r.s32_min >= 0 || r.s32_max < 0) {
-      r.smin = std::max(r.smin, static_cast<int64_t>(high | static_cast<uint32_t>(r.s32_min)));
-      r.smax = std::min(r.smax, static_cast<int64_t>(high | static_cast<uint32_t>(r.s32_max)));
+  // Two consecutive high halves with low halves going from negative to non-negative, e.g.
+  // [-1, 1]: the low halves form the s32 range [(s32)min, (s32)max].
+  auto two_blocks = [&](uint64_t lo, uint64_t hi) {
+    if (static_cast<uint32_t>(lo >> 32) + 1 == static_cast<uint32_t>(hi >> 32) &&
+        static_cast<int32_t>(lo) < 0 && static_cast<int32_t>(hi) >= 0) {
+      r.s32_min = std::max(r.s32_min, static_cast<int32_t>(lo));
+      r.s32_max = std::min(r.s32_max, static_cast<int32_t>(hi));
     }
+  };
+  two_blocks(r.umin, r.umax);
+  two_blocks(static_cast<uint64_t>(r.smin), static_cast<uint64_t>(r.smax));
+  // The low half of each end moved up (or down) to the 32-bit range within its block.
+  constexpr uint64_t kHigh = ~0xffffffffull;
+  r.umin = std::max(r.umin, (r.umin & kHigh) | r.u32_min);
+  r.umax = std::min(r.umax, (r.umax & kHigh) | r.u32_max);
+  r.smin =
+      std::max(r.smin, static_cast<int64_t>((static_cast<uint64_t>(r.smin) & kHigh) | r.u32_min));
+  r.smax =
+      std::min(r.smax, static_cast<int64_t>((static_cast<uint64_t>(r.smax) & kHigh) | r.u32_max));
+  // A sign-extended 32-bit value whose low half is non-negative has a zero high half: the
+  // 64-bit range is the s32 one (Linux replaces the ranges with it).
+  if (r.s32_min >= 0 && r.smin >= kS32Min && r.smax <= kS32Max) {
+    r.smin = r.s32_min;
+    r.smax = r.s32_max;
+    r.umin = static_cast<uint64_t>(r.s32_min);
+    r.umax = static_cast<uint64_t>(r.s32_max);
+    r.var_off = tnum_intersect(r.var_off, Tnum::range(r.umin, r.umax));
   }
 }
 

@@ -170,6 +170,15 @@ const Case kCases[] = {
      "ldxw %r0, [%r1+0]\njgt %r0, 100, out\njlt %r0, 101, +2\nldxdw %r0, [%r0+0]\nexit\n"
      "out:\nmov %r0, 0\nexit",
      ""},
+    // A product of two u32s is at most 0xfffffffe00000001 unsigned; after s<= 510 and s>= -16 its
+    // signed range crosses zero, but the unsigned one meets only the non-negative end, so it is
+    // [0, 510] (Linux 6.17's __reg64_deduce_bounds) and >> 6 indexes an 8-byte value.
+    {"bounds_signed_range_crossing_zero", BPF_PROG_TYPE_SOCKET_FILTER, true,
+     "mov %r7, %r1\nstw [%r10-4], 0\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, 0x5a5a0001\n"
+     "call 1\njeq %r0, 0, out\nldxw %r8, [%r7+0]\nldxw %r2, [%r7+0]\nmul %r8, %r2\n"
+     "jsgt %r8, 510, out\njslt %r8, -16, out\nrsh %r8, 6\nadd %r0, %r8\nldxb %r0, [%r0+0]\n"
+     "out:\nmov %r0, 0\nexit",
+     ""},
 };
 
 Program make_program(const Case& c) {

@@ -96,6 +96,118 @@ TEST(VerifierCoreBounds, SyncRefinesSignedUnsignedAndTnum) {
   EXPECT_EQ(s.s32_max, -1);
 }
 
+// Linux 6.17's __reg64_deduce_bounds: a signed range crossing zero tells nothing alone, but an
+// unsigned range that meets only one of its ends narrows both to that end.
+TEST(VerifierCoreBounds, SignedRangeCrossingZeroMeetsOneUnsignedEnd) {
+  RegState low = scalar_unknown();  // e.g. a u32 product, then s<= 510 and s>= -16
+  low.smin = -16;
+  low.smax = 510;
+  low.umax = 0xfffffffe00000001ull;
+  sync_bounds(low);
+  EXPECT_EQ(low.smin, 0);
+  EXPECT_EQ(low.smax, 510);
+  EXPECT_EQ(low.umin, 0u);
+  EXPECT_EQ(low.umax, 510u);
+
+  RegState high = scalar_unknown();
+  high.smin = -16;
+  high.smax = 510;
+  high.umin = 0x8000000000000000ull;
+  sync_bounds(high);
+  EXPECT_EQ(high.smin, -16);
+  EXPECT_EQ(high.smax, -1);
+  EXPECT_EQ(high.umin, static_cast<uint64_t>(-16));
+  EXPECT_EQ(high.umax, ~0ull);
+
+  RegState both = scalar_unknown();  // the unsigned range meets both ends: nothing to learn
+  both.smin = -16;
+  both.smax = 510;
+  sync_bounds(both);
+  EXPECT_EQ(both.smin, -16);
+  EXPECT_EQ(both.smax, 510);
+  EXPECT_EQ(both.umin, 0u);
+  EXPECT_EQ(both.umax, ~0ull);
+}
+
+// [-1, 1] spans two 2^32 blocks, yet its low halves are the s32 range [-1, 1]; a sign-extended
+// value with a non-negative low half has a zero high half (Linux's __reg_deduce_mixed_bounds).
+TEST(VerifierCoreBounds, LowHalvesOfNeighbouringBlocks) {
+  RegState r = scalar_unknown();
+  r.smin = -1;
+  r.smax = 1;
+  sync_bounds(r);
+  EXPECT_EQ(r.s32_min, -1);
+  EXPECT_EQ(r.s32_max, 1);
+
+  RegState sext = scalar_unknown();
+  sext.smin = INT32_MIN;
+  sext.smax = INT32_MAX;
+  sext.s32_min = 0;
+  sext.s32_max = 100;
+  sync_bounds(sext);
+  EXPECT_EQ(sext.smin, 0);
+  EXPECT_EQ(sext.smax, 100);
+  EXPECT_EQ(sext.umax, 100u);
+}
+
+bool contains(const RegState& r, uint64_t x) {
+  const auto lo = static_cast<uint32_t>(x);
+  return r.umin <= x && x <= r.umax && r.smin <= static_cast<int64_t>(x) &&
+         static_cast<int64_t>(x) <= r.smax && r.u32_min <= lo && lo <= r.u32_max &&
+         r.s32_min <= static_cast<int32_t>(lo) && static_cast<int32_t>(lo) <= r.s32_max &&
+         holds(r.var_off, x);
+}
+
+// Every rule may only drop values a register cannot hold: random bounds around a random value,
+// each side narrowed or not, by distances from 0 to 2^64, must still hold the value after sync.
+TEST(VerifierCoreBounds, SyncNeverDropsAValue) {
+  std::mt19937_64 rng(20261128);
+  auto distance = [&]() -> uint64_t {
+    switch (rng() % 5) {
+      case 0: return 0;
+      case 1: return rng() % 64;
+      case 2: return rng() & 0xffffffffull;
+      case 3: return rng() >> (rng() % 64);
+      default: return rng();
+    }
+  };
+  auto value = [&]() -> uint64_t {
+    const uint64_t edges[] = {
+        0,          0x7fffffffull,         0x80000000ull,         0xffffffffull,
+        1ull << 32, 0x7fffffffffffffffull, 0x8000000000000000ull, ~0ull};
+    const uint64_t base = rng() % 2 ? edges[rng() % 8] : rng();
+    return base + (rng() % 2 ? distance() % 32 : -(distance() % 32));
+  };
+  for (int i = 0; i < 300000; ++i) {
+    const uint64_t x = value();
+    const auto sx = static_cast<int64_t>(x);
+    const auto lo = static_cast<uint32_t>(x);
+    const auto slo = static_cast<int32_t>(lo);
+    RegState r = scalar_unknown();
+    if (rng() % 2) r.umin = x - std::min(x, distance());
+    if (rng() % 2) r.umax = x + std::min(~x, distance());
+    if (rng() % 2)
+      r.smin = sx - static_cast<int64_t>(std::min<uint64_t>(sx - INT64_MIN, distance()));
+    if (rng() % 2)
+      r.smax = sx + static_cast<int64_t>(std::min<uint64_t>(INT64_MAX - sx, distance()));
+    if (rng() % 3 == 0) r.u32_min = lo - static_cast<uint32_t>(std::min<uint64_t>(lo, distance()));
+    if (rng() % 3 == 0) r.u32_max = lo + static_cast<uint32_t>(std::min<uint64_t>(~lo, distance()));
+    if (rng() % 3 == 0)
+      r.s32_min = static_cast<int32_t>(
+          slo - static_cast<int64_t>(std::min<uint64_t>(int64_t{slo} - INT32_MIN, distance())));
+    if (rng() % 3 == 0)
+      r.s32_max = static_cast<int32_t>(
+          slo + static_cast<int64_t>(std::min<uint64_t>(INT32_MAX - int64_t{slo}, distance())));
+    if (rng() % 3 == 0) {
+      const uint64_t mask = rng() | rng();
+      r.var_off = Tnum{x & ~mask, mask};
+    }
+    ASSERT_TRUE(contains(r, x));
+    sync_bounds(r);
+    ASSERT_TRUE(contains(r, x)) << "value 0x" << std::hex << x << " lost: " << describe(r);
+  }
+}
+
 TEST(VerifierCoreBounds, TnumGivesBounds) {
   RegState r = scalar_unknown();
   r.var_off = Tnum{0x10, 0x0f};
