@@ -6,6 +6,7 @@
 
 #include "runtime/kconfig.hpp"
 #include "runtime/runtime_btf.hpp"
+#include "userbpf/map.hpp"
 
 namespace userbpf::runtime {
 namespace {
@@ -78,7 +79,8 @@ std::vector<verifier::FuncArg> func_args(const ::btf* btf, uint32_t func_id) {
       a.kind = verifier::FuncArg::Kind::pointer;
       const btf_type* p = btf__type_by_id(btf, t->type);
       while (p != nullptr && btf_is_mod(p)) p = btf__type_by_id(btf, p->type);
-      if (p != nullptr && btf_is_typedef(p)) a.pointee_typedef = btf__name_by_offset(btf, p->name_off);
+      if (p != nullptr && btf_is_typedef(p))
+        a.pointee_typedef = btf__name_by_offset(btf, p->name_off);
       const btf_type* target = skip_mods(btf, p);
       if (target != nullptr && btf_is_struct(target))
         a.pointee_struct = btf__name_by_offset(btf, target->name_off);
@@ -214,7 +216,10 @@ verifier::Program verifier_program(const object::Object& obj, const object::Prog
 
 Result<verifier::Verdict> verify_program(const object::Object& obj, const object::Program& prog,
                                          const verifier::Options& options, uint32_t prog_type) {
-  auto verdict = verifier::verify(verifier_program(obj, prog, prog_type), options);
+  verifier::Options with_cpus = options;
+  // The CPU numbers bpf_get_smp_processor_id() returns are those the maps use.
+  if (with_cpus.nr_cpu_ids == 0) with_cpus.nr_cpu_ids = maps::possible_cpus();
+  auto verdict = verifier::verify(verifier_program(obj, prog, prog_type), with_cpus);
   if (!verdict) {
     Error e = verdict.take_error();
     e.message = "prog '" + prog.name + "': " + e.message;

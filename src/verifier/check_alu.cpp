@@ -232,6 +232,7 @@ bool Env::scalar_alu(RegState& dst, const RegState& src, uint8_t op, bool alu64)
   const Range r = scalar_op(a, b, op, width, t);
   const uint32_t keep_id = 0;
   if (alu64) {
+    const int32_t low_smin = dst.s32_min, low_smax = dst.s32_max;
     dst = RegState{};
     dst.type = RegType::scalar;
     dst.var_off = t;
@@ -239,6 +240,12 @@ bool Env::scalar_alu(RegState& dst, const RegState& src, uint8_t op, bool alu64)
     dst.smax = r.smax;
     dst.umin = r.umin;
     dst.umax = r.umax;
+    if (op == BPF_LSH && b.t.value == 32) {
+      // Compilers sign-extend a low half as `x <<= 32; x s>>= 32`: a non-negative s32 bound
+      // becomes the signed bound of the shifted value (Linux's __scalar64_min_max_lsh).
+      if (low_smax >= 0) dst.smax = std::min(dst.smax, static_cast<int64_t>(low_smax) << 32);
+      if (low_smin >= 0) dst.smin = std::max(dst.smin, static_cast<int64_t>(low_smin) << 32);
+    }
     mark_bounds32_unbounded(dst);
     sync_bounds(dst);
   } else {

@@ -59,6 +59,35 @@ bool is_mem_type(const RegState& r) {
 
 }  // namespace
 
+// Linux's do_refine_retval_range: helpers that fill a buffer return at most its size or a
+// negative errno; the CPU number is below nr_cpu_ids. Linux sets these bounds, it does not
+// intersect them.
+void Env::refine_return_range(RegState& r0, uint32_t id, uint64_t size_max) const {
+  constexpr int64_t kMaxErrno = 4095;
+  switch (id) {
+    case BPF_FUNC_get_stack:
+    case BPF_FUNC_get_task_stack:
+    case BPF_FUNC_probe_read_str:
+    case BPF_FUNC_probe_read_kernel_str:
+    case BPF_FUNC_probe_read_user_str:
+      r0.smax = static_cast<int64_t>(size_max);
+      r0.s32_max = static_cast<int32_t>(size_max);
+      r0.smin = -kMaxErrno;
+      r0.s32_min = -kMaxErrno;
+      sync_bounds(r0);
+      break;
+    case BPF_FUNC_get_smp_processor_id:
+      if (options_.nr_cpu_ids == 0) break;
+      r0.umin = r0.u32_min = 0;
+      r0.smin = r0.s32_min = 0;
+      r0.umax = r0.u32_max = options_.nr_cpu_ids - 1;
+      r0.smax = r0.s32_max = static_cast<int32_t>(options_.nr_cpu_ids - 1);
+      sync_bounds(r0);
+      break;
+    default: break;
+  }
+}
+
 bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
   const auto id = static_cast<uint32_t>(insn.imm);
   const isa::HelperPrototype* proto = isa::helper_prototype(id);
@@ -71,7 +100,8 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
     return reject("cannot call GPL-restricted function from non-GPL compatible program");
 
   std::optional<uint32_t> map_index;
-  int mem_regno = -1;  // the ptr_to_mem whose size the next argument gives
+  int mem_regno = -1;     // the ptr_to_mem whose size the next argument gives
+  uint64_t size_max = 0;  // the largest value of the size argument (Linux's msize_max_value)
   uint32_t mem_flags = 0;
   uint64_t alloc_size = 0;
   uint32_t release_ref = 0;
@@ -156,6 +186,7 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
       case ArgType::const_size_or_zero: {
         if (reg.type != RegType::scalar) return mismatch("scalar");
         const bool zero_ok = arg.type == ArgType::const_size_or_zero;
+        size_max = reg.umax;
         if (reg.smin < 0)
           return reject("R{} min value is negative, either use unsigned or 'var &= const'", regno);
         if (reg.umin == 0 && !zero_ok)
@@ -171,10 +202,9 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
           const bool w = (mem_flags & (tf::kMemUninit | tf::kMemWrite)) != 0;
           // A size that is not a constant leaves part of the memory unwritten: it must be
           // initialized (check_mem_size_reg drops raw mode).
-          if (!check_helper_mem(st, mem_regno, static_cast<int64_t>(reg.umax),
-                                w ? Access::write : Access::read,
-                                (mem_flags & tf::kMemUninit) != 0 && reg.is_const(),
-                                zero_ok && reg.umax == 0))
+          if (!check_helper_mem(
+                  st, mem_regno, static_cast<int64_t>(reg.umax), w ? Access::write : Access::read,
+                  (mem_flags & tf::kMemUninit) != 0 && reg.is_const(), zero_ok && reg.umax == 0))
             return false;
         }
         mem_regno = -1;
@@ -346,6 +376,7 @@ bool Env::check_helper_call(VerifierState& st, const isa::Insn& insn) {
       mark_unknown(r0);
       break;
   }
+  if (ret.type == isa::RetType::integer) refine_return_range(r0, id, size_max);
   if (r0.maybe_null) r0.id = new_id();
   const uint32_t lookup_map_type = map_index ? program().maps[*map_index].type : 0;
   if (is_ptr_cast_function(id)) {

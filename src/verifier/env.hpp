@@ -113,6 +113,7 @@ class Env {
 
   // ---- check_call.cpp
   bool check_helper_call(VerifierState& st, const isa::Insn& insn);
+  void refine_return_range(RegState& r0, uint32_t id, uint64_t size_max) const;
   bool check_local_call(VerifierState& st, const isa::Insn& insn);
   // global_calls.cpp: for a call of a global function whose prototype userbpf translates, checks
   // the caller's arguments against it and gives the callee's r1..r5 from it (`args`, left empty
@@ -219,7 +220,7 @@ class Env {
   bool backtrack_insn(const HistEntry& e, uint32_t next_insn, uint32_t next_frame,
                       Precision& bt) const;
   void backtrack(const VerifierState& st, Precision bt);
-  HistEntry hist_cur_;                             // the instruction being checked
+  HistEntry hist_cur_;  // the instruction being checked
   // check_mem.cpp: notes in hist_cur_ the stack slot a load, store or atomic uses.
   void record_stack_access(const RegState& ptr, int64_t off);
   std::vector<std::vector<uint16_t>> linked_sets_;  // HistEntry::linked

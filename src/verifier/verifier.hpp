@@ -49,9 +49,9 @@ struct SourceLine {
 struct FuncArg {
   enum class Kind : uint8_t { scalar, pointer, other };
   Kind kind = Kind::other;
-  std::string pointee_struct;   // the struct pointed to (modifiers and typedefs skipped)
-  std::string pointee_typedef;  // the first typedef on the way (kprobes' bpf_user_pt_regs_t)
-  uint32_t pointee_size = 0;    // bytes, 0 when the size cannot be determined (void)
+  std::string pointee_struct;     // the struct pointed to (modifiers and typedefs skipped)
+  std::string pointee_typedef;    // the first typedef on the way (kprobes' bpf_user_pt_regs_t)
+  uint32_t pointee_size = 0;      // bytes, 0 when the size cannot be determined (void)
   std::vector<std::string> tags;  // "ctx", "nonnull", ... (the text after "arg:")
 };
 
@@ -112,6 +112,9 @@ struct Options {
   // BPF_F_TEST_STATE_FREQ: keep a state at every prune point (Linux's test_state_freq), not
   // only after 2 jumps and 8 instructions.
   bool test_state_freq = false;
+  // Linux's nr_cpu_ids: bpf_get_smp_processor_id() returns less (do_refine_retval_range). The
+  // runtime sets the CPU numbering its maps and helpers use; 0 leaves the result unbounded.
+  uint32_t nr_cpu_ids = 0;
 };
 
 // For people: what went wrong, where, and what usually fixes it.

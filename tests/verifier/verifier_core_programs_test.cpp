@@ -179,6 +179,18 @@ const Case kCases[] = {
      "jsgt %r8, 510, out\njslt %r8, -16, out\nrsh %r8, 6\nadd %r0, %r8\nldxb %r0, [%r0+0]\n"
      "out:\nmov %r0, 0\nexit",
      ""},
+    // bpf_get_stack returns at most the size it was given, or a negative errno (Linux's
+    // do_refine_retval_range): a positive result is a valid size for the same buffer.
+    {"get_stack_result_is_a_size", BPF_PROG_TYPE_KPROBE, true,
+     "mov %r6, %r1\nmov %r2, %r10\nadd %r2, -64\nmov %r3, 64\nmov %r4, 0\ncall 67\n"
+     "jsle %r0, 0, out\nmov %r3, %r0\nmov %r1, %r6\nmov %r2, %r10\nadd %r2, -64\nmov %r4, 0\n"
+     "call 67\nout:\nmov %r0, 0\nexit",
+     ""},
+    {"get_stack_result_sign_extended", BPF_PROG_TYPE_KPROBE, true,
+     "mov %r6, %r1\nmov %r2, %r10\nadd %r2, -64\nmov %r3, 32\nmov %r4, 0\ncall 67\n"
+     "lsh %r0, 32\narsh %r0, 32\nmov %r1, 0\njsgt %r1, %r0, out\nmov %r2, %r10\nadd %r2, -64\n"
+     "add %r2, %r0\nmov %r3, 32\nmov %r1, %r6\nmov %r4, 0\ncall 67\nout:\nmov %r0, 0\nexit",
+     ""},
 };
 
 Program make_program(const Case& c) {
