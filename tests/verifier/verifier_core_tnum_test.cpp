@@ -180,24 +180,24 @@ TEST(VerifierCoreBounds, SyncNeverDropsAValue) {
   };
   for (int i = 0; i < 300000; ++i) {
     const uint64_t x = value();
-    const auto sx = static_cast<int64_t>(x);
     const auto lo = static_cast<uint32_t>(x);
-    const auto slo = static_cast<int32_t>(lo);
     RegState r = scalar_unknown();
     if (rng() % 2) r.umin = x - std::min(x, distance());
     if (rng() % 2) r.umax = x + std::min(~x, distance());
-    if (rng() % 2)
-      r.smin = sx - static_cast<int64_t>(std::min<uint64_t>(sx - INT64_MIN, distance()));
-    if (rng() % 2)
-      r.smax = sx + static_cast<int64_t>(std::min<uint64_t>(INT64_MAX - sx, distance()));
+    // Signed ends are computed in unsigned arithmetic: the distance to the
+    // type's edge can exceed INT64_MAX, and the wrapped sum is the exact one.
+    const uint64_t to_smin = x ^ (1ull << 63), to_smax = (~x) ^ (1ull << 63);
+    const uint32_t to_s32_min = lo ^ (1u << 31), to_s32_max = (~lo) ^ (1u << 31);
+    if (rng() % 2) r.smin = static_cast<int64_t>(x - std::min(to_smin, distance()));
+    if (rng() % 2) r.smax = static_cast<int64_t>(x + std::min(to_smax, distance()));
     if (rng() % 3 == 0) r.u32_min = lo - static_cast<uint32_t>(std::min<uint64_t>(lo, distance()));
     if (rng() % 3 == 0) r.u32_max = lo + static_cast<uint32_t>(std::min<uint64_t>(~lo, distance()));
     if (rng() % 3 == 0)
       r.s32_min = static_cast<int32_t>(
-          slo - static_cast<int64_t>(std::min<uint64_t>(int64_t{slo} - INT32_MIN, distance())));
+          lo - static_cast<uint32_t>(std::min<uint64_t>(to_s32_min, distance())));
     if (rng() % 3 == 0)
       r.s32_max = static_cast<int32_t>(
-          slo + static_cast<int64_t>(std::min<uint64_t>(INT32_MAX - int64_t{slo}, distance())));
+          lo + static_cast<uint32_t>(std::min<uint64_t>(to_s32_max, distance())));
     if (rng() % 3 == 0) {
       const uint64_t mask = rng() | rng();
       r.var_off = Tnum{x & ~mask, mask};
