@@ -96,6 +96,27 @@ void Emitter::find_live_registers() {
         known_non_null(last, s.dst))
       only_successor[b] = s.op == Op::jne64_imm ? 0 : 1;
   }
+  // A helper call reads r1..r5, except the arguments an inlined call takes from elsewhere: an
+  // argument whose setup got no code (plan_inlined_calls: the map's lddw, a key pointer read as
+  // r10 + offset) still holds whatever was there before, so the call's code cannot read it.
+  std::vector<std::pair<size_t, uint16_t>> call_reads;
+  for (size_t i = 0; i < n; ++i) {
+    if (program_.translated[i].op != Op::call_helper) continue;
+    uint16_t reads = kArguments;
+    for (uint8_t r = 1; r <= 5; ++r)
+      if (const size_t d = last_definition(i, r); d != SIZE_MAX && skip_[d])
+        reads = static_cast<uint16_t>(reads & ~bit(r));
+    if (reads != kArguments) call_reads.emplace_back(i, reads);
+  }
+  const auto reads_of = [&](size_t i) {
+    RegisterUse use = register_use(program_.translated[i]);
+    if (program_.translated[i].op == Op::call_helper) {
+      const auto it =
+          std::lower_bound(call_reads.begin(), call_reads.end(), std::pair<size_t, uint16_t>{i, 0});
+      if (it != call_reads.end() && it->first == i) use.reads = it->second;
+    }
+    return use;
+  };
   // Walks block b backward from what its successors need; true when its live_in grew.
   const auto walk = [&](size_t b) {
     uint16_t live = 0;
@@ -108,7 +129,7 @@ void Emitter::find_live_registers() {
     for (size_t k = 0; k < count; ++k) live |= live_in[next[k]];
     for (size_t i = graph.end(b); i-- > graph.begin(b);) {
       live_out[i] = live;
-      const RegisterUse use = register_use(program_.translated[i]);
+      const RegisterUse use = reads_of(i);
       if (!skip_[i]) live = static_cast<uint16_t>(live & ~use.writes);
       live |= use.reads;
     }
@@ -126,6 +147,34 @@ void Emitter::find_live_registers() {
     if (!loops) break;
   }
   live_out_ = std::move(live_out);
+}
+
+bool Emitter::dead_after(size_t index, uint8_t reg) const {
+  if (reg >= 10) return false;
+  if (!live_out_.empty()) return !(live_out_[index] >> reg & 1);
+  // Without the dataflow: the path that falls through from `index`, up to the first instruction
+  // that reads or replaces reg, as long as it is straight (a jump or a call into another
+  // function may lead to a reader; a jump landing on the way does not matter: only what runs
+  // after `index` can read the value it left). A few instructions suffice for the fused forms
+  // that ask, whose register clang reuses at once.
+  constexpr size_t kScan = 16;
+  const size_t end = std::min(program_.insn_count, index + 1 + kScan);
+  for (size_t i = index + 1; i < end; ++i) {
+    const TranslatedSlot& s = program_.translated[i];
+    if (s.op == Op::lddw_tail) continue;
+    if (is_function_[i] || s.op == Op::call_local) return false;
+    if (s.op == Op::exit) return reg != 0;
+    if (s.op == Op::call_helper) {
+      if (reg >= 1 && reg <= 5) return false;  // an argument, maybe
+      if (reg == 0) return true;               // the call's result replaces it
+      continue;
+    }
+    const RegisterUse use = register_use(s);
+    if (use.reads & bit(reg)) return false;
+    if (is_jump(s.op)) return false;
+    if (!skip_[i] && (use.writes & bit(reg))) return true;
+  }
+  return false;
 }
 
 bool Emitter::dead_definition(size_t i) const {

@@ -13,6 +13,10 @@
 //   without the multiply, and with Linux's b % 0 = b (a = 0) kept.
 // - A copy and an add, `a = b; a += c` or `a = b; a += imm` (clang's pointer arithmetic), as one
 //   `lea`: three-operand, so neither the copy nor its dependency is left.
+// - A copy and an add followed by a load or store through the sum, `a = b; a += c; x = *(a +
+//   off)` (clang's `p[i]`: eBPF has no indexed addressing), as one access at [b + c + off] when
+//   nothing reads a afterwards (or the load replaces it): no lea, and the load's address is
+//   ready a cycle sooner.
 // - A copy and the extension pair, `a = b; a <<= 32; a >>= 32` (or `s>>=`): clang's
 //   `(u64)(u32)b` into another register, one 32-bit (or sign-extending) move from b.
 //
@@ -117,6 +121,7 @@ size_t Emitter::emit_copy_add(size_t index) {
     insn_offsets[index + 1] = insn_offsets[index];
     return 2;
   }
+  if (const size_t n = emit_indexed_access(index)) return n;
   const uint8_t c = t.src == a ? b : t.src;  // after the copy, a holds b
   // `a = b; a += c; a += k` (clang's b + c + k): lea a, [b + k]; add a, c. Two instructions
   // either way, but c then reaches a in one cycle rather than two, for a sum carried around a
@@ -134,6 +139,44 @@ size_t Emitter::emit_copy_add(size_t index) {
   lea(reg(a), ptr[reg(b) + reg(c)]);
   insn_offsets[index + 1] = insn_offsets[index];
   return 2;
+}
+
+size_t Emitter::emit_indexed_access(size_t index) {
+  if (index + 2 >= program_.insn_count) return 0;
+  const TranslatedSlot* t = &program_.translated[index];
+  const uint8_t a = t[0].dst, b = t[0].src;
+  const uint8_t c = t[1].src == a ? b : t[1].src;  // after the copy, a holds b
+  const TranslatedSlot& u = t[2];
+  const bool load = u.op >= Op::ldx8 && u.op <= Op::ldxsx32;
+  const bool store = u.op >= Op::st8 && u.op <= Op::stx64;
+  if ((!load && !store) || skip_[index + 2] || lands_inside(index + 1, index + 2)) return 0;
+  if (load ? u.src != a : u.dst != a) return 0;
+  // The stored register must not be a: its value is the sum, which this never computes.
+  if (u.op >= Op::stx8 && u.src == a) return 0;
+  // a keeps the sum in the program; here it keeps b. Fine only when nothing reads it.
+  if (!(load && u.dst == a) && !dead_after(index + 2, a)) return 0;
+  const Xbyak::RegExp address = reg(b) + reg(c) + static_cast<int>(u.off);
+  const Xbyak::Reg64& d = reg(u.dst);
+  const Xbyak::Reg64& v = reg(u.src);
+  switch (u.op) {
+    case Op::ldx8: movzx(d.cvt32(), byte[address]); break;
+    case Op::ldx16: movzx(d.cvt32(), word[address]); break;
+    case Op::ldx32: mov(d.cvt32(), dword[address]); break;
+    case Op::ldx64: mov(d, qword[address]); break;
+    case Op::ldxsx8: movsx(d, byte[address]); break;
+    case Op::ldxsx16: movsx(d, word[address]); break;
+    case Op::ldxsx32: movsxd(d, dword[address]); break;
+    case Op::st8: mov(byte[address], static_cast<uint32_t>(u.imm) & 0xff); break;
+    case Op::st16: mov(word[address], static_cast<uint32_t>(u.imm) & 0xffff); break;
+    case Op::st32: mov(dword[address], static_cast<uint32_t>(u.imm)); break;
+    case Op::st64: mov(qword[address], static_cast<uint64_t>(static_cast<int64_t>(u.imm))); break;
+    case Op::stx8: mov(byte[address], v.cvt8()); break;
+    case Op::stx16: mov(word[address], v.cvt16()); break;
+    case Op::stx32: mov(dword[address], v.cvt32()); break;
+    default: mov(qword[address], v); break;
+  }
+  insn_offsets[index + 1] = insn_offsets[index + 2] = insn_offsets[index];
+  return 3;
 }
 
 size_t Emitter::emit_copy_extend(size_t index) {

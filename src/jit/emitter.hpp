@@ -207,6 +207,9 @@ class Emitter : public Xbyak::CodeGenerator {
   bool live_after(size_t index, uint8_t reg) const {
     return live_out_.empty() || (live_out_[index] >> reg & 1);
   }
+  // Whether nothing reads the value `reg` has after instruction `index`: live_out_ when it was
+  // computed, else a look at the straight-line code that follows (dead_registers.cpp).
+  bool dead_after(size_t index, uint8_t reg) const;
   // An instruction that only sets a register nothing reads afterwards: no code.
   bool dead_definition(size_t index) const;
   bool known_constant(size_t index, uint8_t reg, uint64_t& value);
@@ -230,8 +233,10 @@ class Emitter : public Xbyak::CodeGenerator {
   // move, a conditional jump over a `goto` as one inverted jump. Returns how many instructions from
   // `index` on it emitted, 0 when none.
   size_t emit_fused(size_t index);
-  size_t emit_inverted_jump(size_t index);       // `if c goto +1; goto T` as `if !c goto T`
-  size_t emit_copy_add(size_t index);            // `a = b; a += c` as `lea a, [b + c]`
+  size_t emit_inverted_jump(size_t index);  // `if c goto +1; goto T` as `if !c goto T`
+  size_t emit_copy_add(size_t index);       // `a = b; a += c` as `lea a, [b + c]`
+  // `a = b; a += c` and a load or store through a that leaves a dead: [b + c + off].
+  size_t emit_indexed_access(size_t index);
   size_t emit_copy_extend(size_t index);         // `a = b; a <<= 32; a >>= 32` as `mov a32, b32`
   size_t emit_remainder(size_t index);           // `a = b; a /= c; a *= c; b -= a` as one divide
   bool lands_inside(size_t first, size_t last);  // a jump or call targets [first, last]

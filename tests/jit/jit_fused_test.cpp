@@ -257,6 +257,95 @@ TEST(JitFused, CopyAddAddIsLeaAndAdd) {
   EXPECT_EQ(expect_same(code).r0, 13u);
 }
 
+// `a = b; a += c` and an access through a: b is the memory (or r10, c a negative offset), c = 8.
+// `after` 0 replaces a (the access folds to [b + c + off]), 1 reads it (a keeps the sum, no
+// fold). Every register then goes to memory, relative to the pointer where it holds one.
+enum class Access { load, load_signed, store, store_imm };
+std::vector<RawInsn> indexed_access_program(Access kind, uint8_t size, uint8_t a, uint8_t b,
+                                            uint8_t c, uint8_t other, int after) {
+  Builder p;
+  const uint8_t base = b == 10 ? 9 : b;  // the register that keeps the memory's address
+  if (base != 1) p.mov64_reg(base, 1);
+  for (uint8_t r = 0; r <= 9; ++r)
+    if (r != base) p.lddw(r, 0x8123456789abcdefull * (r + 1));
+  if (b == 10) {
+    for (int16_t off = -48; off < 0; off += 8) p.st(BPF_DW, 10, off, off * 0x1111);
+    p.mov64_imm(c, -40);
+  } else {
+    p.mov64_imm(c, 8);
+  }
+  p.mov64_reg(a, b).alu64_reg(BPF_ADD, a, c);
+  const int16_t off = 3;
+  switch (kind) {
+    case Access::load: p.ldx(size, other, a, off); break;
+    case Access::load_signed: p.ldxsx(size, other, a, off); break;
+    case Access::store: p.stx(size, a, other, off); break;
+    case Access::store_imm: p.st(size, a, off, -0x5a5a5a5b); break;
+  }
+  if (after == 0)
+    p.mov64_imm(a, 77);
+  else
+    p.alu64_reg(BPF_SUB, a, b);  // the sum less the pointer: c
+  if (b == 10)                   // what the stores left on the stack
+    for (int16_t off = -48; off < 0; off += 8)
+      p.ldx(BPF_DW, 0, 10, off).stx(BPF_DW, base, 0, 160 + off);
+  for (uint8_t r = 0; r <= 9; ++r)
+    if (r != base) p.stx(BPF_DW, base, r, static_cast<int16_t>(32 + 8 * r));
+  return p.mov64_imm(0, 0).exit().finish();
+}
+
+TEST(JitFused, IndexedAccessEveryRegisterChoice) {
+  std::vector<uint8_t> memory(160);
+  for (size_t i = 0; i < memory.size(); ++i) memory[i] = static_cast<uint8_t>(0x93 * i + 0x41);
+  size_t fused = 0, apart = 0;
+  for (Access kind : {Access::load, Access::load_signed, Access::store, Access::store_imm}) {
+    for (uint8_t size : {uint8_t{BPF_B}, uint8_t{BPF_H}, uint8_t{BPF_W}, uint8_t{BPF_DW}}) {
+      if (kind == Access::load_signed && size == BPF_DW) continue;
+      for (uint8_t a = 0; a <= 9; ++a) {
+        for (uint8_t b = 0; b <= 10; ++b) {
+          for (uint8_t c = 0; c <= 9; ++c) {
+            const uint8_t base = b == 10 ? 9 : b;
+            if (a == b || c == a || c == base || a == base) continue;
+            if ((a * 7 + b * 3 + c) % 3 != 0) continue;  // a third of the choices of c
+            for (uint8_t other = 0; other <= 9; ++other) {
+              // The loaded or stored register: any but the pointer's (a store of a is not
+              // fused, a load into a replaces it); a few choices per combination suffice.
+              if (other == base || (other != a && other != c && other != (a + 1) % 10)) continue;
+              for (int after : {0, 1}) {
+                const bool reads = kind == Access::load || kind == Access::load_signed;
+                if (after == 1 && reads && other == a) continue;  // a holds the value read
+                SCOPED_TRACE(::testing::Message()
+                             << "kind " << int(kind) << " size " << int{size} << " a r" << int{a}
+                             << " b r" << int{b} << " c r" << int{c} << " other r" << int{other}
+                             << " after " << after);
+                const auto code = indexed_access_program(kind, size, a, b, c, other, after);
+                // A store of a writes the pointer, which differs between the runs: only its
+                // code is checked (not fused).
+                if (kind != Access::store || other != a) {
+                  EngineResult out = expect_same(code, memory);
+                  ASSERT_TRUE(out.ok) << out.error.to_string();
+                }
+                auto jit = load(code, true);
+                ASSERT_TRUE(jit.ok());
+                const auto& at = jit->native()->insn_offsets;
+                // The copy's index: after the pointer move, 10 lddw less the base's (2 slots
+                // each), the stack set-up and c.
+                size_t copy = (base != 1) + 18 + (b == 10 ? 6 : 0) + 1;
+                const bool folds =
+                    !(kind == Access::store && other == a) && (after == 0 || (reads && other == a));
+                EXPECT_EQ(at[copy + 2] == at[copy], folds);
+                (folds ? fused : apart)++;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(fused, 0u);
+  EXPECT_GT(apart, 0u);
+}
+
 // `a = b; a <<= 32; a >>= 32` (and `s>>=`) for every register pair: b's low half, zero- or
 // sign-extended, in a; b itself unchanged.
 TEST(JitFused, CopyExtendEveryRegisterChoice) {

@@ -297,6 +297,32 @@ TEST(JitInlineHelpers, SetupsOnlyAnInlinedCallReadsGetNoCode) {
   EXPECT_EQ(out.helper_calls, 0);
 }
 
+// An inlined call reads none of the arguments whose setups got no code: r1's value before the
+// map's (skipped) lddw is dead once the key is read, so the sum it held is folded into the load
+// (`a = b; a += c; x = *(a + off)` as one access, emit_fused.cpp).
+TEST(JitInlineHelpers, ArgumentsWhoseSetupsGetNoCodeAreNotReadByTheCall) {
+  Builder p;
+  p.st(BPF_DW, 10, -16, 0x01020304).mov64_reg(3, 10).mov64_imm(7, -16);  // 0-2
+  p.mov64_reg(1, 3).alu64_reg(BPF_ADD, 1, 7).ldx(BPF_B, 6, 1, 1);        // 3-5: key = 3
+  p.stx(BPF_W, 10, 6, -4).lddw(1, kHandle);                              // 6-8
+  p.mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -4);                          // 9-10
+  p.call_helper(BPF_FUNC_map_lookup_elem);                               // 11
+  p.lddw(1, reinterpret_cast<uint64_t>(g_values.data())).alu64_reg(BPF_SUB, 0, 1).exit();
+  const std::vector<RawInsn> code = p.finish();
+  CompileOptions proven = with_array({11});
+  proven.array_maps[0].r1_proven = true;
+  auto jit = load(code, true, counting_helpers(), proven);
+  ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+  ASSERT_NE(jit->native(), nullptr);
+  EXPECT_EQ(code_bytes(*jit->native(), 3), 0u);
+  EXPECT_EQ(code_bytes(*jit->native(), 4), 0u);
+  EXPECT_NE(code_bytes(*jit->native(), 5), 0u);
+  const Outcome out = compare(code, proven);
+  ASSERT_TRUE(out.run.ok) << out.run.error.to_string();
+  EXPECT_EQ(out.run.r0, 3u * kStride);
+  EXPECT_EQ(out.helper_calls, 0);
+}
+
 // A key just stored from a register is read from that register, and a key that register is
 // known to keep below max_entries (what last wrote it) needs no bounds check. `setup` writes r6;
 // then *(u32 *)(r10 - 4) = r6, `between`, and the lookup (r0 = the element's index or 0xffff).
