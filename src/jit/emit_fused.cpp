@@ -155,26 +155,7 @@ size_t Emitter::emit_indexed_access(size_t index) {
   if (u.op >= Op::stx8 && u.src == a) return 0;
   // a keeps the sum in the program; here it keeps b. Fine only when nothing reads it.
   if (!(load && u.dst == a) && !dead_after(index + 2, a)) return 0;
-  const Xbyak::RegExp address = reg(b) + reg(c) + static_cast<int>(u.off);
-  const Xbyak::Reg64& d = reg(u.dst);
-  const Xbyak::Reg64& v = reg(u.src);
-  switch (u.op) {
-    case Op::ldx8: movzx(d.cvt32(), byte[address]); break;
-    case Op::ldx16: movzx(d.cvt32(), word[address]); break;
-    case Op::ldx32: mov(d.cvt32(), dword[address]); break;
-    case Op::ldx64: mov(d, qword[address]); break;
-    case Op::ldxsx8: movsx(d, byte[address]); break;
-    case Op::ldxsx16: movsx(d, word[address]); break;
-    case Op::ldxsx32: movsxd(d, dword[address]); break;
-    case Op::st8: mov(byte[address], static_cast<uint32_t>(u.imm) & 0xff); break;
-    case Op::st16: mov(word[address], static_cast<uint32_t>(u.imm) & 0xffff); break;
-    case Op::st32: mov(dword[address], static_cast<uint32_t>(u.imm)); break;
-    case Op::st64: mov(qword[address], static_cast<uint64_t>(static_cast<int64_t>(u.imm))); break;
-    case Op::stx8: mov(byte[address], v.cvt8()); break;
-    case Op::stx16: mov(word[address], v.cvt16()); break;
-    case Op::stx32: mov(dword[address], v.cvt32()); break;
-    default: mov(qword[address], v); break;
-  }
+  emit_access_at(u, reg(b) + reg(c) + static_cast<int>(u.off));
   insn_offsets[index + 1] = insn_offsets[index + 2] = insn_offsets[index];
   return 3;
 }

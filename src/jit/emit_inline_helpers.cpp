@@ -433,8 +433,40 @@ void Emitter::emit_inline_array_lookup(const TranslatedSlot& s, size_t index,
     }));
   }
   const Xbyak::RegExp element = array_element(map, key);
+  if (in_range && map.r1_proven) {
+    if (const size_t j = array_result_load(index); j != 0) {
+      const TranslatedSlot& load = program_.translated[j];
+      emit_access_at(load, element + static_cast<int>(load.off));
+      if (emitted_with_lookup_.empty()) emitted_with_lookup_.assign(program_.insn_count, false);
+      emitted_with_lookup_[j] = true;
+      L(*done);
+      return;
+    }
+  }
   if (!is_register(element, rax)) lea(rax, ptr[element]);
   L(*done);
+}
+
+// A lookup that cannot fail is mostly followed by a load of the value, `if r0 == 0 goto out;
+// x = *(r0 + off)`: when nothing else reads r0, the load can use the element's address as its
+// own ([key * stride + values + off]) and r0 is never set. It must be the first instruction with
+// code after the call, with only compile-time null tests of r0 and results nothing reads (no
+// code, whatever they read) before it, and no jump landing on the way.
+size_t Emitter::array_result_load(size_t index) {
+  constexpr size_t kScan = 4;
+  for (size_t j = index + 1; j < program_.insn_count && j <= index + kScan; ++j) {
+    if (lands_inside(j, j)) return 0;
+    const TranslatedSlot& u = program_.translated[j];
+    if (u.op >= Op::ldx8 && u.op <= Op::ldxsx32 && u.src == 0) {
+      if (skip_[j] || dead_definition(j)) return 0;
+      return u.dst == 0 || dead_after(j, 0) ? j : 0;
+    }
+    const bool null_test =
+        u.op == Op::jeq64_imm && u.imm == 0 && u.dst == 0 && known_non_null(j, 0);
+    const bool no_code = !skip_[j] && dead_definition(j) && u.dst != 0;
+    if (!null_test && !no_code) return 0;
+  }
+  return 0;
 }
 
 // array_map_update_elem for flags BPF_ANY / BPF_EXIST / BPF_NOEXIST on values without special

@@ -137,6 +137,31 @@ void Emitter::encode_mem(uint8_t prefix, bool rex_w, bool byte_reg, uint8_t opco
     dd(static_cast<uint32_t>(static_cast<int32_t>(off)));
 }
 
+// A plain load or store (ldx, ldxsx, st, stx) `u` at `address` in place of its base + off (the
+// fused forms that know a better address: emit_indexed_access, emit_inline_array_lookup).
+void Emitter::emit_access_at(const TranslatedSlot& u, const Xbyak::RegExp& address) {
+  const Xbyak::Reg64& d = reg(u.dst);
+  const Xbyak::Reg64& v = reg(u.src);
+  switch (u.op) {
+    case Op::ldx8: movzx(d.cvt32(), byte[address]); break;
+    case Op::ldx16: movzx(d.cvt32(), word[address]); break;
+    case Op::ldx32: mov(d.cvt32(), dword[address]); break;
+    case Op::ldx64: mov(d, qword[address]); break;
+    case Op::ldxsx8: movsx(d, byte[address]); break;
+    case Op::ldxsx16: movsx(d, word[address]); break;
+    case Op::ldxsx32: movsxd(d, dword[address]); break;
+    case Op::st8: mov(byte[address], static_cast<uint32_t>(u.imm) & 0xff); break;
+    case Op::st16: mov(word[address], static_cast<uint32_t>(u.imm) & 0xffff); break;
+    case Op::st32: mov(dword[address], static_cast<uint32_t>(u.imm)); break;
+    case Op::st64: mov(qword[address], static_cast<uint64_t>(static_cast<int64_t>(u.imm))); break;
+    case Op::stx8: mov(byte[address], v.cvt8()); break;
+    case Op::stx16: mov(word[address], v.cvt16()); break;
+    case Op::stx32: mov(dword[address], v.cvt32()); break;
+    case Op::stx64: mov(qword[address], v); break;
+    default: throw Xbyak::Error(Xbyak::ERR_INTERNAL);  // callers pass plain accesses only
+  }
+}
+
 // src = fetch_<logic>(dst + off, src): a cmpxchg loop with rax (r0) kept in r10 meanwhile and the
 // address in r9, so dst, src and r0 may be any registers (Linux's x86 JIT does the same).
 void Emitter::emit_fetch_logic(const TranslatedSlot& s, bool is64, int logic) {

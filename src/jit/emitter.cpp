@@ -151,6 +151,7 @@ size_t Emitter::emit_at(size_t i) {
     return i;
   }
   if (dead_definition(i)) return i;  // a result nothing reads
+  if (!emitted_with_lookup_.empty() && emitted_with_lookup_[i]) return i;
   if (const size_t fused = emit_fused(i)) return i + fused - 1;
   emit_insn(i);
   if (program_.translated[i].op == Op::lddw) {

@@ -126,6 +126,10 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_helper_fallback(const TranslatedSlot& s, size_t index);
   Xbyak::RegExp array_element(const InlineArrayMap& map, const Xbyak::Reg64& key);
   void emit_inline_array_lookup(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
+  // The load through an inlined array lookup's result that takes the element's address itself
+  // (0: none), and the loads so emitted with their lookup, which get no code of their own.
+  size_t array_result_load(size_t index);
+  std::vector<bool> emitted_with_lookup_;
   void emit_inline_array_update(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_map_check(uint64_t handle, bool proven, Xbyak::Label& other);
   // An inlined update's copy of value bytes [at, size) (emit_inline_helpers.cpp).
@@ -263,6 +267,7 @@ class Emitter : public Xbyak::CodeGenerator {
 
   const Xbyak::Reg64& reg(uint8_t bpf_reg) const { return regs_[bpf_reg]; }
   Xbyak::Address mem(unsigned bytes, uint8_t base, int16_t off) const;
+  void emit_access_at(const TranslatedSlot& u, const Xbyak::RegExp& address);
 
   const vm::detail::LoadedProgram& program_;
   const CompileOptions options_;

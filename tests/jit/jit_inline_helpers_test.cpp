@@ -355,6 +355,50 @@ CompileOptions proven_at(const std::vector<RawInsn>& code) {
   return options;
 }
 
+// A lookup that cannot fail followed by a load of the value, `if r0 == 0 goto null; r7 = 0;
+// r6 = *(r0 + off)`: the load takes the element's address and gets no code of its own, r0 is
+// never set, unless something reads r0 after the load (`r0_read`) or a jump lands between.
+TEST(JitInlineHelpers, ALoadOfTheValueTakesTheElementsAddress) {
+  for (uint8_t size : {uint8_t{BPF_B}, uint8_t{BPF_H}, uint8_t{BPF_W}, uint8_t{BPF_DW}}) {
+    for (int variant = 0; variant < 3; ++variant) {  // 0 fold, 1 r0 read after, 2 a jump lands
+      SCOPED_TRACE(::testing::Message() << "size " << int{size} << " variant " << variant);
+      Builder p;
+      p.mov64_imm(8, 0);  // indices below: without variant 2's jump
+      if (variant == 2) p.jmp_imm(BPF_JNE, 8, 0, "load");  // never taken, but lands there
+      p.mov64_imm(6, 3).stx(BPF_W, 10, 6, -4);
+      p.lddw(1, kHandle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -4);  // 3-6
+      p.call_helper(BPF_FUNC_map_lookup_elem);                        // 7
+      p.jmp_imm(BPF_JEQ, 0, 0, "null").mov64_imm(7, 0);               // 8-9
+      p.label("load").ldx(size, 6, 0, 5);                             // 10 or 11
+      if (variant == 1)
+        p.mov64_reg(7, 0);  // r0 read after the load
+      else
+        p.mov64_imm(7, 0);
+      p.mov64_imm(0, 0);
+      p.alu64_reg(BPF_ADD, 0, 6).alu64_reg(BPF_ADD, 0, 7);
+      p.lddw(1, reinterpret_cast<uint64_t>(g_values.data()));
+      if (variant == 1) p.alu64_reg(BPF_SUB, 0, 1);  // r0 = the value + its offset in the map
+      p.exit().label("null").mov64_imm(0, 0xffff).exit();
+      const std::vector<RawInsn> code = p.finish();
+      const CompileOptions options = proven_at(code);
+      auto jit = load(code, true, counting_helpers(), options);
+      ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+      const size_t at = variant == 2 ? 11 : 10;  // the load
+      EXPECT_EQ(code_bytes(*jit->native(), at) == 0, variant == 0);
+      const Outcome out = compare(code, options);
+      ASSERT_TRUE(out.run.ok) << out.run.error.to_string();
+      uint64_t value = 0;
+      std::memcpy(&value, g_values.data() + 3 * kStride + 5,
+                  size == BPF_DW  ? 8
+                  : size == BPF_W ? 4
+                  : size == BPF_H ? 2
+                                  : 1);
+      EXPECT_EQ(out.run.r0, value + (variant == 1 ? 3 * kStride : 0));
+      EXPECT_EQ(out.helper_calls, 0);
+    }
+  }
+}
+
 TEST(JitInlineHelpers, StoredKeysComeFromTheirRegister) {
   const auto nothing = [](Builder&) {};
   for (int32_t key : {0, 3, 4, 5, 7}) {
