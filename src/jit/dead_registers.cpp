@@ -177,6 +177,37 @@ bool Emitter::dead_after(size_t index, uint8_t reg) const {
   return false;
 }
 
+uint16_t Emitter::entry_reads() const {
+  const size_t n = program_.insn_count;
+  // A callback (bpf_loop's, for_each_map_elem's) is entered through the same trampoline with
+  // its own arguments.
+  for (size_t i = 1; i < n; ++i)
+    if (is_function_[i]) return kAllRegisters;
+  if (n == 0) return kAllRegisters;
+  const TranslatedSlot& first = program_.translated[0];
+  if (!live_out_.empty()) {
+    const RegisterUse use = register_use(first);
+    const uint16_t written = skip_[0] ? 0 : use.writes;
+    return static_cast<uint16_t>((live_out_[0] & ~written) | use.reads);
+  }
+  // Without the dataflow: the straight-line code the program starts with, which every path
+  // runs first. What it writes before reading is set by the program itself; at its end
+  // anything still unwritten may be read (at an exit, only r0).
+  constexpr size_t kScan = 64;
+  uint16_t written = 0, read = 0;
+  for (size_t i = 0; i < n && i < kScan; ++i) {
+    const TranslatedSlot& s = program_.translated[i];
+    const RegisterUse use = register_use(s);
+    read |= use.reads & ~written;
+    if (s.op == Op::exit) return read;
+    if (!skip_[i]) written |= use.writes;
+    if (is_jump(s.op) || s.op == Op::call_helper || s.op == Op::call_local ||
+        register_effect(s.op) == RegisterEffect::unknown)
+      break;
+  }
+  return static_cast<uint16_t>(read | (kAllRegisters & ~written));
+}
+
 bool Emitter::dead_definition(size_t i) const {
   if (live_out_.empty()) return false;
   const TranslatedSlot& s = program_.translated[i];

@@ -172,14 +172,15 @@ RegisterEffect register_effect(Op op) {
 }
 
 void Emitter::emit_all() {
-  emit_trampoline();
   const size_t n = program_.insn_count;
   function_offsets.assign(n, std::numeric_limits<size_t>::max());
   insn_offsets.assign(n, 0);
   insn_fixups_.reserve(n / 4);
+  // The analyses emit nothing; the trampoline needs their registers read at entry.
   plan_inlined_calls();
   find_dead_stack_stores();
   find_live_registers();
+  emit_trampoline();
   for (size_t i = 0; i < n; ++i) {
     if (is_function_[i]) {
       // Falling into a function from the code before it stays in the same frame (as in the
@@ -366,17 +367,19 @@ void Emitter::emit_entry_exit(int arguments) {
 }
 
 // r1..r5 from the five words at r10; r0 and r6..r9 zero, as the interpreter starts every frame.
+// r1..r5 from the arguments, r0 and r6..r9 zero, as the interpreter starts a run; only those the
+// program may read before writing them (entry_reads): for a small program run once per packet
+// or event, the other loads and zeroings are a tenth of its instructions.
 void Emitter::emit_entry_registers() {
-  mov(rdi, qword[r10]);
-  mov(rsi, qword[r10 + 8]);
-  mov(rdx, qword[r10 + 16]);
-  mov(rcx, qword[r10 + 24]);
-  mov(r8, qword[r10 + 32]);
-  xor_(eax, eax);
-  xor_(ebx, ebx);
-  xor_(r13d, r13d);
-  xor_(r14d, r14d);
-  xor_(r15d, r15d);
+  const uint16_t live = entry_reads();
+  const auto used = [&](unsigned r) { return (live >> r & 1) != 0; };
+  const Xbyak::Reg64* const arguments[] = {&rdi, &rsi, &rdx, &rcx, &r8};
+  for (unsigned r = 1; r <= 5; ++r)
+    if (used(r)) mov(*arguments[r - 1], qword[r10 + 8 * (r - 1)]);
+  if (used(0)) xor_(eax, eax);
+  const Xbyak::Reg32* const kept[] = {&ebx, &r13d, &r14d, &r15d};
+  for (unsigned r = 6; r <= 9; ++r)
+    if (used(r)) xor_(*kept[r - 6], *kept[r - 6]);
 }
 
 const Xbyak::Reg64& Emitter::saved_register(int k) {

@@ -214,6 +214,9 @@ class Emitter : public Xbyak::CodeGenerator {
   // Whether nothing reads the value `reg` has after instruction `index`: live_out_ when it was
   // computed, else a look at the straight-line code that follows (dead_registers.cpp).
   bool dead_after(size_t index, uint8_t reg) const;
+  // The registers (bit r for r0..r9) a run may read before the program writes them: all of them
+  // when a function other than the first may be entered from the host (a callback).
+  uint16_t entry_reads() const;
   // An instruction that only sets a register nothing reads afterwards: no code.
   bool dead_definition(size_t index) const;
   bool known_constant(size_t index, uint8_t reg, uint64_t& value);

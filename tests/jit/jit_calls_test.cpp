@@ -28,6 +28,39 @@ uint64_t record_args(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_
   return r1 * 3 + r5;
 }
 
+// A run starts with r1..r5 from its arguments and r0, r6..r9 zero, as in the interpreter; the
+// entry sets only what the program may read before writing it. Each register read at entry (r1
+// is the memory, whose address differs between runs) and a read after a jump (past the
+// straight-line start the entry looks at) give the interpreter's value.
+TEST(JitCalls, RegistersReadAtEntryStartAsInTheInterpreter) {
+  const std::vector<uint8_t> memory(24, 7);
+  for (uint8_t r = 0; r <= 9; ++r) {
+    if (r == 1) continue;
+    SCOPED_TRACE("r" + std::to_string(r));
+    Builder straight, jumping;
+    straight.mov64_reg(0, r).alu64_imm(BPF_ADD, 0, 5).exit();
+    jumping.mov64_imm(6, 1).jmp_imm(BPF_JEQ, 6, 0, "out").mov64_reg(0, r).label("out");
+    jumping.alu64_imm(BPF_ADD, 0, 5).exit();
+    for (bool jump : {false, true}) {
+      const EngineResult out = expect_same(jump ? jumping.finish() : straight.finish(), memory);
+      ASSERT_TRUE(out.ok) << out.error.to_string();
+      // r2 is the memory's size; r6 was set to 1 before the jump; the rest start at zero.
+      EXPECT_EQ(out.r0, r == 2 ? memory.size() + 5 : jump && r == 6 ? 6u : 5u);
+    }
+  }
+  // The code before the first instruction (the entries) is shorter for a program that writes
+  // every register before reading it than for one that reads them all.
+  Builder writes_first, reads_all;
+  writes_first.mov64_imm(0, 1).exit();
+  reads_all.mov64_reg(0, 0);
+  for (uint8_t r = 1; r <= 9; ++r) reads_all.alu64_reg(BPF_ADD, 0, r);
+  reads_all.exit();
+  auto a = load(writes_first.finish(), true);
+  auto b = load(reads_all.finish(), true);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_LT(a->native()->insn_offsets[0], b->native()->insn_offsets[0]);
+}
+
 TEST(JitCalls, HelperGetsR1ToR5AndCalleeSavedRegistersSurvive) {
   vm::HelperTable helpers;
   helpers.set(BPF_FUNC_get_prandom_u32, vm::Helper{"get_prandom_u32", record_args});
