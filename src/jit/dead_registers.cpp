@@ -152,17 +152,31 @@ void Emitter::find_live_registers() {
 bool Emitter::dead_after(size_t index, uint8_t reg) const {
   if (reg >= 10) return false;
   if (!live_out_.empty()) return !(live_out_[index] >> reg & 1);
-  // Without the dataflow: the path that falls through from `index`, up to the first instruction
-  // that reads or replaces reg, as long as it is straight (a jump or a call into another
-  // function may lead to a reader; a jump landing on the way does not matter: only what runs
-  // after `index` can read the value it left). A few instructions suffice for the fused forms
-  // that ask, whose register clang reuses at once.
+  return replaced_before_read(index + 1, reg);
+}
+
+bool Emitter::dead_after_jump(size_t index, uint8_t reg) const {
+  if (reg >= 10) return false;
+  if (!live_out_.empty()) return !(live_out_[index] >> reg & 1);
+  int64_t delta = 0;
+  if (!jump_delta(program_.translated[index], delta)) return false;
+  const int64_t target = static_cast<int64_t>(index) + 1 + delta;
+  return target >= 0 && replaced_before_read(index + 1, reg) &&
+         replaced_before_read(static_cast<size_t>(target), reg);
+}
+
+// Without the dataflow: the path that falls through from `start`, up to the first instruction
+// that reads or replaces reg, as long as it is straight (a jump or a call into another function
+// may lead to a reader; a jump landing on the way does not matter: only what runs from `start`
+// on can read the value it finds). A few instructions suffice for the fused forms that ask,
+// whose register clang reuses at once.
+bool Emitter::replaced_before_read(size_t start, uint8_t reg) const {
   constexpr size_t kScan = 16;
-  const size_t end = std::min(program_.insn_count, index + 1 + kScan);
-  for (size_t i = index + 1; i < end; ++i) {
+  const size_t end = std::min(program_.insn_count, start + kScan);
+  for (size_t i = start; i < end; ++i) {
     const TranslatedSlot& s = program_.translated[i];
     if (s.op == Op::lddw_tail) continue;
-    if (is_function_[i] || s.op == Op::call_local) return false;
+    if ((is_function_[i] && i != start) || s.op == Op::call_local) return false;
     if (s.op == Op::exit) return reg != 0;
     if (s.op == Op::call_helper) {
       if (reg >= 1 && reg <= 5) return false;  // an argument, maybe

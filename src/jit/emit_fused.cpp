@@ -17,6 +17,10 @@
 //   off)` (clang's `p[i]`: eBPF has no indexed addressing), as one access at [b + c + off] when
 //   nothing reads a afterwards (or the load replaces it): no lea, and the load's address is
 //   ready a cycle sooner.
+// - A constant moved into a register only to be compared, `k = imm; if k > x goto L` (eBPF
+//   compares a register with an immediate only on the right, so clang writes `CONST < x` so), as
+//   `cmp x, imm` with the condition turned around, when nothing reads k afterwards on either path:
+//   no move, and x's compare does not wait for it.
 // - A copy and the extension pair, `a = b; a <<= 32; a >>= 32` (or `s>>=`): clang's
 //   `(u64)(u32)b` into another register, one 32-bit (or sign-extending) move from b.
 //
@@ -77,6 +81,7 @@ size_t Emitter::emit_fused(size_t index) {
   // Blinded programs keep their immediates in kAx, one instruction at a time.
   if (options_.blind_constants || index + 1 >= program_.insn_count) return 0;
   if (s.op >= Op::jeq64_reg && s.op <= Op::jsle32_imm) return emit_inverted_jump(index);
+  if (s.op == Op::mov64_imm || s.op == Op::mov32_imm) return emit_constant_compare(index);
   if (s.op == Op::mov64_reg) {
     if (const size_t n = emit_remainder(index)) return n;
     if (const size_t n = emit_copy_extend(index)) return n;
@@ -158,6 +163,38 @@ size_t Emitter::emit_indexed_access(size_t index) {
   emit_access_at(u, reg(b) + reg(c) + static_cast<int>(u.off));
   insn_offsets[index + 1] = insn_offsets[index + 2] = insn_offsets[index];
   return 3;
+}
+
+size_t Emitter::emit_constant_compare(size_t index) {
+  const TranslatedSlot& s = program_.translated[index];
+  const TranslatedSlot& t = program_.translated[index + 1];
+  const uint8_t k = s.dst;
+  const bool reg64 = t.op >= Op::jeq64_reg && t.op <= Op::jsle64_reg;
+  const bool reg32 = t.op >= Op::jeq32_reg && t.op <= Op::jsle32_reg;
+  if ((!reg64 && !reg32) || (t.dst == k) == (t.src == k) || k >= 10 ||
+      lands_inside(index + 1, index + 1))
+    return 0;
+  // A 64-bit compare sign-extends its 32-bit immediate, as mov64 does; mov32 zero-extends, which
+  // only a negative immediate tells apart.
+  if (reg64 && s.op == Op::mov32_imm && s.imm < 0) return 0;
+  if (!dead_after_jump(index + 1, k)) return 0;
+  // The register-form jump as the immediate form on the other operand: `k op x` is `x op' k`.
+  static constexpr uint8_t kSwapped[11] = {0, 7, 8, 3, 4, 9, 10, 1, 2, 5, 6};
+  const Op first = reg64 ? Op::jeq64_reg : Op::jeq32_reg;
+  const Op first_imm = reg64 ? Op::jeq64_imm : Op::jeq32_imm;
+  uint16_t cond = static_cast<uint16_t>(static_cast<uint16_t>(t.op) - static_cast<uint16_t>(first));
+  TranslatedSlot compare = t;
+  if (t.dst == k) {
+    cond = kSwapped[cond];
+    compare.dst = t.src;
+  }
+  compare.op = static_cast<Op>(static_cast<uint16_t>(first_imm) + cond);
+  compare.src = 0;
+  compare.imm = s.imm;
+  const uint8_t cc = emit_compare(compare);
+  jump_to_insn(cc, index + 2 + static_cast<size_t>(static_cast<int64_t>(t.off)), index + 1);
+  insn_offsets[index + 1] = insn_offsets[index];
+  return 2;
 }
 
 size_t Emitter::emit_copy_extend(size_t index) {

@@ -214,6 +214,9 @@ class Emitter : public Xbyak::CodeGenerator {
   // Whether nothing reads the value `reg` has after instruction `index`: live_out_ when it was
   // computed, else a look at the straight-line code that follows (dead_registers.cpp).
   bool dead_after(size_t index, uint8_t reg) const;
+  // The same after the conditional jump at `index`, on both of its paths.
+  bool dead_after_jump(size_t index, uint8_t reg) const;
+  bool replaced_before_read(size_t start, uint8_t reg) const;
   // The registers (bit r for r0..r9) a run may read before the program writes them: all of them
   // when a function other than the first may be entered from the host (a callback).
   uint16_t entry_reads() const;
@@ -244,6 +247,8 @@ class Emitter : public Xbyak::CodeGenerator {
   size_t emit_copy_add(size_t index);       // `a = b; a += c` as `lea a, [b + c]`
   // `a = b; a += c` and a load or store through a that leaves a dead: [b + c + off].
   size_t emit_indexed_access(size_t index);
+  // `k = imm; if k op x goto` (or `if x op k`) with k dead after: `cmp x, imm`, no move.
+  size_t emit_constant_compare(size_t index);
   size_t emit_copy_extend(size_t index);         // `a = b; a <<= 32; a >>= 32` as `mov a32, b32`
   size_t emit_remainder(size_t index);           // `a = b; a /= c; a *= c; b -= a` as one divide
   bool lands_inside(size_t first, size_t last);  // a jump or call targets [first, last]

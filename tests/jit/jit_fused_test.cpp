@@ -346,6 +346,58 @@ TEST(JitFused, IndexedAccessEveryRegisterChoice) {
   EXPECT_GT(apart, 0u);
 }
 
+// `k = imm; if k op x goto` and `if x op k goto` for every condition, both widths, both moves
+// and immediates of both signs, against values of x around the constant: the jump as the
+// interpreter takes it. With k read after the jump on one path (`read_after`) the move stays.
+TEST(JitFused, ConstantCompareEveryCondition) {
+  static constexpr uint8_t kConditions[] = {BPF_JEQ,  BPF_JGT, BPF_JGE, BPF_JSET, BPF_JNE, BPF_JSGT,
+                                            BPF_JSGE, BPF_JLT, BPF_JLE, BPF_JSLT, BPF_JSLE};
+  size_t fused = 0, apart = 0;
+  for (uint8_t op : kConditions) {
+    for (bool wide : {true, false}) {
+      for (bool mov32 : {false, true}) {
+        for (int32_t imm : {0, 5, -5, INT32_MIN, INT32_MAX}) {
+          for (bool k_left : {true, false}) {
+            for (int read_after : {0, 1, 2}) {  // 0 neither path, 1 the jump's, 2 fall-through
+              for (int64_t dx : {-1, 0, 1}) {
+                SCOPED_TRACE(::testing::Message() << "op " << int{op} << (wide ? " 64" : " 32")
+                                                  << (mov32 ? " mov32" : "") << " imm " << imm
+                                                  << (k_left ? " k left" : " k right") << " read "
+                                                  << read_after << " x = imm + " << dx);
+                const uint64_t x = static_cast<uint64_t>(int64_t{imm} + dx);
+                Builder p;
+                p.lddw(3, x).mov64_imm(0, 100);  // 0-2
+                if (mov32)
+                  p.alu32_imm(BPF_MOV, 4, imm);  // 3: k
+                else
+                  p.mov64_imm(4, imm);
+                const uint8_t dst = k_left ? 4 : 3, src = k_left ? 3 : 4;
+                p.jmp_reg(op, dst, src, "taken", wide ? BPF_JMP : BPF_JMP32);  // 4
+                p.mov64_imm(0, 200).mov64_imm(4, 0);                           // 5-6: fall-through
+                if (read_after == 2) p.alu64_reg(BPF_ADD, 0, 4).ja("end");
+                p.label("taken");
+                if (read_after == 1) p.alu64_reg(BPF_ADD, 0, 4);
+                p.label("end").exit();
+                const std::vector<RawInsn> code = p.finish();
+                const EngineResult out = expect_same(code);
+                ASSERT_TRUE(out.ok) << out.error.to_string();
+                auto jit = load(code, true);
+                ASSERT_TRUE(jit.ok());
+                const auto& at = jit->native()->insn_offsets;
+                const bool folds = read_after != 1 && !(wide && mov32 && imm < 0);
+                EXPECT_EQ(at[4] == at[3], folds);
+                (folds ? fused : apart)++;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(fused, 0u);
+  EXPECT_GT(apart, 0u);
+}
+
 // `a = b; a <<= 32; a >>= 32` (and `s>>=`) for every register pair: b's low half, zero- or
 // sign-extended, in a; b itself unchanged.
 TEST(JitFused, CopyExtendEveryRegisterChoice) {
