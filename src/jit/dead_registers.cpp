@@ -1,11 +1,14 @@
 // Register liveness: which of r0..r9 a later instruction may read after each instruction
-// (Emitter::live_out_). Two things use it:
+// (Emitter::live_out_). What uses it:
 // - An ALU instruction whose result nothing reads gets no code. clang -O2 leaves few of these
 //   (random programs have many). A null test decided at compile time (a lookup that cannot
 //   fail) is followed one way only, so a value set only for the null path that never runs (as
 //   array_map_loop's `r9 = 0` before `if r0 == 0`) gets no code either.
 // - An inlined call's result nobody reads is not set (the `r0 = 0` of an inlined array update,
 //   whose result clang seldom tests).
+// - The fused forms that leave a register without its program value ask whether anything reads
+//   it (dead_after, dead_after_jump), and the entries set only the registers a run may read
+//   before writing them (entry_reads); without the dataflow both look at straight-line code.
 //
 // Backward dataflow over the program's blocks (basic_blocks.hpp), one bit per register. What an
 // instruction reads and writes comes from register_use below, conservatively: whatever is not

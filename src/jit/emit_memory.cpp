@@ -34,7 +34,6 @@ Xbyak::Reg sized(const Xbyak::Reg64& r, unsigned bytes) {
 
 bool Emitter::emit_memory(const TranslatedSlot& s, size_t index) {
   (void)index;
-  const Xbyak::Reg64& d = reg(s.dst);
   const Xbyak::Reg64& r = reg(s.src);
   switch (s.op) {
     case Op::ldx8:
@@ -45,16 +44,14 @@ bool Emitter::emit_memory(const TranslatedSlot& s, size_t index) {
     case Op::load_acq32: encode_mem(0, false, false, 0x8B, 0, s.dst, s.src, s.off); return true;
     case Op::ldx64:
     case Op::load_acq64: encode_mem(0, true, false, 0x8B, 0, s.dst, s.src, s.off); return true;
-    case Op::ldxsx8: movsx(d, mem(1, s.src, s.off)); return true;
-    case Op::ldxsx16: movsx(d, mem(2, s.src, s.off)); return true;
-    case Op::ldxsx32: movsxd(d, mem(4, s.src, s.off)); return true;
-
-    case Op::st8: mov(mem(1, s.dst, s.off), static_cast<uint32_t>(s.imm) & 0xff); return true;
-    case Op::st16: mov(mem(2, s.dst, s.off), static_cast<uint32_t>(s.imm) & 0xffff); return true;
-    case Op::st32: mov(mem(4, s.dst, s.off), static_cast<uint32_t>(s.imm)); return true;
-    case Op::st64:
-      mov(mem(8, s.dst, s.off), static_cast<uint64_t>(static_cast<int64_t>(s.imm)));
-      return true;
+    // The forms encode_mem does not cover: as the fused accesses emit them, at base + off.
+    case Op::ldxsx8:
+    case Op::ldxsx16:
+    case Op::ldxsx32: emit_access_at(s, reg(s.src) + static_cast<int>(s.off)); return true;
+    case Op::st8:
+    case Op::st16:
+    case Op::st32:
+    case Op::st64: emit_access_at(s, reg(s.dst) + static_cast<int>(s.off)); return true;
     case Op::stx8:
     case Op::store_rel8: encode_mem(0, false, true, 0x88, 0, s.src, s.dst, s.off); return true;
     case Op::stx16:

@@ -366,10 +366,9 @@ void Emitter::emit_entry_exit(int arguments) {
   ret();
 }
 
-// r1..r5 from the five words at r10; r0 and r6..r9 zero, as the interpreter starts every frame.
-// r1..r5 from the arguments, r0 and r6..r9 zero, as the interpreter starts a run; only those the
-// program may read before writing them (entry_reads): for a small program run once per packet
-// or event, the other loads and zeroings are a tenth of its instructions.
+// r1..r5 from the five words at r10, r0 and r6..r9 zero, as the interpreter starts a run; only
+// those the program may read before writing them (entry_reads): for a small program run once per
+// packet or event, the other loads and zeroings are a tenth of its instructions.
 void Emitter::emit_entry_registers() {
   const uint16_t live = entry_reads();
   const auto used = [&](unsigned r) { return (live >> r & 1) != 0; };
