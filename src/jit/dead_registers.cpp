@@ -23,59 +23,15 @@
 
 #include "jit/basic_blocks.hpp"
 #include "jit/emitter.hpp"
+#include "jit/register_use.hpp"
 
 namespace userbpf::jit::detail {
 namespace {
 
-constexpr uint16_t bit(unsigned reg) {
-  return static_cast<uint16_t>(1u << reg);
-}
-constexpr uint16_t kAllRegisters = 0x3ff;  // r0..r9 (r10 is never written)
-constexpr uint16_t kArguments = 0x3e;      // r1..r5
-constexpr uint16_t kCallClobbers = 0x3f;   // r0..r5
-
-struct RegisterUse {
-  uint16_t reads = kAllRegisters;
-  uint16_t writes = 0;
-};
-
-bool in(Op op, Op first, Op last) {
-  return first <= op && op <= last;
-}
-
-RegisterUse register_use(const TranslatedSlot& s) {
-  const Op op = s.op;
-  const uint16_t dst = s.dst < 10 ? bit(s.dst) : 0;
-  const uint16_t src = s.src < 10 ? bit(s.src) : 0;
-  if (op == Op::mov64_imm || op == Op::mov32_imm) return {0, dst};
-  if (op == Op::mov64_reg || op == Op::mov32_reg) return {src, dst};
-  if (in(op, Op::add64_reg, Op::arsh64_reg) || in(op, Op::add32_reg, Op::arsh32_reg))
-    return {static_cast<uint16_t>(dst | src), dst};
-  if (in(op, Op::add64_imm, Op::arsh64_imm) || in(op, Op::add32_imm, Op::arsh32_imm))
-    return {dst, dst};
-  if (op == Op::neg64 || op == Op::neg32 || in(op, Op::trunc16, Op::swap64)) return {dst, dst};
-  if (in(op, Op::movsx64_8, Op::movsx32_16)) return {src, dst};
-  if (op == Op::nop || op == Op::ja || op == Op::may_goto || op == Op::lddw_tail ||
-      op == Op::fell_off || op == Op::core_poisoned)
-    return {0, 0};
-  if (in(op, Op::jeq64_reg, Op::jsle64_reg) || in(op, Op::jeq32_reg, Op::jsle32_reg))
-    return {static_cast<uint16_t>(dst | src), 0};
-  if (in(op, Op::jeq64_imm, Op::jsle64_imm) || in(op, Op::jeq32_imm, Op::jsle32_imm))
-    return {dst, 0};
-  if (op == Op::call_helper || op == Op::call_local) return {kArguments, kCallClobbers};
-  if (op == Op::exit) return {bit(0), 0};
-  if (in(op, Op::ldx8, Op::ldxsx32) || in(op, Op::load_acq8, Op::load_acq64)) return {src, dst};
-  if (in(op, Op::st8, Op::st64)) return {dst, 0};
-  if (in(op, Op::stx8, Op::stx64) || in(op, Op::store_rel8, Op::store_rel64))
-    return {static_cast<uint16_t>(dst | src), 0};
-  if (op == Op::lddw) return {0, dst};
-  return {};  // atomics, LD_ABS/LD_IND: read everything, write nothing (as far as this knows)
-}
-
 // The instructions whose only effect is their dst: an unread result means no code.
 bool pure_definition(Op op) {
-  return in(op, Op::add64_reg, Op::arsh32_imm) || in(op, Op::neg64, Op::movsx32_16) ||
-         in(op, Op::trunc16, Op::swap64);
+  return op_in(op, Op::add64_reg, Op::arsh32_imm) || op_in(op, Op::neg64, Op::movsx32_16) ||
+         op_in(op, Op::trunc16, Op::swap64);
 }
 
 }  // namespace

@@ -82,6 +82,21 @@ uint64_t direct_entry(const DirectMapCall& map, uint32_t id) {
 
 }  // namespace
 
+bool Emitter::inlined_call_keeps_arguments(size_t index) {
+  if (!options_.inline_helpers || options_.blind_constants) return false;
+  const TranslatedSlot& s = program_.translated[index];
+  if (s.op != Op::call_helper) return false;
+  const uint32_t id = program_.helper_ids[static_cast<size_t>(s.imm)];
+  if (id != BPF_FUNC_map_lookup_elem && id != BPF_FUNC_map_update_elem) return false;
+  const InlineArrayMap* map = array_map_at(index);
+  // What emit_inline_array_lookup / _update need for no cold path (which would call the helper).
+  if (map == nullptr || !map->r1_proven || !inline_key(index, *map).in_range) return false;
+  if (id == BPF_FUNC_map_lookup_elem) return true;
+  uint64_t flags = 0;
+  return map->plain_values && map->value_size <= kMaxInlineCopy &&
+         known_constant(index, 4, flags) && (flags == BPF_ANY || flags == BPF_EXIST);
+}
+
 bool Emitter::emit_inline_helper(const TranslatedSlot& s, size_t index) {
   // Inlined forms carry the map's address, its bounds and the callback's handle as immediates;
   // Linux blinds those like the program's own, so with blinding the helpers are called instead.

@@ -33,7 +33,6 @@ Xbyak::Reg sized(const Xbyak::Reg64& r, unsigned bytes) {
 }  // namespace
 
 bool Emitter::emit_memory(const TranslatedSlot& s, size_t index) {
-  (void)index;
   const Xbyak::Reg64& r = reg(s.src);
   switch (s.op) {
     case Op::ldx8:
@@ -43,6 +42,13 @@ bool Emitter::emit_memory(const TranslatedSlot& s, size_t index) {
     case Op::ldx32:
     case Op::load_acq32: encode_mem(0, false, false, 0x8B, 0, s.dst, s.src, s.off); return true;
     case Op::ldx64:
+      // A reload of a slot a register still holds (stack_forwarding.cpp).
+      if (!reload_from_.empty() && reload_from_[index] != kNoRegister) {
+        if (reload_from_[index] != s.dst) mov(reg(s.dst), reg(reload_from_[index]));
+        return true;
+      }
+      encode_mem(0, true, false, 0x8B, 0, s.dst, s.src, s.off);
+      return true;
     case Op::load_acq64: encode_mem(0, true, false, 0x8B, 0, s.dst, s.src, s.off); return true;
     // The forms encode_mem does not cover: as the fused accesses emit them, at base + off.
     case Op::ldxsx8:

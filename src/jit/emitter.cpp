@@ -180,6 +180,7 @@ void Emitter::emit_all() {
   plan_inlined_calls();
   find_dead_stack_stores();
   find_live_registers();
+  find_forwarded_reloads();
   emit_trampoline();
   for (size_t i = 0; i < n; ++i) {
     if (is_function_[i]) {

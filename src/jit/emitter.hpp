@@ -207,6 +207,13 @@ class Emitter : public Xbyak::CodeGenerator {
   // dead_registers.cpp, after find_dead_stack_stores: live_out_, by instruction, bit r of which
   // is set when r0..r9's value after it may be read. Empty (everything live) when not searched.
   void find_live_registers();
+  // stack_forwarding.cpp, after find_live_registers: by instruction, the register a 64-bit load
+  // from the stack may take its value from (kNoRegister: load it). Empty when not searched.
+  void find_forwarded_reloads();
+  std::vector<uint8_t> reload_from_;
+  // An inlined map call whose code writes no eBPF register but r0 and calls nothing (no cold
+  // path): a proven array map, a key known in range, an update's flags known to copy.
+  bool inlined_call_keeps_arguments(size_t index);
   std::vector<uint16_t> live_out_;
   bool live_after(size_t index, uint8_t reg) const {
     return live_out_.empty() || (live_out_[index] >> reg & 1);

@@ -399,6 +399,32 @@ TEST(JitInlineHelpers, ALoadOfTheValueTakesTheElementsAddress) {
   }
 }
 
+// A value spilled before an inlined lookup that calls nothing (proven map, key in range) and
+// reloaded after it stays in its register (stack_forwarding.cpp): the reload gets no code. Where
+// the lookup may call the helper (the map not proven), the reload keeps its load.
+TEST(JitInlineHelpers, ReloadsAfterACallThatKeepsTheArgumentsStayInTheirRegister) {
+  for (bool proven : {true, false}) {
+    SCOPED_TRACE(proven ? "proven" : "not proven");
+    Builder p;
+    p.mov64_imm(3, 41).stx(BPF_DW, 10, 3, -24);                     // 0-1
+    p.mov64_imm(6, 2).stx(BPF_W, 10, 6, -4);                        // 2-3
+    p.lddw(1, kHandle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -4);  // 4-7
+    p.call_helper(BPF_FUNC_map_lookup_elem);                        // 8
+    p.ldx(BPF_DW, 3, 10, -24);                                      // 9: the reload
+    p.lddw(1, reinterpret_cast<uint64_t>(g_values.data())).alu64_reg(BPF_SUB, 0, 1);
+    p.alu64_reg(BPF_ADD, 0, 3).exit();  // r0 = 2 * kStride + 41
+    const std::vector<RawInsn> code = p.finish();
+    CompileOptions options = with_array({8});
+    options.array_maps[0].r1_proven = proven;
+    auto jit = load(code, true, counting_helpers(), options);
+    ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+    EXPECT_EQ(code_bytes(*jit->native(), 9) == 0, proven);
+    const Outcome out = compare(code, options);
+    ASSERT_TRUE(out.run.ok) << out.run.error.to_string();
+    EXPECT_EQ(out.run.r0, 2u * kStride + 41);
+  }
+}
+
 TEST(JitInlineHelpers, StoredKeysComeFromTheirRegister) {
   const auto nothing = [](Builder&) {};
   for (int32_t key : {0, 3, 4, 5, 7}) {
