@@ -298,12 +298,17 @@ void Emitter::emit_trampoline() {
   push(rdx);
   push(rsi);
   emit_entry_frame(batch_exit);  // 6 + 4 + 3 pushes: aligned at the call
+  // The count lives in rbp between runs, which every function keeps (a callee-saved register
+  // that is no entry register); batch_left gets a plain store for a run that stops. A
+  // read-modify-write of batch_left itself chained each run to the last one's store.
+  mov(ebp, dword[STATE_FIELD(batch_left)]);
   L(batch_loop);
   mov(r10, qword[rsp + 24]);
   emit_entry_registers();
   call(qword[rsp + 32]);
   mov(qword[rsp + 48], rax);
-  sub(dword[STATE_FIELD(batch_left)], 1);
+  sub(ebp, 1);
+  mov(dword[STATE_FIELD(batch_left)], ebp);  // a move: the flags stay the sub's
   jz(batch_done);
   mov(r11, qword[rsp + 40]);
   cmp(byte[r11], 0);
