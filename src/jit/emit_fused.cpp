@@ -21,6 +21,11 @@
 //   compares a register with an immediate only on the right, so clang writes `CONST < x` so), as
 //   `cmp x, imm` with the condition turned around, when nothing reads k afterwards on either path:
 //   no move, and x's compare does not wait for it.
+// - A load only compared with a constant, `x = *(u8 *)(p + off); if x != imm goto L` (a packet
+//   parser's field checks), as `cmp byte [p + off], imm` (`test` for jset) when nothing reads x
+//   afterwards on either path. Narrower than the compare, the loaded value is zero-extended:
+//   the compare of the loaded width is exact for an immediate in its unsigned range, where the
+//   signed orders are the unsigned ones.
 // - A copy and the extension pair, `a = b; a <<= 32; a >>= 32` (or `s>>=`): clang's
 //   `(u64)(u32)b` into another register, one 32-bit (or sign-extending) move from b.
 //
@@ -82,6 +87,7 @@ size_t Emitter::emit_fused(size_t index) {
   if (options_.blind_constants || index + 1 >= program_.insn_count) return 0;
   if (s.op >= Op::jeq64_reg && s.op <= Op::jsle32_imm) return emit_inverted_jump(index);
   if (s.op == Op::mov64_imm || s.op == Op::mov32_imm) return emit_constant_compare(index);
+  if (Op::ldx8 <= s.op && s.op <= Op::ldx64) return emit_load_compare(index);
   if (s.op == Op::mov64_reg) {
     if (const size_t n = emit_remainder(index)) return n;
     if (const size_t n = emit_copy_extend(index)) return n;
@@ -192,6 +198,45 @@ size_t Emitter::emit_constant_compare(size_t index) {
   compare.src = 0;
   compare.imm = s.imm;
   const uint8_t cc = emit_compare(compare);
+  jump_to_insn(cc, index + 2 + static_cast<size_t>(static_cast<int64_t>(t.off)), index + 1);
+  insn_offsets[index + 1] = insn_offsets[index];
+  return 2;
+}
+
+size_t Emitter::emit_load_compare(size_t index) {
+  const TranslatedSlot& s = program_.translated[index];
+  const TranslatedSlot& t = program_.translated[index + 1];
+  const unsigned bytes = s.op == Op::ldx8 ? 1 : s.op == Op::ldx16 ? 2 : s.op == Op::ldx32 ? 4 : 8;
+  const bool jump64 = Op::jeq64_imm <= t.op && t.op <= Op::jsle64_imm;
+  const bool jump32 = Op::jeq32_imm <= t.op && t.op <= Op::jsle32_imm;
+  if ((!jump64 && !jump32) || t.dst != s.dst || skip_[index + 1] ||
+      lands_inside(index + 1, index + 1))
+    return 0;
+  // A reload that stack_forwarding.cpp takes from a register is no load.
+  if (s.op == Op::ldx64 && !reload_from_.empty() && reload_from_[index] != kNoRegister) return 0;
+  enum Cond { c_jeq, c_jgt, c_jge, c_jset, c_jne, c_jsgt, c_jsge, c_jlt, c_jle, c_jslt, c_jsle };
+  const auto cond = static_cast<Cond>(
+      static_cast<uint16_t>(t.op) - static_cast<uint16_t>(jump64 ? Op::jeq64_imm : Op::jeq32_imm));
+  const unsigned compared = jump64 ? 8 : 4;
+  // The x86 condition of each eBPF one; a narrow load's compares are all unsigned (see above).
+  static constexpr uint8_t kSame[] = {kE, kA, kAe, kNe, kNe, kG, kGe, kB, kBe, kL, kLe};
+  static constexpr uint8_t kUnsigned[] = {kE, kA, kAe, kNe, kNe, kA, kAe, kB, kBe, kB, kBe};
+  const bool narrow = bytes < compared;
+  const uint64_t largest = bytes == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * bytes)) - 1;
+  if (narrow && cond != c_jset && (t.imm < 0 || static_cast<uint64_t>(t.imm) > largest)) return 0;
+  if (!dead_after_jump(index + 1, s.dst)) return 0;
+  const unsigned width = narrow ? bytes : compared;  // a 32-bit compare of a u64 reads its low half
+  const Xbyak::Address field = mem(width, s.src, s.off);
+  // The immediate as the CPU takes it at this width (sign-extended to 64 bits by a qword
+  // compare, as eBPF's 64-bit compare does); jset's bits above the load are zero in x anyway.
+  uint32_t imm = static_cast<uint32_t>(t.imm) & static_cast<uint32_t>(width == 8 ? ~0u : largest);
+  // xbyak takes a word's immediate as a signed 16-bit one: the same bits.
+  if (width == 2) imm = static_cast<uint32_t>(int32_t{static_cast<int16_t>(imm)});
+  if (cond == c_jset)
+    test(field, imm);
+  else
+    cmp(field, imm);
+  const uint8_t cc = narrow ? kUnsigned[cond] : kSame[cond];
   jump_to_insn(cc, index + 2 + static_cast<size_t>(static_cast<int64_t>(t.off)), index + 1);
   insn_offsets[index + 1] = insn_offsets[index];
   return 2;

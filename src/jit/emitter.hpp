@@ -256,6 +256,7 @@ class Emitter : public Xbyak::CodeGenerator {
   size_t emit_indexed_access(size_t index);
   // `k = imm; if k op x goto` (or `if x op k`) with k dead after: `cmp x, imm`, no move.
   size_t emit_constant_compare(size_t index);
+  size_t emit_load_compare(size_t index);
   size_t emit_copy_extend(size_t index);         // `a = b; a <<= 32; a >>= 32` as `mov a32, b32`
   size_t emit_remainder(size_t index);           // `a = b; a /= c; a *= c; b -= a` as one divide
   bool lands_inside(size_t first, size_t last);  // a jump or call targets [first, last]

@@ -398,6 +398,79 @@ TEST(JitFused, ConstantCompareEveryCondition) {
   EXPECT_GT(apart, 0u);
 }
 
+// `x = *(size *)(p + off); if x op imm goto` for every load size and condition, both jump widths,
+// immediates inside and outside the load's unsigned range and of both signs, p as r10, another
+// register and x itself, against memory around the immediate: the jump as the interpreter takes
+// it. The pair is one compare of memory unless x is read after the jump or the immediate is out
+// of a narrower load's range (jset excepted), or the load is no load at all.
+TEST(JitFused, LoadCompareEverySizeAndCondition) {
+  static constexpr uint8_t kConditions[] = {BPF_JEQ,  BPF_JGT, BPF_JGE, BPF_JSET, BPF_JNE, BPF_JSGT,
+                                            BPF_JSGE, BPF_JLT, BPF_JLE, BPF_JSLT, BPF_JSLE};
+  static constexpr uint8_t kSizes[] = {BPF_B, BPF_H, BPF_W, BPF_DW};
+  static constexpr int32_t kImmediates[] = {
+      0, 5, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0xffff, 0x10000, -5, -0x80, INT32_MIN, INT32_MAX};
+  size_t fused = 0, apart = 0;
+  for (uint8_t size : kSizes) {
+    const unsigned bytes = size == BPF_B ? 1 : size == BPF_H ? 2 : size == BPF_W ? 4 : 8;
+    for (uint8_t op : kConditions) {
+      for (bool wide : {true, false}) {
+        for (int32_t imm : kImmediates) {
+          for (int base : {10, 2, 4}) {
+            for (int read_after : {0, 1, 2}) {  // 0 neither path, 1 the jump's, 2 fall-through
+              for (int64_t dx : {-1, 0, 1}) {
+                SCOPED_TRACE(::testing::Message()
+                             << "bytes " << bytes << " op " << int{op} << (wide ? " 64" : " 32")
+                             << " imm " << imm << " base r" << base << " read " << read_after
+                             << " x = imm + " << dx);
+                // Above the loaded bytes, bits that only a wrong width would see.
+                const uint64_t x = static_cast<uint64_t>(int64_t{imm} + dx) ^
+                                   (bytes < 8 ? uint64_t{0xa5} << (8 * bytes) : 0);
+                Builder p;
+                p.lddw(3, x).stx(BPF_DW, 10, 3, -8).mov64_imm(0, 100);  // 0-3
+                size_t loaded_at = 4;
+                int16_t off = -8;
+                if (base != 10) {
+                  p.mov64_reg(static_cast<uint8_t>(base), 10)
+                      .alu64_imm(BPF_ADD, static_cast<uint8_t>(base), -8);
+                  loaded_at = 6;
+                  off = 0;
+                }
+                p.ldx(size, 4, static_cast<uint8_t>(base), off);
+                p.jmp_imm(op, 4, imm, "taken", wide ? BPF_JMP : BPF_JMP32);
+                p.mov64_imm(0, 200);  // fall-through
+                if (read_after == 2) p.alu64_reg(BPF_ADD, 0, 4);
+                p.exit();
+                p.label("taken");
+                if (read_after == 1) p.alu64_reg(BPF_ADD, 0, 4);
+                p.exit();
+                const std::vector<RawInsn> code = p.finish();
+                const EngineResult out = expect_same(code);
+                ASSERT_TRUE(out.ok) << out.error.to_string();
+                auto jit = load(code, true);
+                ASSERT_TRUE(jit.ok());
+                const auto& at = jit->native()->insn_offsets;
+                const uint64_t largest =
+                    bytes == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * bytes)) - 1;
+                const bool narrow = bytes < (wide ? 8u : 4u);
+                const bool in_range = !narrow || op == BPF_JSET ||
+                                      (imm >= 0 && static_cast<uint64_t>(imm) <= largest);
+                // A u64 reload of the slot r3 was just stored to is taken from r3
+                // (stack_forwarding.cpp): no load to fuse.
+                const bool forwarded = bytes == 8 && base == 10;
+                const bool folds = read_after == 0 && in_range && !forwarded;
+                EXPECT_EQ(at[loaded_at + 1] == at[loaded_at], folds);
+                (folds ? fused : apart)++;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(fused, 0u);
+  EXPECT_GT(apart, 0u);
+}
+
 // `a = b; a <<= 32; a >>= 32` (and `s>>=`) for every register pair: b's low half, zero- or
 // sign-extended, in a; b itself unchanged.
 TEST(JitFused, CopyExtendEveryRegisterChoice) {
