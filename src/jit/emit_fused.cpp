@@ -111,7 +111,11 @@ size_t Emitter::emit_inverted_jump(size_t index) {
   const TranslatedSlot& s = program_.translated[index];
   const TranslatedSlot& t = program_.translated[index + 1];
   // `goto -1` would land on itself (only unverified programs loop so, and they never get here).
-  if (s.off != 1 || t.op != Op::ja || t.imm == -1 || lands_inside(index + 1, index + 1)) return 0;
+  // `goto +0` as the second would make both targets the same instruction, which the threading
+  // in jump_to_insn (jump_threading.cpp) would take for this jump's own target: left apart.
+  if (s.off != 1 || t.op != Op::ja || t.imm == -1 || t.imm == 0 ||
+      lands_inside(index + 1, index + 1))
+    return 0;
   const uint8_t cc = emit_compare(s);
   // x86 condition codes come in pairs that differ in the lowest bit: cc ^ 1 is "not cc".
   jump_to_insn(static_cast<uint8_t>(cc ^ 1), index + 2 + static_cast<size_t>(int64_t{t.imm}),

@@ -146,6 +146,13 @@ size_t Emitter::emit_at(size_t i) {
   // line, which depended on the code in front of it (bench/RESULTS.md, 2026-11-27).
   if (loop_head_[i] && !is_function_[i]) align(64, true);
   insn_offsets[i] = static_cast<uint32_t>(getSize());
+  // A test decided false by the same test just before it, whose jump went past it.
+  if (!decided_by_.empty() && decided_by_[i] != SIZE_MAX && threaded_[decided_by_[i]]) return i;
+  // Set again by this copy's jumps (an inlined callback emits its instructions once more).
+  if (!threaded_.empty()) {
+    threaded_[i] = false;
+    if (i + 1 < threaded_.size()) threaded_[i + 1] = false;  // the second of a fused pair
+  }
   if (skip_[i]) {  // a dead setup or store: no code at all (what jumps here lands on the next)
     if (program_.translated[i].op == Op::lddw) insn_offsets[++i] = static_cast<uint32_t>(getSize());
     return i;
@@ -181,6 +188,7 @@ void Emitter::emit_all() {
   find_dead_stack_stores();
   find_live_registers();
   find_forwarded_reloads();
+  find_threaded_jumps();
   emit_trampoline();
   for (size_t i = 0; i < n; ++i) {
     if (is_function_[i]) {
@@ -256,6 +264,12 @@ void Emitter::bind_short(size_t at) {
 
 // `index` is the jumping instruction: a target at or before it has its offset already.
 void Emitter::jump_to_insn(uint8_t cc, size_t target, size_t index) {
+  // A jump to a jump with the same test goes where that one goes (jump_threading.cpp).
+  if (index < thread_to_.size() && thread_to_[index] != SIZE_MAX &&
+      target == jump_target_of(index)) {
+    target = thread_to_[index];
+    threaded_[index] = true;
+  }
   if (target <= index) {
     jump_to_offset(cc, insn_offsets[target]);
     return;

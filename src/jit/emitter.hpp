@@ -44,6 +44,9 @@ RegisterEffect register_effect(Op op);
 inline bool is_jump(Op op) {
   return op == Op::ja || op == Op::may_goto || (Op::jeq64_reg <= op && op <= Op::jsle32_imm);
 }
+inline bool is_conditional_jump(Op op) {
+  return Op::jeq64_reg <= op && op <= Op::jsle32_imm;
+}
 // Where the jump `s` at instruction i goes: i + 1 + delta. False when `s` is not a jump.
 inline bool jump_delta(const TranslatedSlot& s, int64_t& delta) {
   if (!is_jump(s.op)) return false;
@@ -211,6 +214,15 @@ class Emitter : public Xbyak::CodeGenerator {
   // from the stack may take its value from (kNoRegister: load it). Empty when not searched.
   void find_forwarded_reloads();
   std::vector<uint8_t> reload_from_;
+  // jump_threading.cpp, after the other analyses: by conditional jump, where it may jump instead
+  // of its target (a jump with the same test, SIZE_MAX: none); by such a target, the jump whose
+  // fall-through decides it (SIZE_MAX: none), which then needs no code once that jump's threaded
+  // form was emitted (threaded_, set by jump_to_insn for the copy being emitted).
+  void find_threaded_jumps();
+  size_t jump_target_of(size_t index) const;
+  std::vector<size_t> thread_to_;
+  std::vector<size_t> decided_by_;
+  std::vector<bool> threaded_;
   // An inlined map call whose code writes no eBPF register but r0 and calls nothing (no cold
   // path): a proven array map, a key known in range, an update's flags known to copy.
   bool inlined_call_keeps_arguments(size_t index);
