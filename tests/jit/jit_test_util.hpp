@@ -104,6 +104,23 @@ inline EngineResult expect_same(const std::vector<RawInsn>& code,
   return jit;
 }
 
+// Runs `code` in both engines (expect_same), expects both to succeed, and returns the JIT's offset
+// of each instruction: equal offsets of two neighbours mean the first got no code of its own
+// (fused with the second, or left out). Empty after a failure.
+inline std::vector<uint32_t> jit_offsets_of_same_run(const std::vector<RawInsn>& code) {
+  const EngineResult out = expect_same(code);
+  if (!out.ok) {
+    ADD_FAILURE() << out.error.to_string();
+    return {};
+  }
+  auto jit = load(code, true);
+  if (!jit.ok()) {
+    ADD_FAILURE() << "the JIT did not load the program";
+    return {};
+  }
+  return jit->native()->insn_offsets;
+}
+
 // Runs `code` over `memory` in both engines with the dead-code searches on everywhere
 // (CompileOptions::dead_stores), expects both to succeed with r0 = want_r0, and returns the JIT's
 // code size of each instruction (empty when it did not load).
