@@ -30,9 +30,27 @@ bool BasicBlocks::build(std::span<const vm::detail::TranslatedSlot> code,
   return true;
 }
 
-size_t BasicBlocks::block_at(size_t insn) const {
-  return static_cast<size_t>(std::lower_bound(starts_.begin(), starts_.end(), insn) -
-                             starts_.begin());
+size_t BasicBlocks::block_at(size_t insn, size_t near) const {
+  // Most jumps go a few blocks away: widen a window around `near` until it holds `insn`, then
+  // search in it (O(log distance) rather than O(log blocks)).
+  const auto first = starts_.begin();
+  const size_t count = starts_.size();
+  size_t lo = near, hi = near + 1;
+  if (insn >= starts_[near]) {
+    for (size_t step = 1; hi < count && starts_[hi] <= insn; step *= 2) {
+      lo = hi;
+      hi = std::min(count, hi + step);
+    }
+  } else {
+    hi = near;
+    for (size_t step = 1; lo > 0 && starts_[lo] > insn; step *= 2) {
+      hi = lo;
+      lo = lo > step ? lo - step : 0;
+    }
+  }
+  return static_cast<size_t>(std::lower_bound(first + static_cast<ptrdiff_t>(lo),
+                                              first + static_cast<ptrdiff_t>(hi), insn) -
+                             first);
 }
 
 size_t BasicBlocks::successors(size_t b, size_t (&out)[2]) const {
@@ -41,7 +59,7 @@ size_t BasicBlocks::successors(size_t b, size_t (&out)[2]) const {
   size_t count = 0;
   int64_t delta;
   if (jump_delta(s, delta))
-    out[count++] = block_at(static_cast<size_t>(static_cast<int64_t>(last) + 1 + delta));
+    out[count++] = block_at(static_cast<size_t>(static_cast<int64_t>(last) + 1 + delta), b);
   if (falls_through(s.op) && last + 1 < n_) out[count++] = b + 1;
   return count;
 }

@@ -27,7 +27,7 @@ class BasicBlocks {
   size_t successors(size_t b, size_t (&out)[2]) const;
 
  private:
-  size_t block_at(size_t insn) const;  // the block `insn` starts
+  size_t block_at(size_t insn, size_t near) const;  // the block `insn` starts, searched from `near`
   std::span<const vm::detail::TranslatedSlot> code_;
   std::vector<uint32_t> starts_;  // sorted
   size_t n_ = 0;

@@ -154,9 +154,7 @@ uint16_t Emitter::entry_reads() const {
   const size_t n = program_.insn_count;
   // A callback (bpf_loop's, for_each_map_elem's) is entered through the same trampoline with
   // its own arguments.
-  for (size_t i = 1; i < n; ++i)
-    if (is_function_[i]) return kAllRegisters;
-  if (n == 0) return kAllRegisters;
+  if (several_functions_ || n == 0) return kAllRegisters;
   const TranslatedSlot& first = program_.translated[0];
   if (!live_out_.empty()) {
     const RegisterUse use = register_use(first);

@@ -2,8 +2,10 @@
 
 #include <xbyak/xbyak_util.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <limits>
+#include <utility>
 
 #include "jit/basic_blocks.hpp"
 #include "vm/execute.hpp"
@@ -56,9 +58,11 @@ Emitter::Emitter(const vm::detail::LoadedProgram& program, const CompileOptions&
   is_function_[0] = true;
   for (size_t i = 0; i < n; ++i) {
     const TranslatedSlot& s = program.translated[i];
-    if (s.op == Op::call_local)
-      is_function_[static_cast<size_t>(static_cast<int64_t>(i) + 1 + s.imm)] = true;
-    else if (s.op == Op::may_goto)
+    if (s.op == Op::call_local) {
+      const auto callee = static_cast<size_t>(static_cast<int64_t>(i) + 1 + s.imm);
+      is_function_[callee] = true;
+      several_functions_ |= callee != 0;
+    } else if (s.op == Op::may_goto)
       has_may_goto_ = true;
     int64_t back = 0;
     jump_delta(s, back);
@@ -66,7 +70,10 @@ Emitter::Emitter(const vm::detail::LoadedProgram& program, const CompileOptions&
       loop_head_[static_cast<size_t>(static_cast<int64_t>(i) + 1 + back)] = true;
   }
   for (size_t i = 0; i < program.function_entry.size(); ++i)
-    if (program.function_entry[i]) is_function_[i] = true;
+    if (program.function_entry[i]) {
+      is_function_[i] = true;
+      several_functions_ |= i != 0;
+    }
   if (options.blind_constants) blinding_rng_.seed(std::random_device{}());
   find_frameless_functions();
 }
@@ -79,30 +86,31 @@ Emitter::Emitter(const vm::detail::LoadedProgram& program, const CompileOptions&
 // guarantees; an unverified program that breaks it keeps frames everywhere.
 void Emitter::find_frameless_functions() {
   const size_t n = program_.insn_count;
+  // One pass, with per-function facts in saved_ and frameless_ at the entry and no array by
+  // instruction (fresh memory costs a page fault per 4 KiB, which large programs' compile
+  // time was made of). A function is [f, next entry): `reach` is its furthest jump target,
+  // which must stay below the next entry.
   frameless_.assign(n, false);
-  saved_.assign(n, kSaveAll);
-  std::vector<size_t> function_of(n, 0);
-  for (size_t i = 0, f = 0; i < n; ++i) {
-    if (is_function_[i]) {
-      if (i > 0 && falls_through(program_.translated[i - 1].op)) return;
-      f = i;
-      frameless_[i] = true;
-    }
-    function_of[i] = f;
-  }
-  std::vector<uint8_t> saved(n, 0);
+  saved_.assign(n, 0);
+  const auto give_up = [&] {
+    frameless_.assign(n, false);
+    std::fill(saved_.begin(), saved_.end(), kSaveAll);
+  };
+  size_t f = 0, reach = 0;
   for (size_t i = 0; i < n; ++i) {
+    if (i == 0 || is_function_[i]) {
+      if (i > 0 && (falls_through(program_.translated[i - 1].op) || reach >= i)) return give_up();
+      f = i;
+      reach = i;
+      frameless_[f] = true;
+    }
     const TranslatedSlot& s = program_.translated[i];
-    const size_t f = function_of[i];
     int64_t delta;
     // may_goto needs a frame (its counter): it is counted below.
     if (s.op != Op::may_goto && jump_delta(s, delta)) {
       const int64_t target = static_cast<int64_t>(i) + 1 + delta;
-      if (target < 0 || static_cast<size_t>(target) >= n ||
-          function_of[static_cast<size_t>(target)] != f) {
-        frameless_.assign(n, false);
-        return;
-      }
+      if (target < static_cast<int64_t>(f) || target >= static_cast<int64_t>(n)) return give_up();
+      reach = std::max(reach, static_cast<size_t>(target));
       continue;  // compares only read their registers
     }
     const bool needs_frame = s.op == Op::call_helper || s.op == Op::call_local ||
@@ -117,13 +125,12 @@ void Emitter::find_frameless_functions() {
     // use of r10, may_goto's counter); LD_ABS's out-of-bounds return takes the shared epilogue
     // (return_zero_), which restores all.
     for (const uint8_t r : {s.dst, s.src})
-      if (r >= 6 && r <= 10) saved[f] |= kSaveBit[r - 6];
-    if (s.op == Op::may_goto) saved[f] |= kSaveBit[4];
-    if (s.op >= Op::ld_abs8 && s.op <= Op::ld_ind32) saved[f] = kSaveAll;
+      if (r >= 6 && r <= 10) saved_[f] |= kSaveBit[r - 6];
+    if (s.op == Op::may_goto) saved_[f] |= kSaveBit[4];
+    if (s.op >= Op::ld_abs8 && s.op <= Op::ld_ind32) saved_[f] = kSaveAll;
   }
   // Running off the end is a fault too (the sentinel after the last instruction).
-  if (falls_through(program_.translated[n - 1].op)) frameless_[function_of[n - 1]] = false;
-  saved_ = std::move(saved);
+  if (falls_through(program_.translated[n - 1].op)) frameless_[f] = false;
 }
 
 Xbyak::Address Emitter::mem(unsigned bytes, uint8_t base, int16_t off) const {
@@ -180,7 +187,6 @@ RegisterEffect register_effect(Op op) {
 
 void Emitter::emit_all() {
   const size_t n = program_.insn_count;
-  function_offsets.assign(n, std::numeric_limits<size_t>::max());
   insn_offsets.assign(n, 0);
   insn_fixups_.reserve(n / 4);
   // The analyses emit nothing; the trampoline needs their registers read at entry.
@@ -197,7 +203,7 @@ void Emitter::emit_all() {
       if (i > 0 && falls_through(program_.translated[i - 1].op))
         insn_fixups_.push_back(
             {static_cast<uint32_t>(jump_placeholder(kAlways)), static_cast<uint32_t>(i)});
-      function_offsets[i] = getSize();
+      function_offsets_.emplace_back(i, getSize());
       L(function_[i]);
       in_frameless_ = frameless_[i];
       saved_now_ = saved_[i];
@@ -210,6 +216,12 @@ void Emitter::emit_all() {
   emit_cold_stubs();
   patch_forward_jumps();
   ready();
+}
+
+size_t Emitter::function_offset(size_t insn) const {
+  const auto at = std::lower_bound(function_offsets_.begin(), function_offsets_.end(),
+                                   std::pair<size_t, size_t>{insn, 0});
+  return at != function_offsets_.end() && at->first == insn ? at->second : SIZE_MAX;
 }
 
 // x86 branch encodings: jmp rel8 EB, jmp rel32 E9, jcc rel8 70+cc, jcc rel32 0F 80+cc.

@@ -65,10 +65,11 @@ class Emitter : public Xbyak::CodeGenerator {
   // Emits the trampoline and the whole program. Offsets are valid after this returns.
   void emit_all();
 
-  size_t trampoline_offset = 0;          // vm::NativeEntry
-  size_t batch_trampoline_offset = 0;    // vm::NativeBatchEntry
-  std::vector<size_t> function_offsets;  // by instruction index; SIZE_MAX when not an entry
-  std::vector<uint32_t> insn_offsets;    // by instruction index
+  size_t trampoline_offset = 0;        // vm::NativeEntry
+  size_t batch_trampoline_offset = 0;  // vm::NativeBatchEntry
+  // Where function entry `insn` (one emit_all emitted) starts, before its prologue.
+  size_t function_offset(size_t insn) const;
+  std::vector<uint32_t> insn_offsets;  // by instruction index
 
  private:
   // Program layout
@@ -302,6 +303,7 @@ class Emitter : public Xbyak::CodeGenerator {
   size_t index_ = 0;  // the instruction emit_insn is emitting
   const bool bmi2_;
   bool has_may_goto_ = false;
+  bool several_functions_ = false;  // an entry besides instruction 0
   // r0..r10, then kAx: Linux's BPF_REG_AX, the scratch register constant blinding loads the
   // immediate into (r10, which no register-source form clobbers before reading its source).
   static constexpr uint8_t kAx = 11;
@@ -309,6 +311,7 @@ class Emitter : public Xbyak::CodeGenerator {
   // Per function entry (by instruction index): the prologue, for calls. A map, not a vector of
   // one label per instruction: functions are few.
   std::unordered_map<size_t, Xbyak::Label> function_;
+  std::vector<std::pair<size_t, size_t>> function_offsets_;  // (entry, offset), in entry order
   std::vector<bool> is_function_;
   std::vector<bool> loop_head_;  // targets of backward jumps
   std::vector<bool> frameless_;  // by function entry: a leaf emitted without a frame

@@ -38,10 +38,13 @@ Result<std::shared_ptr<const vm::NativeCode>> compile(const vm::Interpreter& pro
           reinterpret_cast<vm::NativeEntry>(const_cast<uint8_t*>(base + emitter.trampoline_offset));
       native->batch_entry = reinterpret_cast<vm::NativeBatchEntry>(
           const_cast<uint8_t*>(base + emitter.batch_trampoline_offset));
-      native->main = base + emitter.function_offsets[0];
-      native->functions.assign(loaded.insn_count, nullptr);
+      native->main = base + emitter.function_offset(0);
+      // Up to the last callback entry only (none in most programs).
       for (size_t i = 0; i < loaded.function_entry.size(); ++i)
-        if (loaded.function_entry[i]) native->functions[i] = base + emitter.function_offsets[i];
+        if (loaded.function_entry[i]) {
+          native->functions.resize(i + 1, nullptr);
+          native->functions[i] = base + emitter.function_offset(i);
+        }
       native->code = base;
       native->code_size = memory->size;
       native->insn_offsets = std::move(emitter.insn_offsets);

@@ -43,9 +43,11 @@ size_t Emitter::jump_target_of(size_t index) const {
 
 void Emitter::find_threaded_jumps() {
   const size_t n = program_.insn_count;
-  thread_to_.assign(n, SIZE_MAX);
-  decided_by_.assign(n, SIZE_MAX);
-  threaded_.assign(n, false);
+  // Allocated on the first threaded jump: most programs have none, and memory touched for the
+  // first time costs a page fault per 4 KiB.
+  thread_to_.clear();
+  decided_by_.clear();
+  threaded_.clear();
   for (size_t j1 = 0; j1 < n; ++j1) {
     const TranslatedSlot& s = program_.translated[j1];
     if (!is_conditional_jump(s.op) || skip_[j1]) continue;
@@ -60,6 +62,11 @@ void Emitter::find_threaded_jumps() {
       to = next;
     }
     if (to == j2 || to == SIZE_MAX) continue;
+    if (thread_to_.empty()) {
+      thread_to_.assign(n, SIZE_MAX);
+      decided_by_.assign(n, SIZE_MAX);
+      threaded_.assign(n, false);
+    }
     thread_to_[j1] = to;
     // Is j2 reached only from j1, by its jump or along straight code that keeps the operands?
     if (j2 <= j1 || is_function_[j2]) continue;

@@ -14,6 +14,8 @@
 // bpf-to-bpf call, LD_ABS/LD_IND and atomics (everything). A function entry starts with nothing
 // known (another frame).
 #include <algorithm>
+#include <cstdint>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -24,26 +26,29 @@
 namespace userbpf::jit::detail {
 namespace {
 
-// (slot offset from r10, register), sorted by offset; at most one register per slot.
-using Holders = std::vector<std::pair<int32_t, uint8_t>>;
+constexpr uint8_t kNoHolder = 0xff;  // Emitter::kNoRegister
 
-void forget_register(Holders& h, uint8_t reg) {
-  std::erase_if(h, [&](const auto& p) { return p.second == reg; });
+// The state at one point: for each tracked slot (the offsets some 64-bit load from r10 reads,
+// `Slots`), the register known to hold its value, or kNoHolder. A register a slot was loaded
+// into while another held it keeps it: either serves. Blocks store their states side by side in
+// one array, blocks × slots bytes: memory touched for the first time costs a page fault, and
+// faults are what large programs' compile time was made of (bench/RESULTS.md, 2026-11-29).
+using Slots = std::vector<int32_t>;  // sorted offsets
+using Holders = std::span<uint8_t>;
+
+void forget_register(Holders h, uint8_t reg) {
+  for (uint8_t& r : h)
+    if (r == reg) r = kNoHolder;
 }
 
-void forget_bytes(Holders& h, int32_t from, int32_t to) {
-  std::erase_if(h, [&](const auto& p) { return p.first < to && from < p.first + 8; });
+void forget_bytes(const Slots& slots, Holders h, int32_t from, int32_t to) {
+  for (size_t k = 0; k < slots.size(); ++k)
+    if (slots[k] < to && from < slots[k] + 8) h[k] = kNoHolder;
 }
 
-void remember(Holders& h, int32_t slot, uint8_t reg) {
-  const auto at = std::lower_bound(h.begin(), h.end(), std::pair<int32_t, uint8_t>{slot, 0});
-  h.insert(at, {slot, reg});
-}
-
-Holders intersect(const Holders& a, const Holders& b) {
-  Holders out;
-  std::set_intersection(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(out));
-  return out;
+size_t slot_of(const Slots& slots, int32_t off) {
+  const auto at = std::lower_bound(slots.begin(), slots.end(), off);
+  return at != slots.end() && *at == off ? static_cast<size_t>(at - slots.begin()) : SIZE_MAX;
 }
 
 unsigned access_bytes(Op op) {
@@ -63,94 +68,121 @@ unsigned access_bytes(Op op) {
 void Emitter::find_forwarded_reloads() {
   const size_t n = program_.insn_count;
   if (n == 0 || options_.blind_constants) return;
-  // Only worth the search where a 64-bit stack load exists.
-  bool any_reload = false;
-  for (size_t i = 0; i < n && !any_reload; ++i)
-    any_reload = program_.translated[i].op == Op::ldx64 && program_.translated[i].src == 10;
-  if (!any_reload) return;
+  // Offsets are 16-bit: a bit for each tells the distinct ones without sorting every load.
+  std::vector<bool> reloaded(1 << 16, false);
+  Slots slots;
+  for (size_t i = 0; i < n; ++i) {
+    const TranslatedSlot& s = program_.translated[i];
+    const auto bit_of = static_cast<uint16_t>(s.off);
+    if (s.op == Op::ldx64 && s.src == 10 && !reloaded[bit_of]) {
+      reloaded[bit_of] = true;
+      slots.push_back(s.off);
+    }
+  }
+  std::sort(slots.begin(), slots.end());
+  if (slots.empty()) return;  // only worth the search where a 64-bit stack load exists
+  const size_t width = slots.size();
   BasicBlocks graph;
   if (!graph.build({program_.translated.data(), n}, is_function_)) return;
   const size_t blocks = graph.count();
-  std::vector<Holders> in(blocks);
+  std::vector<uint8_t> in(blocks * width, kNoHolder);
+  const auto in_of = [&](size_t b) { return Holders(in.data() + b * width, width); };
   std::vector<bool> reached(blocks, false);
   std::vector<uint8_t> from(n, kNoRegister);
-  // The effect of instruction i on `h`; records the forwarding of a reload when `record`.
-  const auto step = [&](size_t i, Holders& h, bool record) {
+  static_assert(kNoHolder == kNoRegister);
+  // The effect of instruction i on `h`; records the forwarding of a reload.
+  const auto step = [&](size_t i, Holders h) {
     const TranslatedSlot& s = program_.translated[i];
+    const auto forget_all = [&] { std::fill(h.begin(), h.end(), kNoHolder); };
     if (skip_[i]) {
       // No code: the machine registers keep their values. A store left out writes nothing
       // either, so the slot no longer matches what the program stored: forget it.
       if (s.op >= Op::st8 && s.op <= Op::stx64 && s.dst == 10)
-        forget_bytes(h, s.off, s.off + static_cast<int32_t>(access_bytes(s.op)));
+        forget_bytes(slots, h, s.off, s.off + static_cast<int32_t>(access_bytes(s.op)));
       return;
     }
     if (s.op == Op::ldx64 && s.src == 10) {
-      uint8_t holder = kNoRegister;
-      for (const auto& p : h)
-        if (p.first == s.off) holder = p.second;
-      if (record) from[i] = holder;
+      const size_t k = slot_of(slots, s.off);
+      from[i] = h[k];
       forget_register(h, s.dst);
       // A load nothing reads gets no code: its register keeps its old value.
-      if (!dead_definition(i)) remember(h, s.off, s.dst);
+      if (!dead_definition(i) && h[k] == kNoHolder) h[k] = s.dst;
       return;
     }
     if (s.op >= Op::st8 && s.op <= Op::stx64) {
       if (s.dst != 10) {
-        h.clear();
+        forget_all();
         return;
       }
-      forget_bytes(h, s.off, s.off + static_cast<int32_t>(access_bytes(s.op)));
-      if (s.op == Op::stx64 && s.src < 10) remember(h, s.off, s.src);
+      forget_bytes(slots, h, s.off, s.off + static_cast<int32_t>(access_bytes(s.op)));
+      if (s.op == Op::stx64 && s.src < 10)
+        if (const size_t k = slot_of(slots, s.off); k != SIZE_MAX) h[k] = s.src;
       return;
     }
     if (s.op == Op::call_helper) {
       if (inlined_call_keeps_arguments(i)) {
         forget_register(h, 0);
       } else {
-        h.clear();
+        forget_all();
       }
       return;
     }
     if (s.op == Op::call_local || register_effect(s.op) == RegisterEffect::unknown) {
-      h.clear();
+      forget_all();
       return;
     }
     const uint16_t writes = register_use(s).writes;
-    for (uint8_t r = 0; r < 10; ++r)
-      if (writes & bit(r)) forget_register(h, r);
+    for (uint8_t& r : h)
+      if (r != kNoHolder && (writes & bit(r))) r = kNoHolder;
   };
-  // Iterate to the greatest fixed point: a block's state is what holds on every path reaching
-  // it (unreached blocks contribute nothing yet).
-  for (bool changed = true; changed;) {
-    changed = false;
+  // The state at the start of block b: nothing known at a function's entry (another frame).
+  std::vector<uint8_t> state(width);
+  const auto start_block = [&](size_t b) {
+    const bool entry = b == 0 || is_function_[graph.begin(b)];
+    if (entry)
+      std::fill(state.begin(), state.end(), kNoHolder);
+    else
+      std::copy_n(in.begin() + static_cast<ptrdiff_t>(b * width), width, state.begin());
+  };
+  // The greatest fixed point: a block's state is what holds on every path reaching it
+  // (unreached blocks contribute nothing yet). Blocks wait in `pending` while their input has
+  // changed since their last walk; walking in program order settles forward edges within one
+  // sweep, and only loops bring a block back. Inputs only lose facts, so a block's last walk
+  // has its final input: every walk records, the last one stands.
+  std::vector<bool> pending(blocks, false);
+  for (size_t b = 0; b < blocks; ++b)
+    if (b == 0 || is_function_[graph.begin(b)]) pending[b] = reached[b] = true;
+  for (bool again = true; again;) {
+    again = false;
     for (size_t b = 0; b < blocks; ++b) {
-      const bool entry = b == 0 || is_function_[graph.begin(b)];
-      if (entry && !reached[b]) {
-        reached[b] = true;
-        changed = true;
-      }
-      if (!reached[b]) continue;
-      Holders h = entry ? Holders{} : in[b];
-      for (size_t i = graph.begin(b); i < graph.end(b); ++i) step(i, h, false);
+      if (!pending[b]) continue;
+      pending[b] = false;
+      start_block(b);
+      for (size_t i = graph.begin(b); i < graph.end(b); ++i) step(i, state);
       size_t next[2];
       const size_t count = graph.successors(b, next);
       for (size_t k = 0; k < count; ++k) {
         const size_t t = next[k];
         if (is_function_[graph.begin(t)]) continue;
-        Holders merged = reached[t] ? intersect(in[t], h) : h;
-        if (!reached[t] || merged != in[t]) {
-          in[t] = std::move(merged);
+        const Holders target = in_of(t);
+        bool changed = !reached[t];
+        if (!reached[t]) {
+          std::copy(state.begin(), state.end(), target.begin());
           reached[t] = true;
-          changed = true;
+        } else {
+          // What holds on both paths: the same register, else nothing known.
+          for (size_t j = 0; j < width; ++j)
+            if (target[j] != kNoHolder && target[j] != state[j]) {
+              target[j] = kNoHolder;
+              changed = true;
+            }
+        }
+        if (changed) {
+          pending[t] = true;
+          again |= t <= b;
         }
       }
     }
-  }
-  for (size_t b = 0; b < blocks; ++b) {
-    if (!reached[b]) continue;
-    const bool entry = b == 0 || is_function_[graph.begin(b)];
-    Holders h = entry ? Holders{} : in[b];
-    for (size_t i = graph.begin(b); i < graph.end(b); ++i) step(i, h, true);
   }
   reload_from_ = std::move(from);
 }

@@ -58,7 +58,8 @@ struct NativeCode {
   NativeEntry entry = nullptr;
   NativeBatchEntry batch_entry = nullptr;
   const void* main = nullptr;  // the program's first instruction
-  // By instruction index: the function a BPF_PSEUDO_FUNC handle names, nullptr elsewhere.
+  // By instruction index: the function a BPF_PSEUDO_FUNC handle names, nullptr elsewhere; it
+  // ends at the last such function (empty when the program has none).
   std::vector<const void*> functions;
   const uint8_t* code = nullptr;  // the machine code (read + execute only)
   size_t code_size = 0;
