@@ -270,6 +270,8 @@ void Emitter::emit_inline_hash_update(const TranslatedSlot& s, size_t index,
     return value_on_stack ? rbp + (value_offset + static_cast<int>(at))
                           : Xbyak::util::r10 + static_cast<int>(at);
   };
+  uint64_t flags = 0;
+  known_constant(index, 4, flags);  // inline_update_usable found it
   const Xbyak::RegExp bucket = emit_hash_bucket(direct, key_register);
   const Xbyak::Address lock = dword[bucket + l.lock_offset];
   Xbyak::Label* locked = &kept_label();
@@ -294,22 +296,23 @@ void Emitter::emit_inline_hash_update(const TranslatedSlot& s, size_t index,
   emit_tag_match(l, bucket);
   Xbyak::Label* candidate = &kept_label();
   // Not this candidate: the next, else the lock released and update_value called.
-  Xbyak::Label& other = cold_path(
-      [this, lock, candidate, done, &direct, value_on_stack, value_in_register, value_offset] {
-        lea(r9d, ptr[rdx - 1]);
-        and_(edx, r9d);
-        jnz(*candidate);
-        mov(lock, 0);
-        if (value_in_register) mov(qword[rbp + value_offset], Xbyak::util::r10);
-        if (value_on_stack)
-          lea(rdx, ptr[rbp + value_offset]);
-        else
-          mov(rdx, Xbyak::util::r10);
-        mov(rdi, reinterpret_cast<uint64_t>(direct.object));
-        mov(rax, reinterpret_cast<uint64_t>(direct.update_value));
-        call(rax);
-        jmp(*done);
-      });
+  Xbyak::Label& other = cold_path([this, lock, candidate, done, &direct, value_on_stack,
+                                   value_in_register, value_offset, flags] {
+    lea(r9d, ptr[rdx - 1]);
+    and_(edx, r9d);
+    jnz(*candidate);
+    mov(lock, 0);
+    mov(Xbyak::util::ecx, static_cast<uint32_t>(flags));  // r4's move may have no code
+    if (value_in_register) mov(qword[rbp + value_offset], Xbyak::util::r10);
+    if (value_on_stack)
+      lea(rdx, ptr[rbp + value_offset]);
+    else
+      mov(rdx, Xbyak::util::r10);
+    mov(rdi, reinterpret_cast<uint64_t>(direct.object));
+    mov(rax, reinterpret_cast<uint64_t>(direct.update_value));
+    call(rax);
+    jmp(*done);
+  });
   jz(other);
   L(*candidate);
   const Xbyak::RegExp element = emit_candidate_element(l, bucket, other);

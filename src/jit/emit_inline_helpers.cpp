@@ -263,6 +263,12 @@ void Emitter::plan_inlined_calls() {
       int32_t offset = 0;
       if (stack_address(c, 2, offset, defs)) skip_[defs[0]] = skip_[defs[1]] = true;
       skip_map_load(c, direct->handle);
+      // An update emitted in place reads the flags' immediate and the value from its stack slot
+      // or register; the path that calls the entry sets rcx and rdx itself.
+      if (id == BPF_FUNC_map_update_elem && inline_update_usable(*direct, c)) {
+        if (const size_t flags = last_definition(c, 4); flags != SIZE_MAX) skip_[flags] = true;
+        if (stack_address(c, 3, offset, defs)) skip_[defs[0]] = skip_[defs[1]] = true;
+      }
       continue;
     }
     if (!map->r1_proven) continue;

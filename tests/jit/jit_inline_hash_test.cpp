@@ -515,6 +515,33 @@ TEST(JitInlineHash, UpdatesInPlaceAnswerAsTheMap) {
         }
 }
 
+// An update emitted in place reads the flags' immediate and the value from its stack slot: the
+// move of r4 and `r3 = r10; r3 += off` get no code (the path that calls the entry sets rcx and
+// rdx itself, which UpdatesInPlaceAnswerAsTheMap checks). A value pointer that is not r10 +
+// offset keeps its setup.
+TEST(JitInlineHash, AnUpdatesFlagsAndValuePointerGetNoCode) {
+  auto created = maps::create_map(hash_spec(BPF_MAP_TYPE_HASH, 8, 16));
+  ASSERT_TRUE(created.ok());
+  maps::Map& map = **created;
+  for (bool on_stack : {true, false}) {
+    SCOPED_TRACE(on_stack ? "value on the stack" : "value through r8");
+    const auto code =
+        update_program(reinterpret_cast<uint64_t>(&map), 8, 8, BPF_ANY, {true, on_stack});
+    const size_t call = call_index(code);
+    // ... r3 = r10; r3 += -32; [r8 = r3; r3 = r8;] r1 = map (two slots); r4 = flags; call
+    const size_t flags = call - 1, value_add = on_stack ? call - 4 : call - 6;
+    auto jit = load(code, true, map_helpers(), options_for(map, call));
+    ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+    const auto& at = jit->native()->insn_offsets;
+    EXPECT_EQ(at[flags], at[flags + 1]);
+    EXPECT_EQ(at[value_add - 1] == at[value_add + 1], on_stack);
+    UpdateArgs args{5, {7}};
+    auto r = jit->run(reinterpret_cast<uint64_t>(&args), sizeof(args), {});
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_EQ(r->r0, 0u);
+  }
+}
+
 // Keys with the same hash: an update of one never rewrites the other's value.
 TEST(JitInlineHash, UpdatesTellKeysWithTheSameHashApart) {
   auto created = maps::create_map(hash_spec(BPF_MAP_TYPE_HASH, 8, 16));
