@@ -124,10 +124,11 @@ void Emitter::find_frameless_functions() {
     // verified function reads r6..r9 only after writing them), r10's when it sets its own (any
     // use of r10, may_goto's counter); LD_ABS's out-of-bounds return takes the shared epilogue
     // (return_zero_), which restores all.
-    for (const uint8_t r : {s.dst, s.src})
-      if (r >= 6 && r <= 10) saved_[f] |= kSaveBit[r - 6];
-    if (s.op == Op::may_goto) saved_[f] |= kSaveBit[4];
-    if (s.op >= Op::ld_abs8 && s.op <= Op::ld_ind32) saved_[f] = kSaveAll;
+    uint8_t& saved = saved_[f];
+    if (s.dst >= 6 && s.dst <= 10) saved |= kSaveBit[s.dst - 6];
+    if (s.src >= 6 && s.src <= 10) saved |= kSaveBit[s.src - 6];
+    if (s.op == Op::may_goto) saved |= kSaveBit[4];
+    if (s.op >= Op::ld_abs8 && s.op <= Op::ld_ind32) saved = kSaveAll;
   }
   // Running off the end is a fault too (the sentinel after the last instruction).
   if (falls_through(program_.translated[n - 1].op)) frameless_[f] = false;
