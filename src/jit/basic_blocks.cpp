@@ -1,6 +1,8 @@
 #include "jit/basic_blocks.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 
 #include "jit/emitter.hpp"
 
@@ -11,22 +13,27 @@ bool BasicBlocks::build(std::span<const vm::detail::TranslatedSlot> code,
   code_ = code;
   n_ = code.size();
   starts_.clear();
-  std::vector<bool> leader(n_ + 1, false);
-  if (n_ > 0) leader[0] = true;
+  // A bit per instruction in plain words: set directly, and read back a word at a time.
+  std::vector<uint64_t> leader(n_ / 64 + 1, 0);
+  const auto mark = [&](size_t i) { leader[i / 64] |= uint64_t{1} << (i % 64); };
+  if (n_ > 0) mark(0);
   for (size_t i = 0; i < n_; ++i) {
-    if (is_function[i]) leader[i] = true;
+    if (is_function[i]) mark(i);
     int64_t delta;
     if (jump_delta(code[i], delta)) {
       const int64_t target = static_cast<int64_t>(i) + 1 + delta;
       if (target < 0 || static_cast<size_t>(target) >= n_) return false;
-      leader[static_cast<size_t>(target)] = true;
-      leader[i + 1] = true;
+      mark(static_cast<size_t>(target));
+      mark(i + 1);
     } else if (leaves_frame(code[i].op)) {
-      leader[i + 1] = true;
+      mark(i + 1);
     }
   }
-  for (size_t i = 0; i < n_; ++i)
-    if (leader[i]) starts_.push_back(static_cast<uint32_t>(i));
+  for (size_t w = 0; w < leader.size(); ++w)
+    for (uint64_t bits = leader[w]; bits != 0; bits &= bits - 1) {
+      const size_t i = w * 64 + static_cast<size_t>(std::countr_zero(bits));
+      if (i < n_) starts_.push_back(static_cast<uint32_t>(i));
+    }
   return true;
 }
 

@@ -87,6 +87,32 @@ TEST(JitEmission, LeafFunctionsWithoutFrame) {
   }
 }
 
+// Code that falls into a function (only unverified programs do) keeps every function's frame:
+// main, which calls and uses r6 and its stack, and the leaf in front of g alike.
+TEST(JitEmission, CodeFallingIntoAFunctionKeepsEveryFrame) {
+  Builder p;
+  p.mov64_imm(6, 5).st(BPF_DW, 10, -8, 100).mov64_imm(1, 7).call_local("leaf");
+  p.mov64_reg(7, 0).mov64_imm(1, 1).call_local("g").alu64_reg(BPF_ADD, 0, 7);
+  p.alu64_reg(BPF_ADD, 0, 6).ldx(BPF_DW, 2, 10, -8).alu64_reg(BPF_ADD, 0, 2).exit();
+  p.label("leaf").mov64_reg(0, 1).alu64_imm(BPF_MUL, 0, 3);  // falls into g
+  p.label("g").mov64_reg(0, 1).alu64_imm(BPF_ADD, 0, 1).exit();
+  EngineResult r = expect_same(p.finish());
+  ASSERT_TRUE(r.ok) << r.error.to_string();
+  EXPECT_EQ(r.r0, 2u + 8u + 5u + 100u);
+}
+
+// A jump from main into the middle of a leaf (only unverified programs do) keeps the leaf's
+// frame: its exit then leaves main's frame, which is the one the jump came in with.
+TEST(JitEmission, AJumpIntoALeafKeepsItsFrame) {
+  Builder p;
+  p.mov64_imm(1, 7).call_local("leaf").mov64_reg(6, 0).mov64_reg(0, 6);
+  p.alu64_imm(BPF_ADD, 0, 4).ja("leaf_body");
+  p.label("leaf").mov64_reg(0, 1).label("leaf_body").alu64_imm(BPF_MUL, 0, 3).exit();
+  EngineResult r = expect_same(p.finish());
+  ASSERT_TRUE(r.ok) << r.error.to_string();
+  EXPECT_EQ(r.r0, (21u + 4u) * 3u);
+}
+
 TEST(JitEmission, ForwardJumpsOverLongAndShortDistances) {
   for (int skipped : {0, 1, 30, 500}) {
     SCOPED_TRACE("skipped " + std::to_string(skipped));
