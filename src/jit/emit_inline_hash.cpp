@@ -12,9 +12,12 @@
 #include <linux/bpf.h>
 
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 
+#include "base/writer_token.hpp"
 #include "jit/emitter.hpp"
+#include "vm/native_code.hpp"
 
 namespace userbpf::jit::detail {
 namespace {
@@ -24,8 +27,10 @@ using Xbyak::util::edi;
 using Xbyak::util::edx;
 using Xbyak::util::esi;
 using Xbyak::util::r11;
+using Xbyak::util::r12;
 using Xbyak::util::r8;
 using Xbyak::util::r8d;
+using Xbyak::util::r9;
 using Xbyak::util::r9b;
 using Xbyak::util::r9d;
 using Xbyak::util::rax;
@@ -241,7 +246,13 @@ bool Emitter::inline_update_usable(const DirectMapCall& direct, size_t index) {
 // lock keeps writers out), the value copied over the element's, the lock released, r0 = 0.
 // Everything else (no such key in the slots, a lock held by another writer for long) releases the
 // lock and calls update_value, which also answers -E2BIG and -ENOENT. r1 = map, r2 = &key,
-// r3 = &value, r4 = flags. Registers as the lookup's, r10 the value's address.
+// r3 = &value, r4 = flags. Registers as the lookup's, r10 the value's address, rcx the word the
+// update releases at its end.
+//
+// Where the map has a writer token and the value is one 4- or 8-byte store, a run that holds the
+// token takes no lock: rcx is then the run's release_sink, and the store is all the update
+// writes (base/writer_token.hpp says why that is safe). A run that does not hold it counts a
+// miss and claims it from the second (native_claim_writer), else takes the lock as above.
 void Emitter::emit_inline_hash_update(const TranslatedSlot& s, size_t index,
                                       const DirectMapCall& direct, uint8_t key_register) {
   const HashLookup& l = direct.inline_lookup;
@@ -273,35 +284,88 @@ void Emitter::emit_inline_hash_update(const TranslatedSlot& s, size_t index,
   uint64_t flags = 0;
   known_constant(index, 4, flags);  // inline_update_usable found it
   const Xbyak::RegExp bucket = emit_hash_bucket(direct, key_register);
-  const Xbyak::Address lock = dword[bucket + l.lock_offset];
+  const Xbyak::RegExp lock = bucket + l.lock_offset;
+  const Xbyak::Address release = dword[Xbyak::util::rcx];
   Xbyak::Label* locked = &kept_label();
   // Held by another writer: wait reading (no exchange while it is held), then try again.
-  Xbyak::Label& contended = cold_path([this, lock, locked] {
+  Xbyak::Label& contended = cold_path([this, release, locked] {
     Xbyak::Label wait;
     L(wait);
     pause();
-    cmp(lock, 0);
+    cmp(release, 0);
     jne(wait);
     mov(r9d, 1);
-    xchg(lock, r9d);
+    xchg(release, r9d);
     test(r9d, r9d);
     jnz(wait);
     jmp(*locked);
   });
-  mov(r9d, 1);
-  xchg(lock, r9d);  // a locked exchange: the lock's acquire
-  test(r9d, r9d);
-  jnz(contended);
+  const auto take_lock = [this, lock, release, &contended] {
+    lea(Xbyak::util::rcx, ptr[lock]);
+    mov(r9d, 1);
+    xchg(release, r9d);  // a locked exchange: the lock's acquire
+    test(r9d, r9d);
+    jnz(contended);
+  };
+  if (writer_token_usable(direct)) {
+    const auto token = reinterpret_cast<uint64_t>(l.writer_token);
+    const Xbyak::RegExp sink = r12 + static_cast<int>(offsetof(vm::NativeState, release_sink));
+    const Xbyak::RegExp misses = r12 + static_cast<int>(offsetof(vm::NativeState, writer_misses));
+    Xbyak::Label& unheld = cold_path([this, token, sink, misses, locked, take_lock] {
+      Xbyak::Label claim, lock_it;
+      mov(r11, token);
+      cmp(dword[r11 + static_cast<int>(offsetof(base::WriterToken, holder))], r9d);
+      je(claim);  // held by this run, and a writer waits: native_claim_writer lets go
+      add(dword[misses], 1);
+      cmp(dword[misses], 2);
+      jb(lock_it);
+      cmp(dword[r11 + static_cast<int>(offsetof(base::WriterToken, holder))], 0);
+      jne(lock_it);
+      L(claim);
+      // What the update goes on with: the hash, the key, the bucket, the value's address.
+      push(rax);
+      push(rsi);
+      push(r8);
+      push(Xbyak::util::r10);
+      mov(rdi, r12);
+      mov(rsi, r11);
+      mov(rax, reinterpret_cast<uint64_t>(&vm::native_claim_writer));
+      call(rax);
+      mov(r9d, eax);
+      pop(Xbyak::util::r10);
+      pop(r8);
+      pop(rsi);
+      pop(rax);
+      test(r9d, r9d);
+      jz(lock_it);
+      lea(Xbyak::util::rcx, ptr[sink]);
+      jmp(*locked);
+      L(lock_it);
+      take_lock();
+      jmp(*locked);
+    });
+    mov(r9, qword[r12 + static_cast<int>(offsetof(vm::NativeState, writer_id))]);
+    if (below_2gib(reinterpret_cast<const uint8_t*>(l.writer_token), sizeof(base::WriterToken))) {
+      cmp(qword[reinterpret_cast<void*>(token)], r9);
+    } else {
+      mov(r11, token);
+      cmp(qword[r11], r9);
+    }
+    jne(unheld);
+    lea(Xbyak::util::rcx, ptr[sink]);
+  } else {
+    take_lock();
+  }
   L(*locked);
   emit_tag_match(l, bucket);
   Xbyak::Label* candidate = &kept_label();
   // Not this candidate: the next, else the lock released and update_value called.
-  Xbyak::Label& other = cold_path([this, lock, candidate, done, &direct, value_on_stack,
+  Xbyak::Label& other = cold_path([this, release, candidate, done, &direct, value_on_stack,
                                    value_in_register, value_offset, flags] {
     lea(r9d, ptr[rdx - 1]);
     and_(edx, r9d);
     jnz(*candidate);
-    mov(lock, 0);
+    mov(release, 0);
     mov(Xbyak::util::ecx, static_cast<uint32_t>(flags));  // r4's move may have no code
     if (value_in_register) mov(qword[rbp + value_offset], Xbyak::util::r10);
     if (value_on_stack)
@@ -326,9 +390,16 @@ void Emitter::emit_inline_hash_update(const TranslatedSlot& s, size_t index,
     at = 8;
   }
   emit_value_copy(value_at, target, at, direct.value_size);
-  mov(lock, 0);  // the release: x86 keeps the copy's stores before it
+  mov(release, 0);  // the release: x86 keeps the copy's stores before it
   if (live_after(index, 0)) xor_(eax, eax);
   L(*done);
+}
+
+// May the update go without the bucket lock while the run holds the map's writer token: a token
+// described, and a value the copy writes with one store (emit_value_copy: 4 or 8 bytes)?
+bool Emitter::writer_token_usable(const DirectMapCall& direct) {
+  return direct.inline_lookup.writer_token != nullptr &&
+         (direct.value_size == 4 || direct.value_size == 8);
 }
 
 // `if r0 == 0 goto T` right after the lookup at `index`, which nothing else jumps to: T, else

@@ -147,6 +147,7 @@ class Emitter : public Xbyak::CodeGenerator {
   size_t folded_null_test(size_t index);
   bool inline_update_usable(const DirectMapCall& direct, size_t index);
   uint8_t hash_update_value_register(const DirectMapCall& direct, size_t index);
+  bool writer_token_usable(const DirectMapCall& direct);
   void emit_inline_hash_update(const TranslatedSlot& s, size_t index, const DirectMapCall& direct,
                                uint8_t key_register);
   Xbyak::RegExp emit_hash_bucket(const DirectMapCall& direct, uint8_t key_register);

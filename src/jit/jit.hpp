@@ -16,6 +16,7 @@
 #include <memory>
 #include <vector>
 
+#include "base/writer_token.hpp"
 #include "userbpf/error.hpp"
 #include "vm/interpreter.hpp"
 #include "vm/native_code.hpp"
@@ -68,6 +69,7 @@ struct HashLookup {
   uint32_t value_offset = 0;
   int32_t reference_offset = -1;
   int32_t lock_offset = -1;
+  base::WriterToken* writer_token = nullptr;
 };
 
 // A map a helper call's r1 holds on every path to it (the verifier's Verdict::call_map) that

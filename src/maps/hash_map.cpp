@@ -38,6 +38,7 @@
 #include <cstddef>
 #include <cstring>
 
+#include "base/writer_token.hpp"
 #include "maps/hash_bucket.hpp"
 #include "maps/hash_key.hpp"
 #include "maps/map_impls.hpp"
@@ -60,7 +61,9 @@ struct HashControl {
   std::atomic<uint32_t> clock_hand;
   uint32_t reserved;
   uint64_t seed;
+  base::WriterToken writer;  // lets machine code update values in place without bucket locks
 };
+static_assert(sizeof(HashControl) <= 64);
 
 struct Elem {
   std::atomic<uint32_t> next;  // overflow list or free stack link; kNil while in a slot
@@ -126,6 +129,8 @@ class HashMap final : public Map {
 
   void initialize() {
     ctl_->free_head.store(kNil, std::memory_order_relaxed);
+    ctl_->writer.holder.store(0, std::memory_order_relaxed);
+    ctl_->writer.waiters.store(0, std::memory_order_relaxed);
     uint64_t seed = 0;
     if (!(spec_.map_flags & BPF_F_ZERO_SEED)) {
       if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
@@ -200,6 +205,8 @@ class HashMap final : public Map {
     // entry_update_plain's in-place copy under the bucket lock.
     if (out.update_value != nullptr)
       out.lookup_layout.lock_offset = static_cast<int32_t>(offsetof(HashBucket, lock));
+    // Not for LRU maps: their eviction reuses elements without the free stack.
+    if (out.update_value != nullptr && !lru_) out.lookup_layout.writer_token = &ctl_->writer;
     return out;
   }
 
@@ -571,8 +578,10 @@ class HashMap final : public Map {
     }
   }
 
-  // A free element (free stack first, then never-used ones), or kNil when full.
-  uint32_t allocate() {
+  // A free element (free stack first, then never-used ones), or kNil when full. `recycled`: it
+  // comes from the free stack, so it held a key before (see base/writer_token.hpp).
+  uint32_t allocate(bool& recycled) {
+    recycled = false;
     uint64_t old = ctl_->free_head.load(std::memory_order_acquire);
     while (static_cast<uint32_t>(old) != kNil) {
       uint32_t index = static_cast<uint32_t>(old);
@@ -581,6 +590,7 @@ class HashMap final : public Map {
       uint64_t tagged = ((old >> 32) + 1) << 32 | next;
       if (ctl_->free_head.compare_exchange_weak(old, tagged, std::memory_order_acquire,
                                                 std::memory_order_acquire)) {
+        recycled = true;
         return index;
       }
     }
@@ -752,7 +762,20 @@ class HashMap final : public Map {
       } else if (mode == BPF_EXIST) {
         result = -ENOENT;
       } else {
-        index = spare != kNil ? spare : allocate();
+        bool recycled = false;
+        index = spare != kNil ? spare : allocate(recycled);
+        const uint32_t holder = ctl_->writer.holder.load(std::memory_order_seq_cst);
+        if (recycled && holder != 0 && holder != base::current_thread_id()) {
+          // A holder of the writer token may still store into this element as the key it held
+          // before: wait for it without the bucket lock (it may be waiting for this very lock
+          // on its way to noticing), then look again, as after an eviction.
+          unlock_word(bucket.lock);
+          base::wait_for_other_holders(ctl_->writer);
+          spare = index;
+          lock_word(bucket.lock);
+          index = find_locked(bucket, key, h);
+          continue;
+        }
         if (index != kNil) {
           insert_locked(bucket, index, key, h, value, flags, cpu);
           unlock_word(bucket.lock);

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "base/writer_token.hpp"
 #include "userbpf/map.hpp"
 
 namespace userbpf::maps {
@@ -50,6 +51,9 @@ struct HashLookupLayout {
   // lock_offset (taken by exchanging 1 into it until it was 0, released by storing 0), and
   // answers 0; any other update takes the lock itself. -1: updates are not described.
   int32_t lock_offset = -1;
+  // With lock_offset: the map's writer token (base/writer_token.hpp). While a run holds it, an
+  // update found in the slots stores the value without the bucket lock; null: always the lock.
+  base::WriterToken* writer_token = nullptr;
 };
 
 struct ProgramEntries {

@@ -83,6 +83,7 @@ jit::HashLookup jit_hash_lookup(const maps::HashLookupLayout& l) {
   out.value_offset = l.value_offset;
   out.reference_offset = l.reference_offset;
   out.lock_offset = l.lock_offset;
+  out.writer_token = l.writer_token;
   return out;
 }
 

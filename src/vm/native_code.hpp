@@ -20,6 +20,8 @@
 #include <memory>
 #include <vector>
 
+#include "base/writer_token.hpp"
+
 namespace userbpf::vm {
 
 class CallContext;
@@ -35,6 +37,15 @@ struct NativeState {
   uint32_t batch_left = 0;         // runs the batch entry still makes (see NativeBatchEntry)
   const uint8_t* packet = nullptr;  // what LD_ABS / LD_IND read
   uint64_t packet_size = 0;
+  // Hash maps' writer tokens (base/writer_token.hpp). writer_id is the thread's id, compared with
+  // a token as one qword: held by this thread and nobody waiting. An in-place update that finds it
+  // otherwise counts a miss and, from the second one in a run (or batch), claims the token through
+  // native_claim_writer; `claims` counts the claims, and the run's end lets go of every token
+  // the thread holds when there were any.
+  uint64_t writer_id = 0;
+  uint32_t writer_misses = 0;
+  uint32_t claims = 0;
+  uint32_t release_sink = 0;  // an update that took no bucket lock "releases" this word instead
 };
 
 // Host bytes of one eBPF frame: return address, 5 saved registers, 512 bytes of eBPF stack, the
@@ -85,5 +96,10 @@ struct NativePacketRead {
   uint64_t ok;
 };
 NativePacketRead native_packet_load(NativeState* state, uint64_t offset, uint64_t size);
+
+// Called by machine code when an in-place hash update finds `token` not held by this thread alone:
+// lets go of it when this thread holds it and a writer waits, else claims it. Returns 1 when the
+// thread now holds it, 0 when the update takes the bucket lock.
+uint32_t native_claim_writer(NativeState* state, base::WriterToken* token);
 
 }  // namespace userbpf::vm

@@ -37,6 +37,17 @@ NativePacketRead native_packet_load(NativeState* state, uint64_t offset, uint64_
   return out;
 }
 
+uint32_t native_claim_writer(NativeState* state, base::WriterToken* token) {
+  const auto self = static_cast<uint32_t>(state->writer_id);
+  if (token->holder.load(std::memory_order_relaxed) == self) {
+    base::let_go(*token);  // held, and a writer waits for exactly this
+    return 0;
+  }
+  if (!base::try_claim(*token, self)) return 0;
+  ++state->claims;
+  return 1;
+}
+
 namespace detail {
 
 NativeRun::NativeRun(const NativeCode& code, const RunOptions& options) : code_(code) {

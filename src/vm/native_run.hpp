@@ -26,6 +26,7 @@ class NativeRun final : public CallContext {
     state.context = this;
     state.packet = options.packet.data();
     state.packet_size = options.packet.size();
+    state.writer_id = base::current_thread_id();
     failed = false;  // `error` is only read when failed, and the next failure overwrites it
     tail_target = nullptr;
     tail_user = nullptr;
@@ -50,6 +51,7 @@ class NativeRun final : public CallContext {
     // The machine code repeats the runs itself: the trampoline's register saves once a batch.
     state.batch_left = count;
     const uint64_t value = code_.batch_entry(&state, args, code_.main, reserve, watch);
+    if (state.claims != 0) base::let_go_all();
     const uint32_t done = count - state.batch_left;
     if (done != 0) r0 = value;
     return done;
@@ -83,6 +85,7 @@ class NativeRun final : public CallContext {
     const uint32_t saved_base = base_depth_;
     base_depth_ = depth;
     const uint64_t r0 = code_.entry(&state, args, function, reserve);
+    if (state.claims != 0) base::let_go_all();
     base_depth_ = saved_base;
     return r0;
   }

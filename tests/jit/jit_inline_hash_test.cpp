@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "base/writer_token.hpp"
 #include "helpers/linux_helpers.hpp"
 #include "jit_test_util.hpp"
 #include "maps/program_entries.hpp"
@@ -665,6 +666,130 @@ TEST(JitInlineHash, UpdatesInPlaceAreSerialisedWithTheMapsWriters) {
     EXPECT_EQ(value[0], value[1]) << "a mix of two writes at key " << key;
     EXPECT_EQ(value[0] >> 32, key) << "another key's value at key " << key;
   }
+}
+
+// bpf_map_update_elem(map, &key, &i, BPF_ANY), then the probe (bpf_get_prandom_u32's id), for
+// i = 0..n-1; r0 = 0.
+std::vector<RawInsn> update_loop_program(uint64_t handle, uint64_t key, int32_t n) {
+  Builder p;
+  p.mov64_imm(6, 0);
+  p.label("loop").lddw(7, key).stx(BPF_DW, 10, 7, -8).stx(BPF_DW, 10, 6, -16);
+  p.lddw(1, handle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -8);
+  p.mov64_reg(3, 10).alu64_imm(BPF_ADD, 3, -16).mov64_imm(4, BPF_ANY);
+  p.call_helper(BPF_FUNC_map_update_elem).call_helper(BPF_FUNC_get_prandom_u32);
+  p.alu64_imm(BPF_ADD, 6, 1).jmp_imm(BPF_JLT, 6, n, "loop");
+  p.mov64_imm(0, 0).exit();
+  return p.finish();
+}
+
+// The probe: the map's writer token holder after each update, and whether a waiting writer had
+// finished by then.
+const base::WriterToken* g_token = nullptr;
+std::vector<uint32_t> g_holders;
+std::vector<bool> g_waiter_done_seen;
+std::atomic<bool> g_waiter_done{false};
+std::chrono::microseconds g_probe_pause{0};
+uint64_t probe(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, vm::CallContext&) {
+  g_holders.push_back(g_token->holder.load());
+  g_waiter_done_seen.push_back(g_waiter_done.load());
+  if (g_probe_pause.count() != 0) std::this_thread::sleep_for(g_probe_pause);
+  return 0;
+}
+
+vm::HelperTable probed_map_helpers() {
+  vm::HelperTable t = map_helpers();
+  t.set(BPF_FUNC_get_prandom_u32, vm::Helper{"get_prandom_u32", &probe, false});
+  return t;
+}
+
+void reset_probe(const base::WriterToken* token, std::chrono::microseconds pause) {
+  g_token = token;
+  g_holders.clear();
+  g_waiter_done_seen.clear();
+  g_waiter_done = false;
+  g_probe_pause = pause;
+}
+
+// A run that updates a plain hash map's key again and again takes the bucket lock for the first
+// update, then holds the map's writer token (no lock, no entry) until the run ends. LRU maps have
+// no token: every update takes the lock.
+TEST(JitInlineHash, UpdatesInALoopHoldTheWriterTokenUntilTheRunEnds) {
+  constexpr int32_t kRounds = 20;
+  base::WriterToken unused{};
+  for (uint32_t type : {BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_LRU_HASH}) {
+    SCOPED_TRACE("type " + std::to_string(type));
+    auto created = maps::create_map(hash_spec(type, 8, 16));
+    ASSERT_TRUE(created.ok());
+    maps::Map& map = **created;
+    const uint64_t key = 77;
+    insert(map, key);
+    const HashLookup layout = runtime::direct_map_call(map, 0)->inline_lookup;
+    const bool has_token = layout.writer_token != nullptr;
+    EXPECT_EQ(has_token, type == BPF_MAP_TYPE_HASH);
+    const auto code = update_loop_program(reinterpret_cast<uint64_t>(&map), key, kRounds);
+    auto jit = load(code, true, probed_map_helpers(), options_for(map, call_index(code)));
+    ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+    reset_probe(has_token ? layout.writer_token : &unused, {});
+    g_entry_calls = 0;
+    uint64_t ctx = 0;
+    auto r = jit->run(reinterpret_cast<uint64_t>(&ctx), sizeof(ctx), {});
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_EQ(r->r0, 0u);
+    EXPECT_EQ(g_entry_calls, 0);
+    ASSERT_EQ(g_holders.size(), size_t{kRounds});
+    EXPECT_EQ(g_holders[0], 0u) << "claimed at the first update";
+    for (int32_t i = 1; i < kRounds; ++i)
+      EXPECT_EQ(g_holders[i], has_token ? base::current_thread_id() : 0u) << "after update " << i;
+    if (has_token) {
+      EXPECT_EQ(layout.writer_token->holder.load(), 0u) << "kept after the run";
+    }
+    EXPECT_TRUE(all_unlocked(layout));
+    uint64_t value = 0;
+    ASSERT_EQ(map.lookup_copy(&key, &value), 0);
+    EXPECT_EQ(value, uint64_t{kRounds - 1});
+  }
+}
+
+// A writer that needs a recycled element while a run holds the token waits; the run notices at
+// its next update and lets go (not only when it ends), then claims the token again.
+TEST(JitInlineHash, AHolderLetsGoOfTheTokenWhenAWriterWaits) {
+  constexpr int32_t kRounds = 60;
+  auto created = maps::create_map(hash_spec(BPF_MAP_TYPE_HASH, 8, 16));
+  ASSERT_TRUE(created.ok());
+  maps::Map& map = **created;
+  const uint64_t key = 77, freed = 5, waiting = 6;
+  insert(map, key);
+  insert(map, freed);
+  ASSERT_EQ(map.erase(&freed), 0);  // its element waits on the free stack
+  const HashLookup layout = runtime::direct_map_call(map, 0)->inline_lookup;
+  ASSERT_NE(layout.writer_token, nullptr);
+  const auto code = update_loop_program(reinterpret_cast<uint64_t>(&map), key, kRounds);
+  auto jit = load(code, true, probed_map_helpers(), options_for(map, call_index(code)));
+  ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+  reset_probe(layout.writer_token, std::chrono::milliseconds(2));
+  const uint32_t runner = base::current_thread_id();
+  std::thread writer([&] {
+    while (layout.writer_token->holder.load() != runner) std::this_thread::yield();
+    insert(map, waiting);
+    g_waiter_done = true;
+  });
+  uint64_t ctx = 0;
+  auto r = jit->run(reinterpret_cast<uint64_t>(&ctx), sizeof(ctx), {});
+  writer.join();
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(g_waiter_done_seen.size(), size_t{kRounds});
+  size_t done_at = kRounds;
+  for (size_t i = 0; i < g_waiter_done_seen.size() && done_at == kRounds; ++i)
+    if (g_waiter_done_seen[i]) done_at = i;
+  EXPECT_LT(done_at, size_t{kRounds - 1}) << "the writer waited for the end of the run";
+  EXPECT_EQ(g_holders.back(), runner) << "the token was not claimed again";
+  EXPECT_EQ(layout.writer_token->holder.load(), 0u);
+  EXPECT_EQ(layout.writer_token->waiters.load(), 0u);
+  uint64_t value = 0;
+  ASSERT_EQ(map.lookup_copy(&key, &value), 0);
+  EXPECT_EQ(value, uint64_t{kRounds - 1});
+  ASSERT_EQ(map.lookup_copy(&waiting, &value), 0);
+  EXPECT_EQ(value, value_of(waiting));
 }
 
 // r0 = (missed << 32) | wrong over lookups of keys 0..kStable-1 by the JIT, `passes` times.
