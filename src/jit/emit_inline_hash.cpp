@@ -11,6 +11,7 @@
 // lock, the value copied, the lock released; a key not in the bucket's slots goes to the entry.
 #include <linux/bpf.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -78,10 +79,8 @@ bool inline_lookup_usable(const DirectMapCall& direct) {
          (l.reference_offset < 0 || inside(static_cast<uint32_t>(l.reference_offset), 4));
 }
 
-// rsi = the key (from `key_register`, else through r2), eax = its hash, and the bucket's address
-// (r8, plus a displacement when the buckets are below 2 GiB). Clobbers rdx and r11.
-Xbyak::RegExp Emitter::emit_hash_bucket(const DirectMapCall& direct, uint8_t key_register) {
-  const HashLookup& l = direct.inline_lookup;
+// rsi = the key (from `key_register`, else through r2).
+void Emitter::emit_key_load(const DirectMapCall& direct, uint8_t key_register) {
   const bool wide = direct.key_size == 8;
   if (key_register != kNoRegister) {  // never r1 or r2: those were set after the key's store
     if (wide)
@@ -93,6 +92,12 @@ Xbyak::RegExp Emitter::emit_hash_bucket(const DirectMapCall& direct, uint8_t key
   } else {
     mov(esi, dword[rsi]);
   }
+}
+
+// eax = the hash of the key in rsi, and the bucket's address (r8, plus a displacement when the
+// buckets are below 2 GiB). Clobbers rdx and r11.
+Xbyak::RegExp Emitter::emit_hash_bucket(const DirectMapCall& direct) {
+  const HashLookup& l = direct.inline_lookup;
   // hash = lo32(lo ^ hi) of (key ^ hash_xor) * hash_multiplier.
   mov(rax, l.hash_xor);
   xor_(rax, rsi);
@@ -125,13 +130,21 @@ void Emitter::emit_tag_match(const HashLookup& l, const Xbyak::RegExp& bucket) {
 }
 
 // The element of the lowest candidate slot in edx (rdi, plus a displacement when the elements are
-// below 2 GiB); to `other` when the slot holds no element. Clobbers r11.
+// below 2 GiB); to `other` when the slot holds no element. With `hint`, its index is also
+// stored as the run's element hint (NativeState::element_hint). Clobbers r11.
 Xbyak::RegExp Emitter::emit_candidate_element(const HashLookup& l, const Xbyak::RegExp& bucket,
-                                              Xbyak::Label& other) {
+                                              Xbyak::Label& other, bool hint) {
   tzcnt(edi, edx);  // bsf where there is no tzcnt: the same for a non-zero edx
   mov(edi, dword[bucket + rdi * 4 + static_cast<int>(l.slot_offset)]);
+  return emit_indexed_element(l, other, hint);
+}
+
+// The element whose index is in edi (rdi, plus a displacement when the elements are below 2 GiB);
+// to `other` when the index is no element's. `hint` as for emit_candidate_element.
+Xbyak::RegExp Emitter::emit_indexed_element(const HashLookup& l, Xbyak::Label& other, bool hint) {
   cmp(edi, l.capacity);  // empty slots and list markers are no element
   jae(other);
+  if (hint) mov(dword[r12 + static_cast<int>(offsetof(vm::NativeState, element_hint))], edi);
   if (std::has_single_bit(l.element_size))
     shl(rdi, std::countr_zero(l.element_size));
   else
@@ -184,7 +197,8 @@ void Emitter::emit_inline_hash_lookup(const TranslatedSlot& s, size_t index,
                      call_result();
                    }));
   }
-  const Xbyak::RegExp bucket = emit_hash_bucket(direct, key_register);
+  emit_key_load(direct, key_register);
+  const Xbyak::RegExp bucket = emit_hash_bucket(direct);
   emit_tag_match(l, bucket);
   Xbyak::Label* candidate = &kept_label();
   // Not this candidate: the next, else the overflow list's check, else NULL.
@@ -207,7 +221,7 @@ void Emitter::emit_inline_hash_lookup(const TranslatedSlot& s, size_t index,
   });
   jz(other);
   L(*candidate);
-  const Xbyak::RegExp element = emit_candidate_element(l, bucket, other);
+  const Xbyak::RegExp element = emit_candidate_element(l, bucket, other, hinted(direct));
   mov(r9d, dword[element + static_cast<int>(l.seq_offset)]);
   test(r9b, 1);  // odd: free or being rewritten
   jnz(other);
@@ -246,13 +260,14 @@ bool Emitter::inline_update_usable(const DirectMapCall& direct, size_t index) {
 // lock keeps writers out), the value copied over the element's, the lock released, r0 = 0.
 // Everything else (no such key in the slots, a lock held by another writer for long) releases the
 // lock and calls update_value, which also answers -E2BIG and -ENOENT. r1 = map, r2 = &key,
-// r3 = &value, r4 = flags. Registers as the lookup's, r10 the value's address, rcx the word the
-// update releases at its end.
+// r3 = &value, r4 = flags. Registers as the lookup's, r10 the value's address.
 //
 // Where the map has a writer token and the value is one 4- or 8-byte store, a run that holds the
-// token takes no lock: rcx is then the run's release_sink, and the store is all the update
-// writes (base/writer_token.hpp says why that is safe). A run that does not hold it counts a
-// miss and claims it from the second (native_claim_writer), else takes the lock as above.
+// token takes no lock (base/writer_token.hpp says why that is safe): it first tries the element
+// the run's last hit of this map's key search left as the hint (a lookup of the same key just
+// before, the usual `*v + 1` update), checked as a lookup checks an element, and otherwise
+// searches the bucket. A run that does not hold the token counts a miss and claims it from the
+// second (native_claim_writer), else takes the locked path, then emitted out of line.
 void Emitter::emit_inline_hash_update(const TranslatedSlot& s, size_t index,
                                       const DirectMapCall& direct, uint8_t key_register) {
   const HashLookup& l = direct.inline_lookup;
@@ -263,136 +278,155 @@ void Emitter::emit_inline_hash_update(const TranslatedSlot& s, size_t index,
                      jmp(*done);
                    }));
   }
+  HashUpdate u;
+  u.index = index;
+  u.done = done;
   // The value from the stack when r3 is r10 + offset; else through r3, kept in r10 (the hash's
   // multiply takes rdx).
-  int32_t value_offset = 0;
   size_t defs[2];
-  const bool value_on_stack = stack_address(index, 3, value_offset, defs);
+  u.value_on_stack = stack_address(index, 3, u.value_offset, defs);
   // An 8-byte value just stored from a register: from that register, copied to r10 before
   // anything here writes one (the value's store may then have no code: the path that calls the
   // entry stores it again).
   const uint8_t value_register = hash_update_value_register(direct, index);
-  const bool value_in_register = value_register != kNoRegister;
-  if (value_in_register)
+  u.value_in_register = value_register != kNoRegister;
+  if (u.value_in_register)
     mov(Xbyak::util::r10, reg(value_register));
-  else if (!value_on_stack)
+  else if (!u.value_on_stack)
     mov(Xbyak::util::r10, rdx);
-  const auto value_at = [&](uint32_t at) {
-    return value_on_stack ? rbp + (value_offset + static_cast<int>(at))
-                          : Xbyak::util::r10 + static_cast<int>(at);
-  };
-  uint64_t flags = 0;
-  known_constant(index, 4, flags);  // inline_update_usable found it
-  const Xbyak::RegExp bucket = emit_hash_bucket(direct, key_register);
-  const Xbyak::RegExp lock = bucket + l.lock_offset;
-  const Xbyak::Address release = dword[Xbyak::util::rcx];
-  Xbyak::Label* locked = &kept_label();
-  // Held by another writer: wait reading (no exchange while it is held), then try again.
-  Xbyak::Label& contended = cold_path([this, release, locked] {
-    Xbyak::Label wait;
-    L(wait);
-    pause();
-    cmp(release, 0);
-    jne(wait);
-    mov(r9d, 1);
-    xchg(release, r9d);
-    test(r9d, r9d);
-    jnz(wait);
-    jmp(*locked);
+  known_constant(index, 4, u.flags);  // inline_update_usable found it
+  emit_key_load(direct, key_register);
+  if (!writer_token_usable(direct)) {
+    emit_hash_update_search(direct, u, true);
+    L(*done);
+    return;
+  }
+  const auto token = reinterpret_cast<uint64_t>(l.writer_token);
+  Xbyak::Label* search = &kept_label();
+  Xbyak::Label& unheld = cold_path([this, token, search, &direct, u] {
+    const Xbyak::RegExp misses = r12 + static_cast<int>(offsetof(vm::NativeState, writer_misses));
+    Xbyak::Label claim, lock_it;
+    mov(r11, token);
+    cmp(dword[r11 + static_cast<int>(offsetof(base::WriterToken, holder))], r9d);
+    je(claim);  // held by this run, and a writer waits: native_claim_writer lets go
+    add(dword[misses], 1);
+    cmp(dword[misses], 2);
+    jb(lock_it);
+    cmp(dword[r11 + static_cast<int>(offsetof(base::WriterToken, holder))], 0);
+    jne(lock_it);
+    L(claim);
+    // What the update goes on with: the key, the value's address.
+    push(rsi);
+    push(Xbyak::util::r10);
+    mov(rdi, r12);
+    mov(rsi, r11);
+    mov(rax, reinterpret_cast<uint64_t>(&vm::native_claim_writer));
+    call(rax);
+    pop(Xbyak::util::r10);
+    pop(rsi);
+    test(eax, eax);
+    jnz(*search);
+    L(lock_it);
+    emit_hash_update_search(direct, u, true);
   });
-  const auto take_lock = [this, lock, release, &contended] {
-    lea(Xbyak::util::rcx, ptr[lock]);
+  mov(r9, qword[r12 + static_cast<int>(offsetof(vm::NativeState, writer_id))]);
+  if (below_2gib(reinterpret_cast<const uint8_t*>(l.writer_token), sizeof(base::WriterToken))) {
+    cmp(qword[reinterpret_cast<void*>(token)], r9);
+  } else {
+    mov(r11, token);
+    cmp(qword[r11], r9);
+  }
+  jne(unheld);
+  // The hint: an element that holds the key now (sequence word even: not freed or being
+  // rewritten) is the key's, and stays so until the store (reusing it waits for the token).
+  mov(edi, dword[r12 + static_cast<int>(offsetof(vm::NativeState, element_hint))]);
+  const Xbyak::RegExp hinted = emit_indexed_element(l, *search, false);
+  test(byte[hinted + static_cast<int>(l.seq_offset)], 1);
+  jnz(*search);
+  emit_key_compare(l, hinted, direct.key_size == 8);
+  jne(*search);
+  emit_hash_update_copy(direct, u, hinted);
+  if (live_after(index, 0)) xor_(eax, eax);
+  jmp(*done);
+  L(*search);
+  emit_hash_update_search(direct, u, false);
+  L(*done);
+}
+
+// The update's search for the key in rsi and its copy, taking the bucket lock (`locked`) or not
+// (the run holds the writer token), ending at u.done with r0 set where it is read. The key not
+// in the bucket's slots: update_value.
+void Emitter::emit_hash_update_search(const DirectMapCall& direct, const HashUpdate& u,
+                                      bool locked) {
+  const HashLookup& l = direct.inline_lookup;
+  const Xbyak::RegExp bucket = emit_hash_bucket(direct);
+  const Xbyak::Address lock = dword[bucket + l.lock_offset];
+  if (locked) {
+    Xbyak::Label* acquired = &kept_label();
+    // Held by another writer: wait reading (no exchange while it is held), then try again.
+    Xbyak::Label& contended = cold_path([this, lock, acquired] {
+      Xbyak::Label wait;
+      L(wait);
+      pause();
+      cmp(lock, 0);
+      jne(wait);
+      mov(r9d, 1);
+      xchg(lock, r9d);
+      test(r9d, r9d);
+      jnz(wait);
+      jmp(*acquired);
+    });
     mov(r9d, 1);
-    xchg(release, r9d);  // a locked exchange: the lock's acquire
+    xchg(lock, r9d);  // a locked exchange: the lock's acquire
     test(r9d, r9d);
     jnz(contended);
-  };
-  if (writer_token_usable(direct)) {
-    const auto token = reinterpret_cast<uint64_t>(l.writer_token);
-    const Xbyak::RegExp sink = r12 + static_cast<int>(offsetof(vm::NativeState, release_sink));
-    const Xbyak::RegExp misses = r12 + static_cast<int>(offsetof(vm::NativeState, writer_misses));
-    Xbyak::Label& unheld = cold_path([this, token, sink, misses, locked, take_lock] {
-      Xbyak::Label claim, lock_it;
-      mov(r11, token);
-      cmp(dword[r11 + static_cast<int>(offsetof(base::WriterToken, holder))], r9d);
-      je(claim);  // held by this run, and a writer waits: native_claim_writer lets go
-      add(dword[misses], 1);
-      cmp(dword[misses], 2);
-      jb(lock_it);
-      cmp(dword[r11 + static_cast<int>(offsetof(base::WriterToken, holder))], 0);
-      jne(lock_it);
-      L(claim);
-      // What the update goes on with: the hash, the key, the bucket, the value's address.
-      push(rax);
-      push(rsi);
-      push(r8);
-      push(Xbyak::util::r10);
-      mov(rdi, r12);
-      mov(rsi, r11);
-      mov(rax, reinterpret_cast<uint64_t>(&vm::native_claim_writer));
-      call(rax);
-      mov(r9d, eax);
-      pop(Xbyak::util::r10);
-      pop(r8);
-      pop(rsi);
-      pop(rax);
-      test(r9d, r9d);
-      jz(lock_it);
-      lea(Xbyak::util::rcx, ptr[sink]);
-      jmp(*locked);
-      L(lock_it);
-      take_lock();
-      jmp(*locked);
-    });
-    mov(r9, qword[r12 + static_cast<int>(offsetof(vm::NativeState, writer_id))]);
-    if (below_2gib(reinterpret_cast<const uint8_t*>(l.writer_token), sizeof(base::WriterToken))) {
-      cmp(qword[reinterpret_cast<void*>(token)], r9);
-    } else {
-      mov(r11, token);
-      cmp(qword[r11], r9);
-    }
-    jne(unheld);
-    lea(Xbyak::util::rcx, ptr[sink]);
-  } else {
-    take_lock();
+    L(*acquired);
   }
-  L(*locked);
   emit_tag_match(l, bucket);
   Xbyak::Label* candidate = &kept_label();
   // Not this candidate: the next, else the lock released and update_value called.
-  Xbyak::Label& other = cold_path([this, release, candidate, done, &direct, value_on_stack,
-                                   value_in_register, value_offset, flags] {
+  Xbyak::Label& other = cold_path([this, lock, locked, candidate, &direct, u] {
     lea(r9d, ptr[rdx - 1]);
     and_(edx, r9d);
     jnz(*candidate);
-    mov(release, 0);
-    mov(Xbyak::util::ecx, static_cast<uint32_t>(flags));  // r4's move may have no code
-    if (value_in_register) mov(qword[rbp + value_offset], Xbyak::util::r10);
-    if (value_on_stack)
-      lea(rdx, ptr[rbp + value_offset]);
+    if (locked) mov(lock, 0);
+    mov(Xbyak::util::ecx, static_cast<uint32_t>(u.flags));  // r4's move may have no code
+    if (u.value_in_register) mov(qword[rbp + u.value_offset], Xbyak::util::r10);
+    if (u.value_on_stack)
+      lea(rdx, ptr[rbp + u.value_offset]);
     else
       mov(rdx, Xbyak::util::r10);
     mov(rdi, reinterpret_cast<uint64_t>(direct.object));
     mov(rax, reinterpret_cast<uint64_t>(direct.update_value));
     call(rax);
-    jmp(*done);
+    jmp(*u.done);
   });
   jz(other);
   L(*candidate);
-  const Xbyak::RegExp element = emit_candidate_element(l, bucket, other);
+  const Xbyak::RegExp element = emit_candidate_element(l, bucket, other, !locked);
   emit_key_compare(l, element, direct.key_size == 8);
   jne(other);
-  // The copy.
+  emit_hash_update_copy(direct, u, element);
+  if (locked) mov(lock, 0);  // the release: x86 keeps the copy's stores before it
+  if (live_after(u.index, 0)) xor_(eax, eax);
+  if (locked && writer_token_usable(direct)) jmp(*u.done);  // out of line
+}
+
+// The value copied over the element's.
+void Emitter::emit_hash_update_copy(const DirectMapCall& direct, const HashUpdate& u,
+                                    const Xbyak::RegExp& element) {
+  const HashLookup& l = direct.inline_lookup;
   const auto target = [&](uint32_t at) { return element + static_cast<int>(l.value_offset + at); };
+  const auto value_at = [&](uint32_t at) {
+    return u.value_on_stack ? rbp + (u.value_offset + static_cast<int>(at))
+                            : Xbyak::util::r10 + static_cast<int>(at);
+  };
   uint32_t at = 0;
-  if (value_in_register) {
+  if (u.value_in_register) {
     mov(qword[target(0)], Xbyak::util::r10);
     at = 8;
   }
   emit_value_copy(value_at, target, at, direct.value_size);
-  mov(release, 0);  // the release: x86 keeps the copy's stores before it
-  if (live_after(index, 0)) xor_(eax, eax);
-  L(*done);
 }
 
 // May the update go without the bucket lock while the run holds the map's writer token: a token
@@ -400,6 +434,12 @@ void Emitter::emit_inline_hash_update(const TranslatedSlot& s, size_t index,
 bool Emitter::writer_token_usable(const DirectMapCall& direct) {
   return direct.inline_lookup.writer_token != nullptr &&
          (direct.value_size == 4 || direct.value_size == 8);
+}
+
+// Does a search of this map's keys leave its element as the run's hint: the program updates the
+// map in place without the lock somewhere (plan_inlined_calls lists those maps)?
+bool Emitter::hinted(const DirectMapCall& direct) const {
+  return std::find(hinted_maps_.begin(), hinted_maps_.end(), direct.object) != hinted_maps_.end();
 }
 
 // `if r0 == 0 goto T` right after the lookup at `index`, which nothing else jumps to: T, else

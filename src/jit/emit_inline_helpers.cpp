@@ -257,6 +257,10 @@ void Emitter::plan_inlined_calls() {
     size_t defs[2];
     if (map == nullptr) {
       const DirectMapCall* direct = direct_map_at(options_.direct_maps, c);
+      // Updates without the lock try the element hint, which the map's key searches leave.
+      if (direct != nullptr && id == BPF_FUNC_map_update_elem && direct_entry(*direct, id) != 0 &&
+          inline_update_usable(*direct, c) && writer_token_usable(*direct) && !hinted(*direct))
+        hinted_maps_.push_back(direct->object);
       if (direct == nullptr || !direct->r1_proven || direct_entry(*direct, id) == 0 ||
           direct_key_register(*direct, id, c) == kNoRegister)
         continue;

@@ -150,10 +150,27 @@ class Emitter : public Xbyak::CodeGenerator {
   bool writer_token_usable(const DirectMapCall& direct);
   void emit_inline_hash_update(const TranslatedSlot& s, size_t index, const DirectMapCall& direct,
                                uint8_t key_register);
-  Xbyak::RegExp emit_hash_bucket(const DirectMapCall& direct, uint8_t key_register);
+  void emit_key_load(const DirectMapCall& direct, uint8_t key_register);
+  Xbyak::RegExp emit_hash_bucket(const DirectMapCall& direct);
   void emit_tag_match(const HashLookup& l, const Xbyak::RegExp& bucket);
   Xbyak::RegExp emit_candidate_element(const HashLookup& l, const Xbyak::RegExp& bucket,
-                                       Xbyak::Label& other);
+                                       Xbyak::Label& other, bool hint);
+  Xbyak::RegExp emit_indexed_element(const HashLookup& l, Xbyak::Label& other, bool hint);
+  // An in-place hash update's setup, for the paths emit_inline_hash_update emits.
+  struct HashUpdate {
+    size_t index = 0;
+    Xbyak::Label* done = nullptr;
+    bool value_on_stack = false;
+    bool value_in_register = false;
+    int32_t value_offset = 0;
+    uint64_t flags = 0;
+  };
+  void emit_hash_update_search(const DirectMapCall& direct, const HashUpdate& u, bool locked);
+  void emit_hash_update_copy(const DirectMapCall& direct, const HashUpdate& u,
+                             const Xbyak::RegExp& element);
+  bool hinted(const DirectMapCall& direct) const;
+  // The maps whose key searches leave the element hint (Emitter::hinted).
+  std::vector<const void*> hinted_maps_;
   void emit_key_compare(const HashLookup& l, const Xbyak::RegExp& element, bool wide);
   // Rarely taken paths (an inlined helper's refusals and fallbacks), emitted after the program
   // (emit_cold_stubs) so the common path falls through: cold_path() returns the label to jump

@@ -45,7 +45,10 @@ struct NativeState {
   uint64_t writer_id = 0;
   uint32_t writer_misses = 0;
   uint32_t claims = 0;
-  uint32_t release_sink = 0;  // an update that took no bucket lock "releases" this word instead
+  // The element index the run's last inlined search of a hash map's key found (of any map that
+  // has such updates), which an update without the lock tries first: only a hint, checked as a
+  // lookup checks an element.
+  uint32_t element_hint = 0;
 };
 
 // Host bytes of one eBPF frame: return address, 5 saved registers, 512 bytes of eBPF stack, the

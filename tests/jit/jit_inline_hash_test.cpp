@@ -792,6 +792,68 @@ TEST(JitInlineHash, AHolderLetsGoOfTheTokenWhenAWriterWaits) {
   EXPECT_EQ(value, value_of(waiting));
 }
 
+// For i = 0..n-1: look `looked` up (its element becomes the run's hint), delete it when
+// `delete_looked`, then bpf_map_update_elem(map, &updated, &i, BPF_ANY); r0 = the sum of the
+// updates' results.
+std::vector<RawInsn> hint_program(uint64_t handle, uint64_t looked, bool delete_looked,
+                                  uint64_t updated, int32_t n) {
+  Builder p;
+  p.mov64_imm(6, 0).mov64_imm(9, 0);
+  p.label("loop").lddw(7, looked).stx(BPF_DW, 10, 7, -8);
+  p.lddw(1, handle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -8);
+  p.call_helper(BPF_FUNC_map_lookup_elem);
+  if (delete_looked) {
+    p.lddw(1, handle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -8);
+    p.call_helper(BPF_FUNC_map_delete_elem);
+  }
+  p.lddw(7, updated).stx(BPF_DW, 10, 7, -24).stx(BPF_DW, 10, 6, -16);
+  p.lddw(1, handle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -24);
+  p.mov64_reg(3, 10).alu64_imm(BPF_ADD, 3, -16).mov64_imm(4, BPF_ANY);
+  p.call_helper(BPF_FUNC_map_update_elem).alu64_reg(BPF_ADD, 9, 0);
+  p.alu64_imm(BPF_ADD, 6, 1).jmp_imm(BPF_JLT, 6, n, "loop");
+  p.mov64_reg(0, 9).exit();
+  return p.finish();
+}
+
+// An update without the lock takes the hint's element only when it holds the key now: not when
+// the hint is another key's element, nor when the key was deleted since (its element freed, the
+// key then inserted again, into the same element).
+TEST(JitInlineHash, TheElementHintIsTakenOnlyForItsKey) {
+  constexpr int32_t kRounds = 20;
+  for (bool delete_looked : {false, true}) {
+    SCOPED_TRACE(delete_looked ? "the looked-up key deleted" : "another key looked up");
+    auto created = maps::create_map(hash_spec(BPF_MAP_TYPE_HASH, 8, 16));
+    ASSERT_TRUE(created.ok());
+    maps::Map& map = **created;
+    const uint64_t looked = 21, updated = delete_looked ? looked : 22;
+    insert(map, looked);
+    insert(map, updated == looked ? 23 : updated);
+    const auto code =
+        hint_program(reinterpret_cast<uint64_t>(&map), looked, delete_looked, updated, kRounds);
+    CompileOptions options;
+    for (size_t i = 0; i < code.size(); ++i) {
+      if (code[i].code != (BPF_JMP | BPF_CALL)) continue;
+      auto direct = runtime::direct_map_call(map, static_cast<uint32_t>(i));
+      ASSERT_TRUE(direct.has_value());
+      options.direct_maps.push_back(*direct);
+    }
+    auto jit = load(code, true, map_helpers(), options);
+    ASSERT_TRUE(jit.ok()) << jit.error().to_string();
+    uint64_t ctx = 0;
+    auto r = jit->run(reinterpret_cast<uint64_t>(&ctx), sizeof(ctx), {});
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_EQ(r->r0, 0u) << "an update failed";
+    uint64_t value = 0;
+    ASSERT_EQ(map.lookup_copy(&updated, &value), 0) << "the updated key is gone";
+    EXPECT_EQ(value, uint64_t{kRounds - 1});
+    if (!delete_looked) {
+      ASSERT_EQ(map.lookup_copy(&looked, &value), 0);
+      EXPECT_EQ(value, value_of(looked)) << "the looked-up key's value was written";
+    }
+    EXPECT_EQ(map.size(), 2u);
+  }
+}
+
 // r0 = (missed << 32) | wrong over lookups of keys 0..kStable-1 by the JIT, `passes` times.
 std::vector<RawInsn> reader_program(uint64_t handle, int64_t stable, int32_t passes) {
   Builder p;
