@@ -124,15 +124,20 @@ bool Emitter::dead_after_jump(size_t index, uint8_t reg) const {
          replaced_before_read(static_cast<size_t>(target), reg);
 }
 
-// Without the dataflow: the path that falls through from `start`, up to the first instruction
-// that reads or replaces reg, as long as it is straight (a jump or a call into another function
-// may lead to a reader; a jump landing on the way does not matter: only what runs from `start`
-// on can read the value it finds). A few instructions suffice for the fused forms that ask,
-// whose register clang reuses at once.
+// Without the dataflow: every path from `start`, each up to the first instruction that reads or
+// replaces reg, followed through gotos and through both ways of up to four conditional jumps
+// (a loop's back edge included: byte_reverse's index register is replaced at the loop's head),
+// 32 instructions in all; false when a path goes further, enters another function or calls one
+// (a jump landing on the way does not matter: only what runs from `start` on can read the value
+// it finds). Enough for the fused forms that ask, whose register clang reuses soon.
 bool Emitter::replaced_before_read(size_t start, uint8_t reg) const {
-  constexpr size_t kScan = 16;
-  const size_t end = std::min(program_.insn_count, start + kScan);
-  for (size_t i = start; i < end; ++i) {
+  size_t budget = 32;
+  return replaced_on_every_path(start, reg, budget, 4);
+}
+
+bool Emitter::replaced_on_every_path(size_t i, uint8_t reg, size_t& budget, int branches) const {
+  const size_t start = i;
+  for (; i < program_.insn_count && budget != 0; ++i, --budget) {
     const TranslatedSlot& s = program_.translated[i];
     if (s.op == Op::lddw_tail) continue;
     if ((is_function_[i] && i != start) || s.op == Op::call_local) return false;
@@ -144,7 +149,21 @@ bool Emitter::replaced_before_read(size_t start, uint8_t reg) const {
     }
     const RegisterUse use = register_use(s);
     if (use.reads & bit(reg)) return false;
-    if (is_jump(s.op)) return false;
+    int64_t delta = 0;
+    if (jump_delta(s, delta)) {
+      const int64_t target = static_cast<int64_t>(i) + 1 + delta;
+      if (target < 0 || static_cast<size_t>(target) >= program_.insn_count) return false;
+      if (s.op != Op::ja) {  // both ways: the target here, the fall-through below
+        if (branches == 0 ||
+            !replaced_on_every_path(static_cast<size_t>(target), reg, budget, branches - 1))
+          return false;
+        --branches;
+        continue;
+      }
+      i = static_cast<size_t>(target) - 1;  // the loop's ++i lands on the target
+      if (is_function_[i + 1]) return false;
+      continue;
+    }
     if (!skip_[i] && (use.writes & bit(reg))) return true;
   }
   return false;

@@ -33,6 +33,7 @@
 // cmov) made state_machine ~5% faster but log2_array ~35% slower, whose branches are mostly
 // predictable and whose cmov chains then became the critical path (bench/RESULTS.md).
 #include "jit/emitter.hpp"
+#include "jit/register_use.hpp"
 
 namespace userbpf::jit::detail {
 
@@ -156,23 +157,60 @@ size_t Emitter::emit_copy_add(size_t index) {
   return 2;
 }
 
+// `a = b; a += c`, then accesses through a in straight-line code, with instructions between them
+// that leave a, b and c alone (byte_reverse's `r5 = r1; r5 += r3; r0 = *(u8 *)(r5 + 0); r6 =
+// *(u8 *)(r4 + 0); *(u8 *)(r5 + 0) = r6`), and a dead after the last (or replaced by it): every
+// access at [b + c + off], no sum computed. Returns the instructions covered, 0 when it does not
+// apply.
 size_t Emitter::emit_indexed_access(size_t index) {
-  if (index + 2 >= program_.insn_count) return 0;
+  constexpr size_t kScan = 8;
+  const size_t n = program_.insn_count;
   const TranslatedSlot* t = &program_.translated[index];
   const uint8_t a = t[0].dst, b = t[0].src;
   const uint8_t c = t[1].src == a ? b : t[1].src;  // after the copy, a holds b
-  const TranslatedSlot& u = t[2];
-  const bool load = u.op >= Op::ldx8 && u.op <= Op::ldxsx32;
-  const bool store = u.op >= Op::st8 && u.op <= Op::stx64;
-  if ((!load && !store) || skip_[index + 2] || lands_inside(index + 1, index + 2)) return 0;
-  if (load ? u.src != a : u.dst != a) return 0;
-  // The stored register must not be a: its value is the sum, which this never computes.
-  if (u.op >= Op::stx8 && u.src == a) return 0;
-  // a keeps the sum in the program; here it keeps b. Fine only when nothing reads it.
-  if (!(load && u.dst == a) && !dead_after(index + 2, a)) return 0;
-  emit_access_at(u, reg(b) + reg(c) + static_cast<int>(u.off));
-  insn_offsets[index + 1] = insn_offsets[index + 2] = insn_offsets[index];
-  return 3;
+  const uint16_t kept = static_cast<uint16_t>(bit(a) | bit(b) | bit(c));
+  const auto through_a = [&](const TranslatedSlot& u) {
+    const bool load = u.op >= Op::ldx8 && u.op <= Op::ldxsx32;
+    const bool store = u.op >= Op::st8 && u.op <= Op::stx64;
+    // The stored register must not be a: its value is the sum, which this never computes.
+    return load ? u.src == a : store && u.dst == a && !(u.op >= Op::stx8 && u.src == a);
+  };
+  size_t last = SIZE_MAX;
+  for (size_t k = index + 2; k < n && k < index + 2 + kScan; ++k) {
+    const TranslatedSlot& u = program_.translated[k];
+    if (skip_[k] || is_function_[k] || lands_inside(index + 1, k) ||
+        (!emitted_with_lookup_.empty() && emitted_with_lookup_[k]))
+      break;
+    const RegisterUse use = register_use(u);
+    if (through_a(u)) {
+      last = k;
+      if (use.writes & kept) break;  // a load into a, b or c: the last one
+      continue;
+    }
+    // Between accesses: a plain ALU operation, load or store that neither reads a nor writes
+    // a, b or c (emitted as it is).
+    const RegisterEffect effect = register_effect(u.op);
+    const bool plain = effect == RegisterEffect::dst
+                           ? u.op != Op::lddw
+                           : effect == RegisterEffect::none && u.op >= Op::st8 && u.op <= Op::stx64;
+    if (!plain || (use.reads & bit(a)) || (use.writes & kept)) break;
+  }
+  if (last == SIZE_MAX) return 0;
+  const TranslatedSlot& final_access = program_.translated[last];
+  const bool replaces_a =
+      final_access.op >= Op::ldx8 && final_access.op <= Op::ldxsx32 && final_access.dst == a;
+  if (!replaces_a && !dead_after(last, a)) return 0;
+  insn_offsets[index + 1] = insn_offsets[index];
+  for (size_t k = index + 2; k <= last; ++k) {
+    const TranslatedSlot& u = program_.translated[k];
+    if (k != index + 2) insn_offsets[k] = static_cast<uint32_t>(getSize());
+    if (through_a(u))
+      emit_access_at(u, reg(b) + reg(c) + static_cast<int>(u.off));
+    else
+      emit_insn(k);
+  }
+  insn_offsets[index + 2] = insn_offsets[index];
+  return last - index + 1;
 }
 
 size_t Emitter::emit_constant_compare(size_t index) {

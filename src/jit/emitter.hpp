@@ -255,6 +255,7 @@ class Emitter : public Xbyak::CodeGenerator {
   // The same after the conditional jump at `index`, on both of its paths.
   bool dead_after_jump(size_t index, uint8_t reg) const;
   bool replaced_before_read(size_t start, uint8_t reg) const;
+  bool replaced_on_every_path(size_t i, uint8_t reg, size_t& budget, int branches) const;
   // The registers (bit r for r0..r9) a run may read before the program writes them: all of them
   // when a function other than the first may be entered from the host (a callback).
   uint16_t entry_reads() const;

@@ -346,6 +346,50 @@ TEST(JitFused, IndexedAccessEveryRegisterChoice) {
   EXPECT_GT(apart, 0u);
 }
 
+// `a = b; a += c` and several accesses through a with other instructions between them (a load,
+// a store and an add through another pointer, r4): all of them at [b + c + off] when a is
+// replaced after the last; apart when a is read after it, or when an instruction between them
+// writes c (the later accesses need the sum from before that write) or reads a.
+enum class Between { others, writes_c, reads_a };
+std::vector<RawInsn> several_accesses_program(Between between, bool read_after) {
+  Builder p;
+  p.mov64_imm(3, 8).mov64_reg(4, 1).alu64_imm(BPF_ADD, 4, 40);
+  p.mov64_reg(5, 1).alu64_reg(BPF_ADD, 5, 3);  // the copy at index 3
+  p.ldx(BPF_B, 0, 5, 0);
+  p.ldx(BPF_B, 6, 4, 0);
+  if (between == Between::writes_c) p.alu64_imm(BPF_ADD, 3, 1);
+  if (between == Between::reads_a) p.mov64_reg(7, 5);
+  p.stx(BPF_B, 5, 6, 1).stx(BPF_B, 4, 0, 0).alu64_imm(BPF_ADD, 4, -1);
+  p.st(BPF_H, 5, 2, 0x1234).ldx(BPF_W, 8, 5, 4);
+  if (read_after)
+    p.mov64_reg(0, 5).alu64_reg(BPF_SUB, 0, 1);  // the sum less the pointer: c
+  else
+    p.mov64_imm(5, 77).mov64_reg(0, 8);
+  p.alu64_reg(BPF_ADD, 0, 4).alu64_reg(BPF_SUB, 0, 1);
+  if (between == Between::reads_a) p.alu64_reg(BPF_ADD, 0, 7).alu64_reg(BPF_SUB, 0, 1);
+  return p.exit().finish();
+}
+
+TEST(JitFused, SeveralAccessesThroughOneSum) {
+  std::vector<uint8_t> memory(64);
+  for (size_t i = 0; i < memory.size(); ++i) memory[i] = static_cast<uint8_t>(0x35 * i + 7);
+  for (Between between : {Between::others, Between::writes_c, Between::reads_a}) {
+    for (bool read_after : {false, true}) {
+      SCOPED_TRACE(::testing::Message()
+                   << "between " << int(between) << " read after " << read_after);
+      const auto code = several_accesses_program(between, read_after);
+      const EngineResult out = expect_same(code, memory);
+      ASSERT_TRUE(out.ok) << out.error.to_string();
+      auto jit = load(code, true);
+      ASSERT_TRUE(jit.ok());
+      const auto& at = jit->native()->insn_offsets;
+      const size_t copy = 3;
+      const bool folds = between == Between::others && !read_after;
+      EXPECT_EQ(at[copy + 2] == at[copy], folds);
+    }
+  }
+}
+
 // `k = imm; if k op x goto` and `if x op k goto` for every condition, both widths, both moves
 // and immediates of both signs, against values of x around the constant: the jump as the
 // interpreter takes it. With k read after the jump on one path (`read_after`) the move stays.

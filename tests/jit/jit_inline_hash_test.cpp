@@ -854,6 +854,89 @@ TEST(JitInlineHash, TheElementHintIsTakenOnlyForItsKey) {
   }
 }
 
+// For i = 0..n-1: key = (i * 7 + first) % 16, v = bpf_map_lookup_elem(map, &key) (the hint),
+// then bpf_map_update_elem(map, &key, &(key << 32 | i), BPF_ANY); r0 = the number of updates
+// that failed.
+std::vector<RawInsn> keyed_update_loop(uint64_t handle, int32_t first, int32_t n) {
+  Builder p;
+  p.mov64_imm(6, 0).mov64_imm(9, 0);
+  p.label("loop").mov64_reg(7, 6).alu64_imm(BPF_MUL, 7, 7).alu64_imm(BPF_ADD, 7, first);
+  p.alu64_imm(BPF_AND, 7, 15).stx(BPF_DW, 10, 7, -8);
+  p.lddw(1, handle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -8);
+  p.call_helper(BPF_FUNC_map_lookup_elem);
+  p.mov64_reg(8, 7).alu64_imm(BPF_LSH, 8, 32).alu64_reg(BPF_OR, 8, 6).stx(BPF_DW, 10, 8, -16);
+  p.lddw(1, handle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -8);
+  p.mov64_reg(3, 10).alu64_imm(BPF_ADD, 3, -16).mov64_imm(4, BPF_ANY);
+  p.call_helper(BPF_FUNC_map_update_elem).jmp_imm(BPF_JEQ, 0, 0, "next");
+  p.alu64_imm(BPF_ADD, 9, 1);
+  p.label("next").alu64_imm(BPF_ADD, 6, 1).jmp_imm(BPF_JLT, 6, n, "loop");
+  p.mov64_reg(0, 9).exit();
+  return p.finish();
+}
+
+// Runs that hold the writer token (two threads taking turns with it) update keys without the
+// lock while a map writer deletes and inserts the same keys, recycling their elements: every
+// value ever read names its own key (no update landed in an element reused for another key) and
+// the token is free at the end.
+TEST(JitInlineHash, UpdatesWithoutTheLockNeverLandInAnotherKeysElement) {
+  constexpr uint32_t kKeys = 16;
+  auto created = maps::create_map(hash_spec(BPF_MAP_TYPE_HASH, 8, 4 * kKeys));
+  ASSERT_TRUE(created.ok());
+  maps::Map& map = **created;
+  const HashLookup layout = runtime::direct_map_call(map, 0)->inline_lookup;
+  ASSERT_NE(layout.writer_token, nullptr);
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> failures{0}, runs{0}, wrong{0};
+  std::vector<std::thread> threads;
+  for (int32_t t = 0; t < 2; ++t) {
+    threads.emplace_back([&, t] {
+      const auto code = keyed_update_loop(reinterpret_cast<uint64_t>(&map), t, 64);
+      CompileOptions options;
+      for (size_t i = 0; i < code.size(); ++i)
+        if (code[i].code == (BPF_JMP | BPF_CALL))
+          options.direct_maps.push_back(*runtime::direct_map_call(map, static_cast<uint32_t>(i)));
+      auto jit = load(code, true, map_helpers(), options);
+      if (!jit.ok()) {
+        ++failures;
+        return;
+      }
+      uint64_t ctx = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        auto r = jit->run(reinterpret_cast<uint64_t>(&ctx), sizeof(ctx), {});
+        if (!r.ok() || r->r0 != 0) ++failures;
+        ++runs;
+      }
+    });
+  }
+  threads.emplace_back([&] {  // deletes and inserts the same keys, and reads them
+    std::mt19937 rng(11);
+    while (!stop.load(std::memory_order_relaxed)) {
+      uint64_t key = rng() % kKeys, value = 0;
+      if (rng() % 2 == 0) {
+        map.erase(&key);
+      } else {
+        value = key << 32 | 0xabcd;
+        if (map.update(&key, &value, BPF_ANY) != 0) ++failures;
+      }
+      key = rng() % kKeys;
+      if (map.lookup_copy(&key, &value) == 0 && value >> 32 != key) ++wrong;
+    }
+  });
+  while (runs.load() < 3000) std::this_thread::yield();
+  stop = true;
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0u);
+  EXPECT_EQ(wrong.load(), 0u) << "another key's value read";
+  for (uint64_t key = 0; key < kKeys; ++key) {
+    uint64_t value = 0;
+    if (map.lookup_copy(&key, &value) == 0) {
+      EXPECT_EQ(value >> 32, key) << key;
+    }
+  }
+  EXPECT_EQ(layout.writer_token->holder.load(), 0u);
+  EXPECT_EQ(layout.writer_token->waiters.load(), 0u);
+}
+
 // r0 = (missed << 32) | wrong over lookups of keys 0..kStable-1 by the JIT, `passes` times.
 std::vector<RawInsn> reader_program(uint64_t handle, int64_t stable, int32_t passes) {
   Builder p;
