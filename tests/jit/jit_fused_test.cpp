@@ -390,6 +390,44 @@ TEST(JitFused, SeveralAccessesThroughOneSum) {
   }
 }
 
+// Whether a is dead after the access is followed through a conditional jump (without the
+// dataflow, a program with no map calls): a read on the jump's target or on its fall-through
+// keeps the sum; replaced on both ways (one of them a goto), it folds.
+enum class Reader { none, on_target, on_fall_through };
+std::vector<RawInsn> sum_read_behind_a_jump(Reader reader, uint8_t byte) {
+  Builder p;
+  p.mov64_imm(3, 8).mov64_reg(5, 1).alu64_reg(BPF_ADD, 5, 3);  // the copy at index 1
+  p.ldx(BPF_B, 0, 5, 0).jmp_imm(BPF_JEQ, 0, byte, "target");
+  if (reader == Reader::on_fall_through)
+    p.mov64_reg(0, 5).alu64_reg(BPF_SUB, 0, 1).exit();
+  else
+    p.mov64_imm(5, 1).ja("end");
+  p.label("target");
+  if (reader == Reader::on_target)
+    p.mov64_reg(0, 5).alu64_reg(BPF_SUB, 0, 1).exit();
+  else
+    p.mov64_imm(5, 2);
+  p.label("end").alu64_reg(BPF_ADD, 0, 5).exit();
+  return p.finish();
+}
+
+TEST(JitFused, TheSumIsKeptForAReaderBehindAJump) {
+  std::vector<uint8_t> memory(16);
+  for (size_t i = 0; i < memory.size(); ++i) memory[i] = static_cast<uint8_t>(i * 3);
+  for (Reader reader : {Reader::none, Reader::on_target, Reader::on_fall_through}) {
+    for (uint8_t byte : {memory[8], uint8_t(memory[8] + 1)}) {  // each way taken
+      SCOPED_TRACE(::testing::Message() << "reader " << int(reader) << " byte " << int{byte});
+      const auto code = sum_read_behind_a_jump(reader, byte);
+      const EngineResult out = expect_same(code, memory);
+      ASSERT_TRUE(out.ok) << out.error.to_string();
+      auto jit = load(code, true);
+      ASSERT_TRUE(jit.ok());
+      const auto& at = jit->native()->insn_offsets;
+      EXPECT_EQ(at[3] == at[1], reader == Reader::none);
+    }
+  }
+}
+
 // `k = imm; if k op x goto` and `if x op k goto` for every condition, both widths, both moves
 // and immediates of both signs, against values of x around the constant: the jump as the
 // interpreter takes it. With k read after the jump on one path (`read_after`) the move stays.
