@@ -146,6 +146,19 @@ uint32_t call_index(const std::vector<RawInsn>& code) {
   return UINT32_MAX;
 }
 
+// The options the runtime gives a program whose every helper call uses `map` (entries not
+// counted).
+CompileOptions options_for_every_call(maps::Map& map, const std::vector<RawInsn>& code) {
+  CompileOptions options;
+  for (size_t i = 0; i < code.size(); ++i) {
+    if (code[i].code != (BPF_JMP | BPF_CALL)) continue;
+    auto direct = runtime::direct_map_call(map, static_cast<uint32_t>(i));
+    EXPECT_TRUE(direct.has_value());
+    if (direct) options.direct_maps.push_back(*direct);
+  }
+  return options;
+}
+
 // The options the runtime gives a program whose lookup at `insn` is of `map`, the by-value
 // entry replaced by the counted one.
 CompileOptions options_for(maps::Map& map, uint32_t insn) {
@@ -830,14 +843,7 @@ TEST(JitInlineHash, TheElementHintIsTakenOnlyForItsKey) {
     insert(map, updated == looked ? 23 : updated);
     const auto code =
         hint_program(reinterpret_cast<uint64_t>(&map), looked, delete_looked, updated, kRounds);
-    CompileOptions options;
-    for (size_t i = 0; i < code.size(); ++i) {
-      if (code[i].code != (BPF_JMP | BPF_CALL)) continue;
-      auto direct = runtime::direct_map_call(map, static_cast<uint32_t>(i));
-      ASSERT_TRUE(direct.has_value());
-      options.direct_maps.push_back(*direct);
-    }
-    auto jit = load(code, true, map_helpers(), options);
+    auto jit = load(code, true, map_helpers(), options_for_every_call(map, code));
     ASSERT_TRUE(jit.ok()) << jit.error().to_string();
     uint64_t ctx = 0;
     auto r = jit->run(reinterpret_cast<uint64_t>(&ctx), sizeof(ctx), {});
@@ -891,11 +897,7 @@ TEST(JitInlineHash, UpdatesWithoutTheLockNeverLandInAnotherKeysElement) {
   for (int32_t t = 0; t < 2; ++t) {
     threads.emplace_back([&, t] {
       const auto code = keyed_update_loop(reinterpret_cast<uint64_t>(&map), t, 64);
-      CompileOptions options;
-      for (size_t i = 0; i < code.size(); ++i)
-        if (code[i].code == (BPF_JMP | BPF_CALL))
-          options.direct_maps.push_back(*runtime::direct_map_call(map, static_cast<uint32_t>(i)));
-      auto jit = load(code, true, map_helpers(), options);
+      auto jit = load(code, true, map_helpers(), options_for_every_call(map, code));
       if (!jit.ok()) {
         ++failures;
         return;
