@@ -9,6 +9,8 @@
 // bpf_map_update_elem with BPF_ANY or BPF_EXIST likewise, where the description says how the
 // entry updates a key in place (the bucket's lock word): the same hash and tag compare under the
 // lock, the value copied, the lock released; a key not in the bucket's slots goes to the entry.
+// Where the map has a writer token (base/writer_token.hpp), a run that holds it updates 4- and
+// 8-byte values without the lock, trying the element its last search of the map found first.
 #include <linux/bpf.h>
 
 #include <algorithm>

@@ -20,6 +20,9 @@
 // element is reused at once). Free elements form a lock-free stack with a tag against ABA;
 // elements never used yet are handed out by a bump counter, so memory is only touched as the map
 // fills (BPF_F_NO_PREALLOC therefore behaves like preallocation and costs nothing extra).
+// Machine code that holds the map's writer token (base/writer_token.hpp, not for LRU maps)
+// stores 4- and 8-byte values of existing keys without the bucket lock; so an insert that takes a
+// recycled element from the free stack first waits, outside the bucket lock, for the holder.
 //
 // LRU: lookups from programs set the element's reference bit; when no element is free, a clock
 // hand sweeps the elements, clears set bits and evicts the first unreferenced one (second
