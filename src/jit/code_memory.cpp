@@ -56,6 +56,16 @@ Result<CodeMemory> CodeBuffer::seal(size_t size) {
   return out;
 }
 
+bool populate_for_writing(uint8_t* from, size_t bytes) {
+#ifdef MADV_POPULATE_WRITE
+  return madvise(from, round_up_to_pages(bytes), MADV_POPULATE_WRITE) == 0;
+#else
+  (void)from;
+  (void)bytes;
+  return false;
+#endif
+}
+
 Result<CodeMemory> map_code(const uint8_t* bytes, size_t size) {
   Result<CodeBuffer> buffer = CodeBuffer::reserve(size);
   if (!buffer) return buffer.take_error();

@@ -39,6 +39,13 @@ class CodeBuffer {
   size_t length_ = 0;
 };
 
+// Backs [from, from + bytes) of a CodeBuffer with memory now, in one call, rather than a page
+// fault at the first write of each page: in the VMs measured a fault cost several microseconds,
+// and the faults of the code pages were a third of a large program's compile
+// (bench/RESULTS.md, 2026-11-29). `from` is page-aligned. False when the kernel cannot (before
+// Linux 5.14): the pages then fault in as they are written, as before.
+bool populate_for_writing(uint8_t* from, size_t bytes);
+
 // Copies `size` bytes into a fresh mapping and seals it.
 Result<CodeMemory> map_code(const uint8_t* bytes, size_t size);
 

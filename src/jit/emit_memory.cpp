@@ -116,28 +116,15 @@ bool Emitter::emit_memory(const TranslatedSlot& s, size_t index) {
   }
 }
 
-// The plain loads and stores, encoded here: xbyak builds an Address object per memory operand,
-// the largest single cost of compiling memory-heavy code. `[prefix] [REX] opcode [opcode2] ModRM
-// disp`, with `reg` in ModRM.reg and `base` + `off` the address. The displacement is always
-// present (mod 01 or 10), so rbp and r13 need no special case; a base whose low bits are 100
-// (rsp, r12) would need a SIB byte, and is left to xbyak (no eBPF register lives there).
+// The plain loads and stores, encoded by x86::memory: xbyak builds an Address object per memory
+// operand, the largest single cost of compiling memory-heavy code. A base whose low bits are 100
+// (rsp, r12) would need a SIB byte, which no eBPF register's host register does.
 void Emitter::encode_mem(uint8_t prefix, bool rex_w, bool byte_reg, uint8_t opcode, uint8_t opcode2,
                          uint8_t reg_index, uint8_t base_index, int16_t off) {
   const int r = reg(reg_index).getIdx();
   const int b = reg(base_index).getIdx();
   if ((b & 7) == 4) throw Xbyak::Error(Xbyak::ERR_INTERNAL);
-  if (prefix) db(prefix);
-  const uint8_t rex = static_cast<uint8_t>(0x40 | (rex_w ? 8 : 0) | ((r >> 3) << 2) | (b >> 3));
-  // Without a REX prefix, byte registers 4..7 are ah..bh rather than spl..dil.
-  if (rex != 0x40 || (byte_reg && r >= 4)) db(rex);
-  db(opcode);
-  if (opcode2) db(opcode2);
-  const bool disp8 = off >= -128 && off <= 127;
-  db((disp8 ? 0x40 : 0x80) | ((r & 7) << 3) | (b & 7));
-  if (disp8)
-    db(static_cast<uint8_t>(off));
-  else
-    dd(static_cast<uint32_t>(static_cast<int32_t>(off)));
+  put(x86::memory(prefix, rex_w, byte_reg, opcode, opcode2, r, b, off));
 }
 
 // A plain load or store (ldx, ldxsx, st, stx) `u` at `address` in place of its base + off (the

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "jit/basic_blocks.hpp"
+#include "jit/code_memory.hpp"
 #include "vm/execute.hpp"
 #include "vm/native_code.hpp"
 
@@ -224,35 +225,76 @@ size_t Emitter::function_offset(size_t insn) const {
   return at != function_offsets_.end() && at->first == insn ? at->second : SIZE_MAX;
 }
 
+void Emitter::put_beyond_populated(const x86::Code& c) {
+  if (size_ + sizeof c.bytes > maxSize_) {
+    for (uint8_t k = 0; k < c.size; ++k) db(c.bytes[k]);
+    return;
+  }
+  populate_ahead(size_ + sizeof c.bytes);
+  std::memcpy(top_ + size_, c.bytes, sizeof c.bytes);
+  size_ += c.size;
+}
+
+void Emitter::populate_ahead(size_t needed) {
+  constexpr size_t kPage = 4096;  // x86-64's base page; the buffer starts on one
+  size_t end = std::max(needed, std::max(kFirstPopulated, 2 * populated_));
+  end = std::min(maxSize_, (end + kPage - 1) / kPage * kPage);
+  const size_t from = populated_ / kPage * kPage;
+  // Given up on (an old kernel): the whole buffer counts as populated, and pages fault in.
+  populated_ = populate_for_writing(top_ + from, end - from) ? end : maxSize_;
+}
+
+void Emitter::reg_reg(uint8_t opcode, const Xbyak::Reg& d, const Xbyak::Reg& s) {
+  if (general_pair(d, s)) return put(x86::reg_reg(opcode, d.isBit(64), d.getIdx(), s.getIdx()));
+  switch (opcode) {
+    case 0x01: return CodeGenerator::add(d, s);
+    case 0x09: return CodeGenerator::or_(d, s);
+    case 0x21: return CodeGenerator::and_(d, s);
+    case 0x29: return CodeGenerator::sub(d, s);
+    case 0x31: return CodeGenerator::xor_(d, s);
+    case 0x39: return CodeGenerator::cmp(d, s);
+    case 0x85: return CodeGenerator::test(d, s);
+    case 0x89: return CodeGenerator::mov(d, s);
+    default: throw Xbyak::Error(Xbyak::ERR_INTERNAL);
+  }
+}
+
+void Emitter::alu_imm(int ext, const Xbyak::Reg& d, uint32_t imm) {
+  if (general_pair(d, d)) return put(x86::alu_imm(ext, d.isBit(64), d.getIdx(), imm));
+  switch (ext) {
+    case 0: return CodeGenerator::add(d, imm);
+    case 1: return CodeGenerator::or_(d, imm);
+    case 4: return CodeGenerator::and_(d, imm);
+    case 5: return CodeGenerator::sub(d, imm);
+    case 6: return CodeGenerator::xor_(d, imm);
+    case 7: return CodeGenerator::cmp(d, imm);
+    default: throw Xbyak::Error(Xbyak::ERR_INTERNAL);
+  }
+}
+
+void Emitter::test(const Xbyak::Reg& d, uint32_t imm) {
+  if (general_pair(d, d)) return put(x86::test_imm(d.isBit(64), d.getIdx(), imm));
+  CodeGenerator::test(d, imm);
+}
+
+void Emitter::mov(const Xbyak::Reg& d, uint64_t imm) {
+  if (general_pair(d, d)) return put(x86::mov_imm(d.isBit(64), d.getIdx(), imm));
+  CodeGenerator::mov(d, imm);
+}
+
 // x86 branch encodings: jmp rel8 EB, jmp rel32 E9, jcc rel8 70+cc, jcc rel32 0F 80+cc.
 void Emitter::jump_to_offset(uint8_t cc, size_t offset) {
   const int64_t short_disp = static_cast<int64_t>(offset) - static_cast<int64_t>(getSize() + 2);
-  if (short_disp >= -128 && short_disp <= 127) {
-    db(cc == kAlways ? 0xEB : 0x70 | cc);
-    db(static_cast<uint8_t>(short_disp));
-    return;
-  }
+  if (short_disp >= -128 && short_disp <= 127)
+    return put(x86::jump_rel8(cc, static_cast<int8_t>(short_disp)));
   const size_t length = cc == kAlways ? 5 : 6;
   const int64_t disp = static_cast<int64_t>(offset) - static_cast<int64_t>(getSize() + length);
-  if (cc == kAlways) {
-    db(0xE9);
-  } else {
-    db(0x0F);
-    db(0x80 | cc);
-  }
-  dd(static_cast<uint32_t>(disp));
+  put(x86::jump_rel32(cc, static_cast<int32_t>(disp)));
 }
 
 size_t Emitter::jump_placeholder(uint8_t cc) {
-  if (cc == kAlways) {
-    db(0xE9);
-  } else {
-    db(0x0F);
-    db(0x80 | cc);
-  }
-  const size_t at = getSize();
-  dd(0);
-  return at;
+  put(x86::jump_rel32(cc, 0));
+  return getSize() - 4;
 }
 
 void Emitter::patch_rel32(size_t at, size_t target_offset) {

@@ -16,6 +16,7 @@
 #include <xbyak/xbyak.h>
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <random>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "jit/jit.hpp"
+#include "jit/x86_encoding.hpp"
 #include "vm/loaded_program.hpp"
 #include "vm/threaded_code.hpp"
 
@@ -64,6 +66,34 @@ class Emitter : public Xbyak::CodeGenerator {
 
   // Emits the trampoline and the whole program. Offsets are valid after this returns.
   void emit_all();
+
+  // The hot register forms, encoded by x86_encoding.hpp and appended in one copy; the same bytes
+  // xbyak gives. These hide xbyak's overloads of the same names for 32- and 64-bit general
+  // registers only: every other operand (bytes, words, memory, labels) goes to xbyak's.
+  using Xbyak::CodeGenerator::add;
+  using Xbyak::CodeGenerator::and_;
+  using Xbyak::CodeGenerator::cmp;
+  using Xbyak::CodeGenerator::mov;
+  using Xbyak::CodeGenerator::or_;
+  using Xbyak::CodeGenerator::sub;
+  using Xbyak::CodeGenerator::test;
+  using Xbyak::CodeGenerator::xor_;
+  void add(const Xbyak::Reg& d, const Xbyak::Reg& s) { reg_reg(0x01, d, s); }
+  void or_(const Xbyak::Reg& d, const Xbyak::Reg& s) { reg_reg(0x09, d, s); }
+  void and_(const Xbyak::Reg& d, const Xbyak::Reg& s) { reg_reg(0x21, d, s); }
+  void sub(const Xbyak::Reg& d, const Xbyak::Reg& s) { reg_reg(0x29, d, s); }
+  void xor_(const Xbyak::Reg& d, const Xbyak::Reg& s) { reg_reg(0x31, d, s); }
+  void cmp(const Xbyak::Reg& d, const Xbyak::Reg& s) { reg_reg(0x39, d, s); }
+  void test(const Xbyak::Reg& d, const Xbyak::Reg& s) { reg_reg(0x85, d, s); }
+  void mov(const Xbyak::Reg& d, const Xbyak::Reg& s) { reg_reg(0x89, d, s); }
+  void add(const Xbyak::Reg& d, uint32_t imm) { alu_imm(0, d, imm); }
+  void or_(const Xbyak::Reg& d, uint32_t imm) { alu_imm(1, d, imm); }
+  void and_(const Xbyak::Reg& d, uint32_t imm) { alu_imm(4, d, imm); }
+  void sub(const Xbyak::Reg& d, uint32_t imm) { alu_imm(5, d, imm); }
+  void xor_(const Xbyak::Reg& d, uint32_t imm) { alu_imm(6, d, imm); }
+  void cmp(const Xbyak::Reg& d, uint32_t imm) { alu_imm(7, d, imm); }
+  void test(const Xbyak::Reg& d, uint32_t imm);
+  void mov(const Xbyak::Reg& d, uint64_t imm);
 
   size_t trampoline_offset = 0;        // vm::NativeEntry
   size_t batch_trampoline_offset = 0;  // vm::NativeBatchEntry
@@ -312,6 +342,32 @@ class Emitter : public Xbyak::CodeGenerator {
   // when `s` has no immediate to blind.
   bool emit_blinded(const TranslatedSlot& s, size_t index);
   uint32_t blinding_value();
+
+  // Appends an encoded instruction (x86_encoding.hpp) with one copy, into pages populated ahead
+  // (populate_ahead).
+  void put(const x86::Code& c) {
+    if (size_ + sizeof c.bytes > populated_) [[unlikely]]
+      return put_beyond_populated(c);
+    std::memcpy(top_ + size_, c.bytes, sizeof c.bytes);
+    size_ += c.size;
+  }
+  // Populates the next pages of the buffer; at its end, appends byte by byte, so that a full
+  // buffer throws as xbyak's own appends do (compile() retries larger).
+  void put_beyond_populated(const x86::Code& c);
+  // The buffer's pages are populated (code_memory.hpp's populate_for_writing) a chunk ahead of the
+  // code, each chunk as large as all before it: a few calls for a large program, and at most
+  // half again as many pages as the code needs (the rest are unmapped when the code is sealed).
+  // Appends through xbyak do not look and may fault a page in themselves.
+  static constexpr size_t kFirstPopulated = 8192;
+  void populate_ahead(size_t needed);
+  size_t populated_ = 0;  // [0, populated_) of the buffer is populated (or given up on)
+  // The register forms above: both operands 32- or 64-bit general registers of one width, else
+  // xbyak's encoder (which also rejects what x86 has no form for).
+  static bool general_pair(const Xbyak::Reg& d, const Xbyak::Reg& s) {
+    return d.isREG(32 | 64) && s.isREG(32 | 64) && d.getBit() == s.getBit();
+  }
+  void reg_reg(uint8_t opcode, const Xbyak::Reg& d, const Xbyak::Reg& s);
+  void alu_imm(int ext, const Xbyak::Reg& d, uint32_t imm);
 
   const Xbyak::Reg64& reg(uint8_t bpf_reg) const { return regs_[bpf_reg]; }
   Xbyak::Address mem(unsigned bytes, uint8_t base, int16_t off) const;

@@ -1,6 +1,7 @@
 // The JIT's code memory and integration: machine code is never writable and executable at once,
 // the code survives the Interpreter it was compiled from being moved, the conformance plugin runs
 // both engines, and the compile time of a large program (reported, not asserted).
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -67,6 +68,14 @@ std::vector<isa::RawInsn> large_program(size_t n) {
   return p.finish();
 }
 
+// The minor page faults of this process so far: memory touched for the first time, which in
+// some VMs costs more than the compile's own work.
+long minor_faults() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_minflt;
+}
+
 TEST(JitCode, CompileTimePerThousandInstructions) {
   const auto code = large_program(100000);
   auto decoded = isa::decode(code);
@@ -74,16 +83,27 @@ TEST(JitCode, CompileTimePerThousandInstructions) {
   auto interp = vm::Interpreter::load(*decoded, {});
   ASSERT_TRUE(interp.ok());
   double best = 1e9;
+  long best_faults = 0;
+  size_t code_bytes = 0;
   for (int round = 0; round < 5; ++round) {
+    const long faults_before = minor_faults();
     const auto start = std::chrono::steady_clock::now();
     auto native = compile(*interp);
     const auto end = std::chrono::steady_clock::now();
+    const long faults = minor_faults() - faults_before;
     ASSERT_TRUE(native.ok()) << native.error().to_string();
-    best = std::min(best, std::chrono::duration<double, std::micro>(end - start).count());
+    const double us = std::chrono::duration<double, std::micro>(end - start).count();
+    if (us < best) {
+      best = us;
+      best_faults = faults;
+      code_bytes = (*native)->code_size;
+    }
   }
   const double per_thousand = best / (static_cast<double>(code.size()) / 1000.0);
   std::printf("JIT compile time: %.1f us for %zu instructions = %.2f us per 1,000\n", best,
               code.size(), per_thousand);
+  // Pages populated ahead of the code (Emitter::populate_ahead) count as minor faults too.
+  std::printf("  that compile: %zu bytes of code, %ld minor faults\n", code_bytes, best_faults);
   RecordProperty("compile_us_per_1000_insns", std::to_string(per_thousand));
   // And the compiled program computes what the interpreter does.
   EXPECT_EQ(run_engine(code, true).r0, run_engine(code, false).r0);
