@@ -9,7 +9,7 @@
 namespace userbpf::jit::detail {
 
 bool BasicBlocks::build(std::span<const vm::detail::TranslatedSlot> code,
-                        const std::vector<bool>& is_function) {
+                        const std::vector<uint8_t>& is_function) {
   code_ = code;
   n_ = code.size();
   starts_.clear();

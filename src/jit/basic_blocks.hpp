@@ -18,7 +18,7 @@ class BasicBlocks {
  public:
   // False when a jump leaves [0, n): not a verified program, and nothing may be concluded.
   bool build(std::span<const vm::detail::TranslatedSlot> code,
-             const std::vector<bool>& is_function);
+             const std::vector<uint8_t>& is_function);
 
   size_t count() const { return starts_.size(); }
   size_t begin(size_t b) const { return starts_[b]; }

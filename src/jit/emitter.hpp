@@ -163,7 +163,7 @@ class Emitter : public Xbyak::CodeGenerator {
   // The load through an inlined array lookup's result that takes the element's address itself
   // (0: none), and the loads so emitted with their lookup, which get no code of their own.
   size_t array_result_load(size_t index);
-  std::vector<bool> emitted_with_lookup_;
+  std::vector<uint8_t> emitted_with_lookup_;
   void emit_inline_array_update(const TranslatedSlot& s, size_t index, const InlineArrayMap& map);
   void emit_map_check(uint64_t handle, bool proven, Xbyak::Label& other);
   // An inlined update's copy of value bytes [at, size) (emit_inline_helpers.cpp).
@@ -242,8 +242,10 @@ class Emitter : public Xbyak::CodeGenerator {
   size_t last_definition(size_t index, uint8_t reg);
   bool stack_address(size_t index, uint8_t reg, int32_t& offset, size_t (&defs)[2]);
   std::unordered_map<size_t, InlinePlan> plans_;  // by call instruction
-  // Instructions left out: setups only an inlined call read, stores nothing reads.
-  std::vector<bool> skip_;
+  // Instructions left out: setups only an inlined call read, stores nothing reads. Flags by
+  // instruction are bytes here, not vector<bool>: they are read for every instruction by every
+  // pass, where a bit's index arithmetic cost more than the bytes (bench/RESULTS.md, 2026-11-29).
+  std::vector<uint8_t> skip_;
   // Stack bytes [r10 + from, r10 + to) a call may read.
   struct StackRange {
     int32_t from;
@@ -271,7 +273,7 @@ class Emitter : public Xbyak::CodeGenerator {
   size_t jump_target_of(size_t index) const;
   std::vector<size_t> thread_to_;
   std::vector<size_t> decided_by_;
-  std::vector<bool> threaded_;
+  std::vector<uint8_t> threaded_;
   // An inlined map call whose code writes no eBPF register but r0 and calls nothing (no cold
   // path): a proven array map, a key known in range, an update's flags known to copy.
   bool inlined_call_keeps_arguments(size_t index);
@@ -322,7 +324,7 @@ class Emitter : public Xbyak::CodeGenerator {
   size_t emit_copy_extend(size_t index);         // `a = b; a <<= 32; a >>= 32` as `mov a32, b32`
   size_t emit_remainder(size_t index);           // `a = b; a /= c; a *= c; b -= a` as one divide
   bool lands_inside(size_t first, size_t last);  // a jump or call targets [first, last]
-  std::vector<bool> jump_target_;                // by instruction index, built on first use
+  std::vector<uint8_t> jump_target_;             // by instruction index, built on first use
   // The jumps that land on `target`, in order (built on first use, for all targets at once).
   std::span<const uint32_t> jump_sources(size_t target);
   std::vector<uint32_t> source_start_;  // by target: where its sources start in sources_
@@ -387,9 +389,9 @@ class Emitter : public Xbyak::CodeGenerator {
   // one label per instruction: functions are few.
   std::unordered_map<size_t, Xbyak::Label> function_;
   std::vector<std::pair<size_t, size_t>> function_offsets_;  // (entry, offset), in entry order
-  std::vector<bool> is_function_;
-  std::vector<bool> loop_head_;  // targets of backward jumps
-  std::vector<bool> frameless_;  // by function entry: a leaf emitted without a frame
+  std::vector<uint8_t> is_function_;
+  std::vector<uint8_t> loop_head_;  // targets of backward jumps
+  std::vector<uint8_t> frameless_;  // by function entry: a leaf emitted without a frame
   // By function entry: which of the caller's r6..r9, r10 (kSaveBit[0..4]) its frame keeps.
   static constexpr uint8_t kSaveBit[5] = {1, 2, 4, 8, 16};
   static constexpr uint8_t kSaveAll = 31;

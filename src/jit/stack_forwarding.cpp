@@ -69,13 +69,16 @@ void Emitter::find_forwarded_reloads() {
   const size_t n = program_.insn_count;
   if (n == 0 || options_.blind_constants) return;
   // Offsets are 16-bit: a bit for each tells the distinct ones without sorting every load.
-  std::vector<bool> reloaded(1 << 16, false);
+  std::vector<uint64_t> reloaded((1 << 16) / 64, 0);
   Slots slots;
   for (size_t i = 0; i < n; ++i) {
     const TranslatedSlot& s = program_.translated[i];
-    const auto bit_of = static_cast<uint16_t>(s.off);
-    if (s.op == Op::ldx64 && s.src == 10 && !reloaded[bit_of]) {
-      reloaded[bit_of] = true;
+    if (s.op != Op::ldx64 || s.src != 10) continue;
+    const auto offset = static_cast<uint16_t>(s.off);
+    uint64_t& word = reloaded[offset / 64];
+    const uint64_t mask = uint64_t{1} << (offset % 64);
+    if (!(word & mask)) {
+      word |= mask;
       slots.push_back(s.off);
     }
   }
@@ -87,7 +90,7 @@ void Emitter::find_forwarded_reloads() {
   const size_t blocks = graph.count();
   std::vector<uint8_t> in(blocks * width, kNoHolder);
   const auto in_of = [&](size_t b) { return Holders(in.data() + b * width, width); };
-  std::vector<bool> reached(blocks, false);
+  std::vector<uint8_t> reached(blocks, false);
   std::vector<uint8_t> from(n, kNoRegister);
   static_assert(kNoHolder == kNoRegister);
   // The effect of instruction i on `h`; records the forwarding of a reload.
@@ -149,7 +152,7 @@ void Emitter::find_forwarded_reloads() {
   // changed since their last walk; walking in program order settles forward edges within one
   // sweep, and only loops bring a block back. Inputs only lose facts, so a block's last walk
   // has its final input: every walk records, the last one stands.
-  std::vector<bool> pending(blocks, false);
+  std::vector<uint8_t> pending(blocks, false);
   for (size_t b = 0; b < blocks; ++b)
     if (b == 0 || is_function_[graph.begin(b)]) pending[b] = reached[b] = true;
   for (bool again = true; again;) {
