@@ -117,18 +117,45 @@ Xbyak::RegExp Emitter::emit_hash_bucket(const DirectMapCall& direct) {
   return r8;
 }
 
-// edx = the candidate slots: bit i where tag i equals the hash in eax (the seven tags as words
-// 0-3 and 3-6, never the word after them). ZF set when there is none. Clobbers edi.
+// edx = the candidate slots among the first four: bit i where tag i equals the hash in eax; ZF
+// set when there is none. Most keys sit in those slots (a bucket fills from slot 0 and holds
+// about four keys when the map is full), so the other three tags are compared only when these
+// have no candidate left (emit_next_candidate). Clobbers xmm0.
 void Emitter::emit_tag_match(const HashLookup& l, const Xbyak::RegExp& bucket) {
+  movd(xmm0, eax);
+  pshufd(xmm0, xmm0, 0);
+  pcmpeqd(xmm0, ptr[bucket + static_cast<int>(l.tag_offset)]);  // 16-byte aligned
+  movmskps(edx, xmm0);
+  test(edx, edx);
+}
+
+// Where the candidate in edx's lowest bit was not the key's (or edx is empty): on to the next
+// candidate at `candidate`, first among slots 0-3, then among slots 4-6 (tags 3-6 loaded as
+// one vector, the word after them never read). Those carry the mark kLaterSlotsTried in edx,
+// which tells the two rounds apart and is never a candidate itself (it sits above the slots).
+// Falls through when no candidate is left. Clobbers r9d, xmm0, xmm1.
+void Emitter::emit_next_candidate(const HashLookup& l, const Xbyak::RegExp& bucket,
+                                  Xbyak::Label& candidate) {
+  constexpr uint32_t kLaterSlotsTried = 0x100;
+  Xbyak::Label later_slots, none;
+  lea(r9d, ptr[rdx - 1]);
+  and_(edx, r9d);
+  jz(later_slots);  // slots 0-3 have none left (the mark is never cleared)
+  cmp(edx, kLaterSlotsTried);
+  jne(candidate);
+  jmp(none);
+  L(later_slots);
   movd(xmm0, eax);
   pshufd(xmm0, xmm0, 0);
   movdqu(xmm1, ptr[bucket + static_cast<int>(l.tag_offset + 12)]);
   pcmpeqd(xmm1, xmm0);
-  pcmpeqd(xmm0, ptr[bucket + static_cast<int>(l.tag_offset)]);  // 16-byte aligned
-  movmskps(edx, xmm0);
-  movmskps(edi, xmm1);
-  shl(edi, 3);
-  or_(edx, edi);
+  movmskps(edx, xmm1);
+  and_(edx, 0xe);  // tags 4-6: bit k is tag 3 + k
+  shl(edx, 3);
+  or_(edx, kLaterSlotsTried);
+  cmp(edx, kLaterSlotsTried);
+  jne(candidate);
+  L(none);
 }
 
 // The element of the lowest candidate slot in edx (rdi, plus a displacement when the elements are
@@ -205,9 +232,7 @@ void Emitter::emit_inline_hash_lookup(const TranslatedSlot& s, size_t index,
   Xbyak::Label* candidate = &kept_label();
   // Not this candidate: the next, else the overflow list's check, else NULL.
   Xbyak::Label& other = cold_path([this, l, bucket, candidate, null_result, call_result, &direct] {
-    lea(r9d, ptr[rdx - 1]);
-    and_(edx, r9d);
-    jnz(*candidate);
+    emit_next_candidate(l, bucket, *candidate);
     mov(edi, eax);
     and_(edi, l.bucket_mask);
     or_(edi, l.empty_list_bit);
@@ -387,10 +412,8 @@ void Emitter::emit_hash_update_search(const DirectMapCall& direct, const HashUpd
   emit_tag_match(l, bucket);
   Xbyak::Label* candidate = &kept_label();
   // Not this candidate: the next, else the lock released and update_value called.
-  Xbyak::Label& other = cold_path([this, lock, locked, candidate, &direct, u] {
-    lea(r9d, ptr[rdx - 1]);
-    and_(edx, r9d);
-    jnz(*candidate);
+  Xbyak::Label& other = cold_path([this, l, bucket, lock, locked, candidate, &direct, u] {
+    emit_next_candidate(l, bucket, *candidate);
     if (locked) mov(lock, 0);
     mov(Xbyak::util::ecx, static_cast<uint32_t>(u.flags));  // r4's move may have no code
     if (u.value_in_register) mov(qword[rbp + u.value_offset], Xbyak::util::r10);

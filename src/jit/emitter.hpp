@@ -183,6 +183,8 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_key_load(const DirectMapCall& direct, uint8_t key_register);
   Xbyak::RegExp emit_hash_bucket(const DirectMapCall& direct);
   void emit_tag_match(const HashLookup& l, const Xbyak::RegExp& bucket);
+  void emit_next_candidate(const HashLookup& l, const Xbyak::RegExp& bucket,
+                           Xbyak::Label& candidate);
   Xbyak::RegExp emit_candidate_element(const HashLookup& l, const Xbyak::RegExp& bucket,
                                        Xbyak::Label& other, bool hint);
   Xbyak::RegExp emit_indexed_element(const HashLookup& l, Xbyak::Label& other, bool hint);

@@ -337,6 +337,20 @@ uint8_t* element_of(const HashLookup& l, uint64_t key, uint32_t key_size) {
   return nullptr;
 }
 
+// The slot of its bucket that holds `key`'s element (8-byte keys), or -1.
+int slot_of(const HashLookup& l, uint64_t key) {
+  const uint8_t* e = element_of(l, key, 8);
+  if (e == nullptr) return -1;
+  const auto index = static_cast<uint32_t>((e - l.elements) / l.element_size);
+  const uint8_t* bucket = l.buckets + (uint64_t{bucket_of(l, key)} << l.bucket_shift);
+  for (int slot = 0; slot < 7; ++slot) {
+    uint32_t held;
+    std::memcpy(&held, bucket + l.slot_offset + 4 * slot, 4);
+    if (held == index) return slot;
+  }
+  return -1;
+}
+
 // Keys whose 32-bit hashes are equal (the same tag in the same bucket) are told apart by the key
 // compare: found each with its own value, and one missing while only the other is there.
 TEST(JitInlineHash, KeysWithTheSameHashAreToldApart) {
@@ -580,6 +594,62 @@ TEST(JitInlineHash, UpdatesTellKeysWithTheSameHashApart) {
   EXPECT_EQ(r->r0, 0u);
   ASSERT_EQ(map.lookup_copy(&a, &value), 0);
   EXPECT_EQ(value, 9u);
+}
+
+// The first four slots' tags are compared on the hit path and the other three only when those
+// have no candidate left: two keys with the same tag in slots (3, 4), (4, 5), (2, 6) and (0, 1)
+// (fillers of the same bucket ahead of them) are each found, and updated, in their own element,
+// without the entry.
+TEST(JitInlineHash, KeysWithTheSameHashInEitherGroupOfSlots) {
+  const std::pair<int, int> placements[] = {{3, 4}, {4, 5}, {2, 6}, {0, 1}};
+  for (const auto& [first, second] : placements) {
+    SCOPED_TRACE("slots " + std::to_string(first) + " and " + std::to_string(second));
+    auto created = maps::create_map(hash_spec(BPF_MAP_TYPE_HASH, 8, 64));
+    ASSERT_TRUE(created.ok());
+    maps::Map& map = **created;
+    const HashLookup l = runtime::direct_map_call(map, 0)->inline_lookup;
+    const auto [a, b] = same_hash_pair(l);
+    ASSERT_NE(b, 0u);
+    std::vector<uint64_t> fillers;  // other keys of the pair's bucket, in the remaining slots
+    for (uint64_t k = 1; fillers.size() < 5; ++k)
+      if (bucket_of(l, k) == bucket_of(l, a) && described_hash(l, k) != described_hash(l, a))
+        fillers.push_back(k);
+    size_t next_filler = 0;
+    for (int slot = 0; slot <= second; ++slot) {  // a bucket fills its free slots in order
+      if (slot == first)
+        insert(map, a);
+      else if (slot == second)
+        insert(map, b);
+      else
+        insert(map, fillers[next_filler++]);
+    }
+    ASSERT_EQ(slot_of(l, a), first);
+    ASSERT_EQ(slot_of(l, b), second);
+    for (uint64_t k : {a, b}) {
+      const Lookup found = jit_lookup(map, k, true);
+      EXPECT_EQ(found.r0, value_of(k)) << k;
+      EXPECT_EQ(found.entry_calls, 0) << k;
+    }
+    for (size_t i = 0; i < next_filler; ++i)
+      EXPECT_EQ(jit_lookup(map, fillers[i], false).r0, value_of(fillers[i]));
+    const auto code =
+        update_program(reinterpret_cast<uint64_t>(&map), 8, 8, BPF_EXIST, {true, true});
+    auto jit = load(code, true, map_helpers(), options_for(map, call_index(code)));
+    ASSERT_TRUE(jit.ok());
+    for (uint64_t k : {b, a}) {
+      UpdateArgs args{k, {}};
+      const uint64_t value = k ^ 0x55;
+      std::memcpy(args.value, &value, sizeof value);
+      auto r = jit->run(reinterpret_cast<uint64_t>(&args), sizeof(args), {});
+      ASSERT_TRUE(r.ok());
+      EXPECT_EQ(r->r0, 0u);
+    }
+    for (uint64_t k : {a, b}) {
+      uint64_t value = 0;
+      ASSERT_EQ(map.lookup_copy(&k, &value), 0);
+      EXPECT_EQ(value, k ^ 0x55) << k;
+    }
+  }
 }
 
 // An update in place waits while another writer holds the bucket's lock, and writes once it is
