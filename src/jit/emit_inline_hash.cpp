@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include "base/writer_token.hpp"
+#include "jit/basic_blocks.hpp"
 #include "jit/emitter.hpp"
 #include "vm/native_code.hpp"
 
@@ -204,8 +205,22 @@ void Emitter::emit_inline_hash_lookup(const TranslatedSlot& s, size_t index,
   // after the whole program, when T's offset is known.
   const size_t null_target = folded_null_test(index);
   if (null_target != SIZE_MAX) skip_[index + 1] = true;
+  // Otherwise the tests of r0 in the few instructions after it (`hits += v != NULL`, a select of
+  // `v ? *v : 0`) are decided too: the hit path goes on into them knowing r0 is not NULL, and
+  // NULL goes to a copy of them emitted out of line that knows it is (emit_null_path_copy).
+  null_known_ = {};  // a window an earlier emission of this lookup decided is not this one's
+  const size_t window_end = null_target == SIZE_MAX ? null_test_window(index) : SIZE_MAX;
+  Xbyak::Label* null_copy = nullptr;
+  if (window_end != SIZE_MAX) {
+    null_copy =
+        &cold_path([this, index, window_end, frameless = in_frameless_, saved = saved_now_] {
+          xor_(eax, eax);
+          emit_null_path_copy(index + 1, window_end, frameless, saved);
+        });
+  }
   // rax NULL: to T, or on as the call would return.
-  const auto null_result = [this, null_target, done] {
+  const auto null_result = [this, null_target, done, null_copy] {
+    if (null_copy != nullptr) return jmp(*null_copy);
     xor_(eax, eax);
     if (null_target != SIZE_MAX)
       jump_to_offset(kAlways, insn_offsets[null_target]);
@@ -213,10 +228,14 @@ void Emitter::emit_inline_hash_lookup(const TranslatedSlot& s, size_t index,
       jmp(*done);
   };
   // rax whatever a call returned.
-  const auto call_result = [this, null_target, done] {
+  const auto call_result = [this, null_target, done, null_copy] {
     if (null_target != SIZE_MAX) {
       test(rax, rax);
       jump_to_offset(kE, insn_offsets[null_target]);
+    }
+    if (null_copy != nullptr) {
+      test(rax, rax);
+      jz(*null_copy);
     }
     jmp(*done);
   };
@@ -267,6 +286,63 @@ void Emitter::emit_inline_hash_lookup(const TranslatedSlot& s, size_t index,
   }
   lea(rax, ptr[element + static_cast<int>(l.value_offset)]);
   L(*done);
+  if (window_end != SIZE_MAX) null_known_ = {index + 1, window_end, true};
+}
+
+// The straight-line code right after the lookup at `index` whose `if r0 == 0` and `if r0 != 0`
+// the lookup decides: up to and including the first goto, at most kMaxNullWindow instructions,
+// with such a test, reached only from the lookup (no jump from elsewhere lands in it), and
+// neither calling nor writing r0. SIZE_MAX when there is none. Not inside a function emitted in
+// place (its copy's cold paths would come after its offsets are gone).
+size_t Emitter::null_test_window(size_t index) {
+  constexpr size_t kMaxNullWindow = 8;
+  const size_t n = program_.insn_count;
+  if (inline_exit_ != nullptr) return SIZE_MAX;
+  bool tests = false;
+  size_t end = SIZE_MAX;
+  for (size_t i = index + 1; i < n && i <= index + kMaxNullWindow; ++i) {
+    const TranslatedSlot& t = program_.translated[i];
+    if (is_function_[i]) return SIZE_MAX;
+    if (t.op == Op::ja) {
+      end = i;
+      break;
+    }
+    tests |= (t.op == Op::jeq64_imm || t.op == Op::jne64_imm) && t.dst == 0 && t.imm == 0;
+    const RegisterEffect effect = register_effect(t.op);
+    if (!falls_through(t.op) || t.op == Op::may_goto || effect == RegisterEffect::unknown ||
+        (effect == RegisterEffect::dst && t.dst == 0))
+      return SIZE_MAX;
+  }
+  if (end == SIZE_MAX || !tests) return SIZE_MAX;
+  for (size_t i = index + 1; i <= end; ++i)
+    for (const uint32_t source : jump_sources(i))
+      if (source <= index || source > end) return SIZE_MAX;
+  return end;
+}
+
+// Instructions [first, last] emitted again here (out of line) with r0 known to be NULL, their
+// jumps to one another going to this copy's code, as the code of function with frame state
+// (frameless, saved) that they belong to. Their offsets stay the first copy's.
+void Emitter::emit_null_path_copy(size_t first, size_t last, bool frameless, uint8_t saved) {
+  const std::vector<uint32_t> outer(insn_offsets.begin() + static_cast<ptrdiff_t>(first),
+                                    insn_offsets.begin() + static_cast<ptrdiff_t>(last + 1));
+  const size_t fixups_before = insn_fixups_.size();
+  const bool outer_frameless = in_frameless_;
+  const uint8_t outer_saved = saved_now_;
+  const size_t outer_index = index_;
+  const NullKnown outer_known = null_known_;
+  in_frameless_ = frameless;
+  saved_now_ = saved;
+  null_known_ = {first, last, false};
+  for (size_t i = first; i <= last; ++i) i = emit_at(i);
+  for (size_t k = fixups_before; k < insn_fixups_.size(); ++k)
+    patch_rel32(insn_fixups_[k].at, insn_offsets[insn_fixups_[k].target]);
+  insn_fixups_.resize(fixups_before);
+  std::copy(outer.begin(), outer.end(), insn_offsets.begin() + static_cast<ptrdiff_t>(first));
+  in_frameless_ = outer_frameless;
+  saved_now_ = outer_saved;
+  index_ = outer_index;
+  null_known_ = outer_known;
 }
 
 // Can emit_inline_hash_update replace the update call at `index`: an in-place update described,

@@ -161,6 +161,11 @@ size_t Emitter::emit_at(size_t i) {
     threaded_[i] = false;
     if (i + 1 < threaded_.size()) threaded_[i + 1] = false;  // the second of a fused pair
   }
+  // Jumped over by a decided null test (emit_jump): unreachable in this copy of the code.
+  if (i < null_known_.unreachable_until && null_known_.covers(i)) {
+    if (program_.translated[i].op == Op::lddw) insn_offsets[++i] = static_cast<uint32_t>(getSize());
+    return i;
+  }
   if (skip_[i]) {  // a dead setup or store: no code at all (what jumps here lands on the next)
     if (program_.translated[i].op == Op::lddw) insn_offsets[++i] = static_cast<uint32_t>(getSize());
     return i;
@@ -576,11 +581,22 @@ bool Emitter::emit_jump(const TranslatedSlot& s, size_t index) {
     return true;
   }
   // A null test of an element an inlined lookup just returned: decided at compile time.
-  if ((s.op == Op::jeq64_imm || s.op == Op::jne64_imm) && s.imm == 0 &&
-      known_non_null(index, s.dst)) {
-    if (s.op == Op::jne64_imm)
-      jump_to_insn(kAlways, next + static_cast<size_t>(static_cast<int64_t>(s.off)), index);
-    return true;
+  if ((s.op == Op::jeq64_imm || s.op == Op::jne64_imm) && s.imm == 0) {
+    const bool window = s.dst == 0 && null_known_.covers(index);
+    if (window || known_non_null(index, s.dst)) {
+      const bool non_null = !window || null_known_.non_null;
+      const size_t target = next + static_cast<size_t>(static_cast<int64_t>(s.off));
+      if ((s.op == Op::jne64_imm) != non_null) return true;  // never taken
+      // Taken, to later in the window with nothing else landing in between: what it jumps over
+      // is unreachable in this copy and gets no code, so the jump goes to the next code.
+      if (window && target > index && null_known_.covers(target) &&
+          (target == next || !lands_inside(next, target - 1))) {
+        null_known_.unreachable_until = target;
+        return true;
+      }
+      jump_to_insn(kAlways, target, index);
+      return true;
+    }
   }
   const uint8_t cc = emit_compare(s);
   if (cc == kNotConditional) return false;

@@ -175,6 +175,19 @@ class Emitter : public Xbyak::CodeGenerator {
   void emit_inline_hash_lookup(const TranslatedSlot& s, size_t index, const DirectMapCall& direct,
                                uint8_t key_register);
   size_t folded_null_test(size_t index);
+  // Where r0 is known to be NULL or not: instructions [first, last] just after an inlined hash
+  // lookup, as the copy being emitted runs them (emit_inline_hash_lookup). emit_jump decides
+  // their tests of r0 against 0.
+  struct NullKnown {
+    size_t first = SIZE_MAX;
+    size_t last = 0;
+    bool non_null = false;
+    size_t unreachable_until = 0;  // [.., this) of the window was jumped over (emit_jump)
+    bool covers(size_t index) const { return first <= index && index <= last; }
+  };
+  NullKnown null_known_;
+  size_t null_test_window(size_t index);
+  void emit_null_path_copy(size_t first, size_t last, bool frameless, uint8_t saved);
   bool inline_update_usable(const DirectMapCall& direct, size_t index);
   uint8_t hash_update_value_register(const DirectMapCall& direct, size_t index);
   bool writer_token_usable(const DirectMapCall& direct);

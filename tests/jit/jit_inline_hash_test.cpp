@@ -307,6 +307,60 @@ TEST(JitInlineHash, TheNullTestAfterTheLookupIsFoldedIntoIt) {
   g_null_test = NullTest::jump_on_null;
 }
 
+// clang's `hits += v != NULL; x = v ? *v : 0` after a lookup (as hash_map_loop has it), up to a
+// goto: r0 = hits + 2 * x.
+std::vector<RawInsn> null_tests_program(uint64_t handle, uint64_t key) {
+  Builder p;
+  p.lddw(6, key).stx(BPF_DW, 10, 6, -8);
+  p.lddw(1, handle).mov64_reg(2, 10).alu64_imm(BPF_ADD, 2, -8);
+  p.call_helper(BPF_FUNC_map_lookup_elem);
+  p.mov64_imm(1, 1).jmp_imm(BPF_JNE, 0, 0, "counted").mov64_imm(1, 0);
+  p.label("counted").mov64_imm(2, 0).jmp_imm(BPF_JEQ, 0, 0, "out").ldx(BPF_DW, 2, 0, 0);
+  p.ja("out");
+  p.label("out").alu64_reg(BPF_ADD, 2, 2).alu64_reg(BPF_ADD, 2, 1).mov64_reg(0, 2).exit();
+  return p.finish();
+}
+
+// Those tests are decided by the lookup: no code on the hit path, where `hits = 0` is jumped
+// over, and a copy of them on the null path. Every way a lookup ends goes the right way: a hit
+// in the slots, a hit or a miss on the overflow list (the entry's answer), a miss in the slots.
+TEST(JitInlineHash, TestsOfTheResultBeforeTheNextGotoAreDecided) {
+  auto created = maps::create_map(hash_spec(BPF_MAP_TYPE_HASH, 8, 64));
+  ASSERT_TRUE(created.ok());
+  maps::Map& map = **created;
+  const HashLookup layout = runtime::direct_map_call(map, 0)->inline_lookup;
+  std::vector<uint64_t> crowded, absent_crowded, absent_elsewhere;
+  for (uint64_t k = 1; crowded.size() < 9 || absent_crowded.empty() || absent_elsewhere.empty();
+       ++k) {
+    if (bucket_of(layout, k) != 0)
+      absent_elsewhere.push_back(k);
+    else if (crowded.size() < 9)
+      crowded.push_back(k);  // seven in the slots, two on the overflow list
+    else
+      absent_crowded.push_back(k);
+  }
+  for (uint64_t k : crowded) insert(map, k);
+  const auto expect = [&](uint64_t key, bool found, int entry_calls) {
+    const auto code = null_tests_program(reinterpret_cast<uint64_t>(&map), key);
+    const uint32_t call = call_index(code);
+    const CompileOptions options = options_for(map, call);
+    g_entry_calls = 0;
+    const EngineResult r = run_engine(code, true, {}, map_helpers(), nullptr, options);
+    ASSERT_TRUE(r.ok) << r.error.to_string();
+    EXPECT_EQ(r.r0, found ? 1 + 2 * value_of(key) : 0) << key;
+    EXPECT_EQ(g_entry_calls, entry_calls) << key;
+    const EngineResult interpreted = run_engine(code, false, {}, map_helpers(), nullptr, options);
+    EXPECT_EQ(r.r0, interpreted.r0) << key;
+    auto jit = load(code, true, map_helpers(), options);
+    ASSERT_TRUE(jit.ok());
+    for (uint32_t decided : {call + 2, call + 3, call + 5})  // the tests, and `hits = 0`
+      EXPECT_EQ(code_bytes(*jit->native(), decided), 0u) << "instruction " << decided;
+  };
+  for (size_t i = 0; i < crowded.size(); ++i) expect(crowded[i], true, i < 7 ? 0 : 1);
+  expect(absent_crowded[0], false, 1);
+  expect(absent_elsewhere[0], false, 0);
+}
+
 // The key's hash and the tag compare see the whole key: keys that differ only in the half a
 // 4-byte compare would ignore, or only above bit 32 of the register holding a u32 key.
 TEST(JitInlineHash, ComparesTheWholeKey) {
