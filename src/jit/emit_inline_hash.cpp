@@ -1,10 +1,12 @@
 // bpf_map_lookup_elem on a hash map with a 4- or 8-byte key, emitted in place of the call to the
 // map's by-value entry (DirectMapCall::lookup_value) from the description of its search
-// (DirectMapCall::inline_lookup): the key's hash, one bucket line whose seven tags are compared
-// at once, and the element whose tag matches, checked as the entry checks it (sequence word even
-// and unchanged around the key compare). A lookup that hits on its first candidate runs straight
-// through; other candidates, misses and buckets with an overflow list are cold paths, and only
-// the list calls the entry. No call, no argument moves, and the map's fields are immediates.
+// (DirectMapCall::inline_lookup): the key's hash, one bucket line whose first four tags are
+// compared at once, and the element whose tag matches, checked as the entry checks it (sequence
+// word even and unchanged around the key compare). A lookup that hits on its first candidate
+// runs straight through; other candidates, the last three tags, misses and buckets with an
+// overflow list are cold paths, and only the list calls the entry. No call, no argument moves,
+// and the map's fields are immediates. The tests of the result in the few instructions after it
+// are decided on each path (null_test_window).
 //
 // bpf_map_update_elem with BPF_ANY or BPF_EXIST likewise, where the description says how the
 // entry updates a key in place (the bucket's lock word): the same hash and tag compare under the
@@ -44,8 +46,8 @@ using Xbyak::util::rsi;
 using Xbyak::util::xmm0;
 using Xbyak::util::xmm1;
 
-// The emitted search compares seven tags with two 16-byte loads (words 0-3 and 3-6), as
-// maps/hash_bucket.hpp's match_words does.
+// The emitted search compares the seven tags with two 16-byte loads (words 0-3, then 3-6 when
+// those have no candidate), the words maps/hash_bucket.hpp's match_words reads.
 constexpr uint32_t kSlots = 7;
 constexpr uint32_t kTagBytes = 4 * kSlots;
 // Values up to this size are copied in place by an inlined update (as for array maps).
