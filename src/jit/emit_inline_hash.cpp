@@ -326,24 +326,15 @@ size_t Emitter::null_test_window(size_t index) {
 // jumps to one another going to this copy's code, as the code of function with frame state
 // (frameless, saved) that they belong to. Their offsets stay the first copy's.
 void Emitter::emit_null_path_copy(size_t first, size_t last, bool frameless, uint8_t saved) {
-  const std::vector<uint32_t> outer(insn_offsets.begin() + static_cast<ptrdiff_t>(first),
-                                    insn_offsets.begin() + static_cast<ptrdiff_t>(last + 1));
-  const size_t fixups_before = insn_fixups_.size();
   const bool outer_frameless = in_frameless_;
   const uint8_t outer_saved = saved_now_;
-  const size_t outer_index = index_;
   const NullKnown outer_known = null_known_;
   in_frameless_ = frameless;
   saved_now_ = saved;
   null_known_ = {first, last, false};
-  for (size_t i = first; i <= last; ++i) i = emit_at(i);
-  for (size_t k = fixups_before; k < insn_fixups_.size(); ++k)
-    patch_rel32(insn_fixups_[k].at, insn_offsets[insn_fixups_[k].target]);
-  insn_fixups_.resize(fixups_before);
-  std::copy(outer.begin(), outer.end(), insn_offsets.begin() + static_cast<ptrdiff_t>(first));
+  emit_copy(first, last + 1);
   in_frameless_ = outer_frameless;
   saved_now_ = outer_saved;
-  index_ = outer_index;
   null_known_ = outer_known;
 }
 

@@ -692,23 +692,27 @@ bool Emitter::emit_inlined_callback(size_t callback, Xbyak::Label& returned, siz
   size_t end = callback + 1;
   while (end < program_.insn_count && !is_function_[end]) ++end;
   if (end - callback > max_insns) return false;
-  const std::vector<uint32_t> outer(insn_offsets.begin() + static_cast<ptrdiff_t>(callback),
-                                    insn_offsets.begin() + static_cast<ptrdiff_t>(end));
-  const size_t fixups_before = insn_fixups_.size();
-  const size_t outer_index = index_;
   const bool outer_frameless = in_frameless_;
   in_frameless_ = true;
   inline_exit_ = &returned;
   inline_end_ = end;
-  for (size_t i = callback; i < end; ++i) i = emit_at(i);
+  emit_copy(callback, end);
+  inline_exit_ = nullptr;
+  in_frameless_ = outer_frameless;
+  return true;
+}
+
+void Emitter::emit_copy(size_t first, size_t end) {
+  const std::vector<uint32_t> outer(insn_offsets.begin() + static_cast<ptrdiff_t>(first),
+                                    insn_offsets.begin() + static_cast<ptrdiff_t>(end));
+  const size_t fixups_before = insn_fixups_.size();
+  const size_t outer_index = index_;
+  for (size_t i = first; i < end; ++i) i = emit_at(i);
   for (size_t k = fixups_before; k < insn_fixups_.size(); ++k)
     patch_rel32(insn_fixups_[k].at, insn_offsets[insn_fixups_[k].target]);
   insn_fixups_.resize(fixups_before);
-  std::copy(outer.begin(), outer.end(), insn_offsets.begin() + static_cast<ptrdiff_t>(callback));
-  inline_exit_ = nullptr;
-  in_frameless_ = outer_frameless;
+  std::copy(outer.begin(), outer.end(), insn_offsets.begin() + static_cast<ptrdiff_t>(first));
   index_ = outer_index;
-  return true;
 }
 
 }  // namespace userbpf::jit::detail

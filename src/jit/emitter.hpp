@@ -320,6 +320,10 @@ class Emitter : public Xbyak::CodeGenerator {
   static constexpr size_t kMaxInlinedCall = 32;
   bool emit_inlined_callback(size_t callback, Xbyak::Label& returned,
                              size_t max_insns = kMaxInlinedCallback);
+  // Instructions [first, end) emitted once more at the current position (an inlined callback's
+  // body, a null path's copy): jumps among them go to this copy's code, the others where they
+  // go; afterwards the offsets are the first copy's again.
+  void emit_copy(size_t first, size_t end);
   Xbyak::Label* inline_exit_ = nullptr;  // where exit goes in an inlined callback
   size_t inline_end_ = 0;                // the instruction after the inlined function's last
   std::vector<const InlineArrayMap*> array_map_by_insn_;  // by instruction, built on first use
