@@ -375,13 +375,15 @@ class Emitter : public Xbyak::CodeGenerator {
   // Populates the next pages of the buffer; at its end, appends byte by byte, so that a full
   // buffer throws as xbyak's own appends do (compile() retries larger).
   void put_beyond_populated(const x86::Code& c);
-  // The buffer's pages are populated (code_memory.hpp's populate_for_writing) a chunk ahead of the
-  // code, each chunk as large as all before it: a few calls for a large program, and at most
-  // half again as many pages as the code needs (the rest are unmapped when the code is sealed).
-  // Appends through xbyak do not look and may fault a page in themselves.
+  // The buffer's pages after the first are populated (code_memory.hpp's populate_for_writing) a
+  // chunk ahead of the code, each chunk as large as all before it: a few calls for a large
+  // program, and at most half again as many pages as the code needs (the rest are unmapped when
+  // the code is sealed). Appends through xbyak do not look and may fault a page in themselves.
   static constexpr size_t kFirstPopulated = 8192;
   void populate_ahead(size_t needed);
-  size_t populated_ = 0;  // [0, populated_) of the buffer is populated (or given up on)
+  // [0, populated_) of the buffer is populated (or given up on). The first page is left to fault
+  // in: most programs need no more, and one fault costs less than the call.
+  size_t populated_ = std::min<size_t>(4096, maxSize_);
   // The register forms above: both operands 32- or 64-bit general registers of one width, else
   // xbyak's encoder (which also rejects what x86 has no form for).
   static bool general_pair(const Xbyak::Reg& d, const Xbyak::Reg& s) {
