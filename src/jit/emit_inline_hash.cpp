@@ -323,8 +323,8 @@ size_t Emitter::null_test_window(size_t index) {
 }
 
 // Instructions [first, last] emitted again here (out of line) with r0 known to be NULL, their
-// jumps to one another going to this copy's code, as the code of function with frame state
-// (frameless, saved) that they belong to. Their offsets stay the first copy's.
+// jumps to one another going to this copy's code, as code of the function they belong to, whose
+// frame state is (frameless, saved). Their offsets stay the first copy's.
 void Emitter::emit_null_path_copy(size_t first, size_t last, bool frameless, uint8_t saved) {
   const bool outer_frameless = in_frameless_;
   const uint8_t outer_saved = saved_now_;

@@ -242,7 +242,7 @@ void Emitter::put_beyond_populated(const x86::Code& c) {
 
 void Emitter::populate_ahead(size_t needed) {
   constexpr size_t kPage = 4096;  // x86-64's base page; the buffer starts on one
-  size_t end = std::max(needed, std::max(kFirstPopulated, 2 * populated_));
+  size_t end = std::max(needed, 2 * populated_);
   end = std::min(maxSize_, (end + kPage - 1) / kPage * kPage);
   const size_t from = populated_ / kPage * kPage;
   // Given up on (an old kernel): the whole buffer counts as populated, and pages fault in.

@@ -15,6 +15,7 @@
 #define XBYAK_NO_OP_NAMES
 #include <xbyak/xbyak.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -379,7 +380,6 @@ class Emitter : public Xbyak::CodeGenerator {
   // chunk ahead of the code, each chunk as large as all before it: a few calls for a large
   // program, and at most half again as many pages as the code needs (the rest are unmapped when
   // the code is sealed). Appends through xbyak do not look and may fault a page in themselves.
-  static constexpr size_t kFirstPopulated = 8192;
   void populate_ahead(size_t needed);
   // [0, populated_) of the buffer is populated (or given up on). The first page is left to fault
   // in: most programs need no more, and one fault costs less than the call.
